@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 import spglib
+import spglib.error
 
 from gmtnet.kinds import TensorKind, get_kind
 from gmtnet.tensors import VOIGT_PAIRS, VoigtOrder
@@ -167,11 +168,16 @@ def analyze_symmetry(
     if not symprec > 0:
         raise ValueError(f"symprec must be a positive distance in Å, got {symprec}")
     cell = _cell(structure)
-    dataset = spglib.get_symmetry_dataset(cell, symprec=symprec, angle_tolerance=angle_tolerance)
+    # spglib reports failure by returning None (its default, "old" error handling) or by raising
+    # SpglibError (when a user opted into the new handling); treat both alike.
+    try:
+        dataset = spglib.get_symmetry_dataset(cell, symprec=symprec, angle_tolerance=angle_tolerance)
+        reason = "" if dataset is not None else spglib.get_error_message()
+    except spglib.error.SpglibError as err:
+        dataset, reason = None, str(err)
     if dataset is None:
         raise ValueError(
-            f"spglib could not analyse {structure.composition.reduced_formula} at symprec={symprec}: "
-            f"{spglib.get_error_message()}"
+            f"spglib could not analyse {structure.composition.reduced_formula} at symprec={symprec}: {reason}"
         )
     w = np.unique(np.asarray(dataset.rotations, dtype=float), axis=0)
     a = _invariant_frame(cell[0], w)
@@ -414,11 +420,11 @@ class SymmetryConstraints:
         from gmtnet.tensors import voigt_labels
 
         labels = voigt_labels(self.kind, order)
-        out = []
+        pairs = []
         for e in self.equalities:
-            a, b = self._voigt_position(e.a, order), self._voigt_position(e.b, order)
-            out.append((str(labels[a]), str(labels[b]), e.sign))
-        return out
+            a, b = sorted((self._voigt_position(e.a, order), self._voigt_position(e.b, order)))
+            pairs.append((a, b, e.sign))
+        return [(str(labels[a]), str(labels[b]), sign) for a, b, sign in sorted(pairs)]
 
     def __repr__(self) -> str:
         pg = self.point_group or "?"

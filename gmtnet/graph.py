@@ -1,0 +1,254 @@
+"""Crystal graphs with complete neighbour shells, and their batching for the model.
+
+numpy + pymatgen; importing this module does not import torch (only :func:`collate` and
+:meth:`GraphBatch.to` need it, and import it when called).
+
+Graph convention
+----------------
+One directed edge per (centre atom, neighbour image) pair: ``edge_src`` is the centre atom,
+``edge_dst`` the neighbour atom (its index in the cell) and ``edge_vec`` the Cartesian vector in Å,
+in the structure's own frame, from the centre atom to that periodic image of the neighbour.
+Messages flow dst → src: an atom's new features are built from its neighbours.
+
+Complete shells
+---------------
+Each atom keeps every neighbour whose distance is ≤ d_k + ``tie_tolerance``, where d_k is the
+distance of its k-th nearest neighbour (k = ``num_neighbors``; periodic images of the atom itself
+count, the atom itself at distance 0 does not). No tie is broken by sort order, so symmetry-related
+neighbours are always all in or all out and the graph carries the crystal's full point symmetry,
+which the equivariant model then inherits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = [
+    "DEFAULT_NUM_NEIGHBORS",
+    "DEFAULT_TIE_TOLERANCE",
+    "MAX_ATOMS",
+    "MIN_DISTANCE",
+    "CrystalGraph",
+    "GraphBatch",
+    "build_graph",
+    "collate",
+]
+
+#: Default k: every atom gets at least its 16 nearest neighbours (then the rest of the k-th shell).
+DEFAULT_NUM_NEIGHBORS = 16
+#: Default shell tolerance in Å. Two neighbour distances closer than this are one shell. It is
+#: 5 × :data:`gmtnet.symmetry.DEFAULT_SYMPREC` (1e-2 Å): spglib calls atoms up to symprec from
+#: their symmetric positions equivalent, so bond lengths it treats as equal may differ by up to
+#: ~2 × symprec; 0.05 Å keeps such bonds together with margin while staying far below the spacing
+#: of genuinely different shells (tenths of Å).
+DEFAULT_TIE_TOLERANCE = 0.05
+#: Largest cell (number of sites) :func:`build_graph` accepts.
+MAX_ATOMS = 500
+#: Two distinct atoms (or an atom and its own image) closer than this (Å) are reported as overlapping.
+MIN_DISTANCE = 0.1
+
+# Radius search: the first radius holds ~(k + 1) atoms at the average density, times this margin.
+_RADIUS_MARGIN = 1.25
+_RADIUS_GROWTH = 1.5
+_MAX_TRIES = 12
+
+
+@dataclass(frozen=True)
+class CrystalGraph:
+    """The neighbour graph of one crystal (numpy, structure frame).
+
+    Attributes:
+        atomic_numbers: ``(n,)`` int64, Z of each site in structure order.
+        edge_src: ``(E,)`` int64, centre atom of each edge (receives the message).
+        edge_dst: ``(E,)`` int64, neighbour atom (index in the cell) of each edge.
+        edge_vec: ``(E, 3)`` float64, Cartesian vector in Å from the centre atom to the
+            neighbour's periodic image, in the structure's Cartesian frame.
+
+    Edges are sorted by centre atom, then by distance.
+    """
+
+    atomic_numbers: np.ndarray
+    edge_src: np.ndarray
+    edge_dst: np.ndarray
+    edge_vec: np.ndarray
+
+    @property
+    def num_atoms(self) -> int:
+        return int(self.atomic_numbers.shape[0])
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.edge_src.shape[0])
+
+    @property
+    def edge_length(self) -> np.ndarray:
+        """``(E,)`` float64 edge lengths in Å."""
+        return np.linalg.norm(self.edge_vec, axis=1)
+
+    def __repr__(self) -> str:
+        return f"CrystalGraph(num_atoms={self.num_atoms}, num_edges={self.num_edges})"
+
+
+def _check_structure(structure) -> None:
+    n = len(structure)
+    if n == 0:
+        raise ValueError("the structure has no sites")
+    if n > MAX_ATOMS:
+        raise ValueError(f"the structure has {n} sites, more than MAX_ATOMS={MAX_ATOMS}")
+    if not structure.is_ordered:
+        raise ValueError(
+            f"disordered structure ({structure.composition.reduced_formula}): sites with partial "
+            "occupancy have no single atomic number; order the structure first"
+        )
+    pbc = getattr(structure.lattice, "pbc", (True, True, True))
+    if not all(pbc):
+        raise ValueError(f"the structure must be periodic along all three axes, got pbc={tuple(pbc)}")
+
+
+def build_graph(
+    structure,
+    num_neighbors: int = DEFAULT_NUM_NEIGHBORS,
+    tie_tolerance: float = DEFAULT_TIE_TOLERANCE,
+) -> CrystalGraph:
+    """Periodic neighbour graph with complete shells (see the module docstring).
+
+    Args:
+        structure: ordered, 3D-periodic :class:`pymatgen.core.Structure` with at most
+            :data:`MAX_ATOMS` sites.
+        num_neighbors: k, the minimum number of neighbours per atom (≥ 1).
+        tie_tolerance: shell tolerance in Å (≥ 0): neighbours up to d_k + tie_tolerance are kept.
+
+    Returns:
+        :class:`CrystalGraph` in the structure's Cartesian frame.
+
+    Raises:
+        ValueError: empty, disordered, non-periodic or too large structure, overlapping atoms,
+            or invalid ``num_neighbors`` / ``tie_tolerance``.
+    """
+    k = int(num_neighbors)
+    if k < 1 or k != num_neighbors:
+        raise ValueError(f"num_neighbors must be a positive integer, got {num_neighbors!r}")
+    if not (tie_tolerance >= 0 and math.isfinite(tie_tolerance)):
+        raise ValueError(f"tie_tolerance must be a finite distance ≥ 0 in Å, got {tie_tolerance!r}")
+    _check_structure(structure)
+    n = len(structure)
+    volume = float(structure.lattice.volume)
+    # Sphere expected to hold k + 1 atoms at the cell's average density, with a margin.
+    radius = _RADIUS_MARGIN * (3.0 * (k + 1) * volume / (4.0 * math.pi * n)) ** (1.0 / 3.0) + tie_tolerance
+
+    for _ in range(_MAX_TRIES):
+        src, dst, images, dist = structure.get_neighbor_list(radius)
+        counts = np.bincount(src, minlength=n)
+        if counts.min() < k:
+            radius *= _RADIUS_GROWTH
+            continue
+        order = np.lexsort((dist, src))  # by centre atom, then distance
+        src, dst, images, dist = src[order], dst[order], images[order], dist[order]
+        start = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        cutoff = dist[start + k - 1] + tie_tolerance  # (n,) d_k + tolerance per atom
+        if cutoff.max() > radius:
+            # The shell may extend past the searched sphere: search again just wide enough.
+            radius = float(cutoff.max()) * (1.0 + 1e-6) + 1e-6
+            continue
+        keep = dist <= cutoff[src]
+        src, dst, images, dist = src[keep], dst[keep], images[keep], dist[keep]
+        break
+    else:  # pragma: no cover - only for pathological cells
+        raise ValueError(f"could not find {k} neighbours per atom within {radius:.1f} Å")
+
+    if dist.min() < MIN_DISTANCE:
+        i = int(np.argmin(dist))
+        raise ValueError(
+            f"atoms {int(src[i])} and {int(dst[i])} overlap: distance {dist[i]:.3g} Å < {MIN_DISTANCE} Å"
+        )
+    cart = structure.cart_coords
+    edge_vec = cart[dst] + images @ structure.lattice.matrix - cart[src]
+    return CrystalGraph(
+        atomic_numbers=np.fromiter((site.specie.Z for site in structure), dtype=np.int64, count=n),
+        edge_src=src.astype(np.int64, copy=False),
+        edge_dst=dst.astype(np.int64, copy=False),
+        edge_vec=edge_vec,
+    )
+
+
+# --------------------------------------------------------------------------- batching (torch)
+
+
+@dataclass
+class GraphBatch:
+    """Several crystal graphs as one disjoint graph of torch tensors (the model's input).
+
+    Attributes:
+        atomic_numbers: ``(N,)`` int64, Z of every atom of every crystal (crystals concatenated).
+        edge_index: ``(2, E)`` int64, global [src, dst] atom indices (messages go dst → src).
+        edge_vec: ``(E, 3)`` float32, Å, src → dst image, each crystal in its own structure frame.
+        node_graph: ``(N,)`` int64, index of the crystal each atom belongs to (0 … B-1).
+        num_graphs: B, the number of crystals.
+        projector: ``(B, 3**rank, 3**rank)`` float32 Neumann projectors (see
+            :func:`gmtnet.symmetry.symmetry_constraints`), or ``None``.
+    """
+
+    atomic_numbers: "torch.Tensor"
+    edge_index: "torch.Tensor"
+    edge_vec: "torch.Tensor"
+    node_graph: "torch.Tensor"
+    num_graphs: int
+    projector: "torch.Tensor | None" = None
+
+    def to(self, device) -> "GraphBatch":
+        """A copy with every tensor on ``device`` (a ``torch.device`` or string)."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v.to(device) if hasattr(v, "to") and not isinstance(v, int) else v
+        return GraphBatch(**out)
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.atomic_numbers.shape[0])
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.edge_index.shape[1])
+
+
+def collate(graphs: Sequence[CrystalGraph], projectors: Sequence[np.ndarray] | np.ndarray | None = None) -> GraphBatch:
+    """Batch crystal graphs (and optionally their Neumann projectors) into one :class:`GraphBatch`.
+
+    Args:
+        graphs: B ≥ 1 :class:`CrystalGraph` objects.
+        projectors: ``None`` or B matrices ``(3**rank, 3**rank)`` (a sequence or a ``(B, d, d)``
+            array), e.g. ``symmetry_constraints(structure, kind).projector``; cast to float32.
+
+    Returns:
+        :class:`GraphBatch` on the CPU.
+    """
+    import torch
+
+    if len(graphs) == 0:
+        raise ValueError("collate needs at least one graph")
+    sizes = np.array([g.num_atoms for g in graphs])
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    src = np.concatenate([g.edge_src + o for g, o in zip(graphs, offsets)])
+    dst = np.concatenate([g.edge_dst + o for g, o in zip(graphs, offsets)])
+    proj = None
+    if projectors is not None:
+        p = np.asarray(projectors if isinstance(projectors, np.ndarray) else np.stack(list(projectors)))
+        if p.ndim != 3 or p.shape[0] != len(graphs) or p.shape[1] != p.shape[2]:
+            raise ValueError(f"projectors must have shape ({len(graphs)}, d, d), got {p.shape}")
+        proj = torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32))
+    return GraphBatch(
+        atomic_numbers=torch.from_numpy(np.concatenate([g.atomic_numbers for g in graphs]).astype(np.int64)),
+        edge_index=torch.from_numpy(np.stack([src, dst]).astype(np.int64)),
+        edge_vec=torch.from_numpy(np.concatenate([g.edge_vec for g in graphs]).astype(np.float32)),
+        node_graph=torch.from_numpy(np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)),
+        num_graphs=len(graphs),
+        projector=proj,
+    )

@@ -1,0 +1,1 @@
+"""Files shipped with the package (datasets, weights), located with :mod:`importlib.resources`."""
