@@ -1,0 +1,146 @@
+"""The accuracy benchmark: 4 targets x 3 models on the fixed split, as one command.
+
+    python benchmarks/accuracy.py train    [--epochs 200] [--jobs 4] [--device auto]
+    python benchmarks/accuracy.py evaluate [--device auto]
+    python benchmarks/accuracy.py all      (both)
+
+``train`` runs ``python -m gmtnet train`` for every (kind, model) pair into ``runs/KIND-MODEL``,
+``--jobs`` at a time (each run is its own process; on a GPU they share the card). ``evaluate`` runs
+``python -m gmtnet evaluate`` on the test split for each finished run, then writes
+``benchmarks/results/accuracy.json`` and ``benchmarks/results/ACCURACY.md`` (the table, with the
+commands, the hardware and the durations). An all-zero predictor is reported beside the models
+for every kind, since for piezoelectric tensors "predict zero" is a strong baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("dielectric", "dielectric_electronic", "piezoelectric", "elastic")
+MODELS = ("gmtnet", "megnet", "etgnn")
+RESULTS = Path("benchmarks/results")
+
+
+def _run(cmd: list[str], log: Path) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as fh:
+        rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return rc, time.perf_counter() - t0
+
+
+def train_all(args) -> None:
+    jobs = []
+    for kind in args.kinds:
+        for model in args.models:
+            out = Path(args.runs) / f"{kind}-{model}"
+            cmd = [sys.executable, "-m", "gmtnet", "train", "--kind", kind, "--model", model, "--epochs", str(args.epochs),
+                   "--out", str(out), "--device", args.device, "--quiet"]
+            if args.resume:
+                cmd.append("--resume")
+            jobs.append((cmd, out / "train.log"))
+    print(f"training {len(jobs)} models, {args.jobs} at a time")
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for (cmd, log), (rc, sec) in zip(jobs, pool.map(lambda j: _run(*j), jobs)):
+            print(f"{'ok  ' if rc == 0 else 'FAIL'} {sec:7.1f} s  {' '.join(cmd[2:])}")
+
+
+def _zero_baseline(kind: str) -> dict:
+    from gmtnet.data import load_dataset
+    from gmtnet.kinds import get_kind
+    from gmtnet.metrics import ewt, fnorm
+
+    k = get_kind(kind)
+    df = load_dataset(kind, include_flagged=False)
+    true = np.stack(df[df["split"] == "test"][k.column].to_numpy())
+    zero = np.zeros_like(true)
+    return {"fnorm": fnorm(zero, true, k), "ewt25": ewt(zero, true, k, 0.25), "n": len(true)}
+
+
+def evaluate_all(args) -> None:
+    from gmtnet.kinds import get_kind
+
+    rows = []
+    for kind in args.kinds:
+        for model in args.models:
+            run = Path(args.runs) / f"{kind}-{model}"
+            if not (run / "model.safetensors").is_file():
+                print(f"skip {run}: not trained")
+                continue
+            out = run / "metrics-test.json"
+            cmd = [sys.executable, "-m", "gmtnet", "evaluate", "--kind", kind, "--model", model,
+                   "--checkpoint", str(run), "--device", args.device, "--json", str(out)]
+            rc, _ = _run(cmd, run / "evaluate.log")
+            if rc != 0:
+                print(f"FAIL evaluate {run} (see {run / 'evaluate.log'})")
+                continue
+            metrics = json.loads(out.read_text())
+            summary = json.loads((run / "summary.json").read_text())
+            rows.append({"kind": kind, "model": model, "unit": get_kind(kind).unit_label, **metrics["overall"],
+                         "per_crystal_system": metrics["per_crystal_system"],
+                         "parameters": summary["parameters"], "epochs": summary["epochs"],
+                         "best_epoch": summary["best_epoch"], "train_seconds": summary["train_seconds"],
+                         "train_device": summary["device"], "train_command": summary["command"]})
+            print(f"{kind:22s} {model:7s} Fnorm {metrics['overall']['fnorm']:.4g}  EwT25 {100 * metrics['overall']['ewt25']:.1f} %")
+    zeros = {kind: _zero_baseline(kind) for kind in args.kinds}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = {"hardware": {"machine": platform.machine(), "processor": platform.processor(), "python": platform.python_version()},
+              "commands": {"train": "python benchmarks/accuracy.py train", "evaluate": "python benchmarks/accuracy.py evaluate"},
+              "results": rows, "all_zero_predictor": zeros}
+    (RESULTS / "accuracy.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / "ACCURACY.md").write_text(markdown(report))
+    print(f"wrote {RESULTS / 'accuracy.json'} and {RESULTS / 'ACCURACY.md'}")
+
+
+def markdown(report: dict) -> str:
+    lines = ["# Accuracy on the fixed test split (unflagged rows)", "",
+             "Fnorm: mean Frobenius error (ε 3x3, e 3x6 Voigt, C 6x6 Voigt) in the kind's unit; EwT: share of crystals "
+             "with relative Frobenius error under 25/10/5 %; zero / equality: share of predictions whose "
+             "symmetry-forbidden components are ≤ 1e-5 and whose forced pairs agree within 1e-4.", "",
+             "| target | model | Fnorm | rel. Fnorm | EwT25 | EwT10 | EwT5 | zero | equality | params | epochs | train time | trained on |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['kind']} | {r['model']} | {r['fnorm']:.4g} {r['unit'] if r['unit'] != 'dimensionless' else ''} | "
+            f"{r['fnorm'] / r['mean_label_norm']:.3f} | {100 * r['ewt25']:.1f} % | {100 * r['ewt10']:.1f} % | {100 * r['ewt5']:.1f} % | "
+            f"{100 * r['zero_success']:.1f} % | {100 * r['equality_success']:.1f} % | {r['parameters']:,} | {r['epochs']} | "
+            f"{r['train_seconds'] / 60:.1f} min | {r['train_device']} |")
+    lines += ["", "All-zero predictor on the same rows (a floor every model must clear):", "",
+              "| target | n test | Fnorm | EwT25 |", "|---|---|---|---|"]
+    for kind, z in report["all_zero_predictor"].items():
+        lines.append(f"| {kind} | {z['n']} | {z['fnorm']:.4g} | {100 * z['ewt25']:.1f} % |")
+    lines += ["", f"Evaluated on: {report['hardware']}. Commands: `{report['commands']['train']}` then "
+              f"`{report['commands']['evaluate']}`; each run's exact command is in `runs/KIND-MODEL/config.json` "
+              "and, for the shipped models, in their model cards.", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("phase", choices=("train", "evaluate", "all"))
+    ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--jobs", type=int, default=1, help="training processes at a time")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--runs", default="runs")
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    ap.add_argument("--resume", action="store_true")
+    args = ap.parse_args(argv)
+    if args.phase in ("train", "all"):
+        train_all(args)
+    if args.phase in ("evaluate", "all"):
+        evaluate_all(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Prediction speed of the shipped models: prints medians and writes JSON.
+
+    python benchmarks/speed.py [--device auto] [--repeats 30] [--out benchmarks/results/speed-<device>.json]
+
+Measures, on bundled test-split crystals, warm and end to end (symmetry analysis + graph + forward
++ float64 projection):
+* ``Predictor.predict`` for one crystal near the dataset's median size (6 atoms) and for the
+  largest bundled crystals up to 40 atoms, per kind;
+* the parts of one prediction (spglib + projector, graph, forward) for the 6-atom crystal;
+* ``Predictor.predict_many`` throughput (crystals/s) on the whole dielectric test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gmtnet.data import load_dataset
+from gmtnet.graph import build_graph, collate
+from gmtnet.kinds import KINDS
+from gmtnet.predict import Predictor
+from gmtnet.symmetry import symmetry_constraints
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def _pick(df, nsites: int):
+    """The test crystal whose size is closest to ``nsites`` (largest first among ties)."""
+    i = (df["nsites"] - nsites).abs().sort_values(kind="stable").index[0]
+    return df.loc[i]
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (this machine has 2 cores)")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    predictor = Predictor.load(device=args.device)
+    results: dict = {"device": str(predictor.device), "machine": platform.processor() or platform.machine(),
+                     "torch_threads": torch.get_num_threads(), "repeats": args.repeats, "single": {}, "parts_ms": {}}
+    if predictor.device.type == "cuda":
+        results["gpu"] = torch.cuda.get_device_name(predictor.device)
+    for kind in KINDS:
+        df = load_dataset(kind)
+        df = df[df["split"] == "test"]
+        for label, n in (("median_6_atoms", 6), ("up_to_40_atoms", 40)):
+            sub = df[df["nsites"] <= n] if label == "up_to_40_atoms" else df
+            row = _pick(sub, n)
+            ms = _median_ms(lambda: predictor.predict(row["structure"], kind), args.repeats)
+            results["single"].setdefault(kind, {})[label] = {"material_id": row["material_id"], "nsites": int(row["nsites"]), "ms": round(ms, 2)}
+            print(f"predict {kind:22s} {row['material_id']:>11s} ({int(row['nsites']):2d} atoms): {ms:7.2f} ms")
+
+    # Where the time of one 6-atom dielectric prediction goes.
+    df = load_dataset("dielectric")
+    row = _pick(df[df["split"] == "test"], 6)
+    s = row["structure"]
+    model = predictor.models["dielectric"]
+    c = symmetry_constraints(s, "dielectric")
+    g = build_graph(s, num_neighbors=model.config.num_neighbors)
+
+    def forward():
+        with torch.inference_mode():
+            model(collate([g], c.projector[None]).to(predictor.device)).cpu()
+
+    parts = {"symmetry_ms": lambda: symmetry_constraints(s, "dielectric"),
+             "graph_ms": lambda: build_graph(s, num_neighbors=model.config.num_neighbors),
+             "forward_ms": forward}
+    for name, fn in parts.items():
+        results["parts_ms"][name] = round(_median_ms(fn, args.repeats), 2)
+    print("parts of one 6-atom prediction (ms):", results["parts_ms"])
+
+    # Throughput on the whole dielectric test split (all rows, flagged ones included).
+    test = df[df["split"] == "test"]["structure"].tolist()
+    rates = []
+    predictor.predict_many(test[:64], "dielectric")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = predictor.predict_many(test, "dielectric")
+        rates.append(len(test) / (time.perf_counter() - t0))
+    results["predict_many_dielectric"] = {"crystals": len(test), "median_nsites": float(np.median([len(x) for x in test])),
+                                          "crystals_per_s": round(statistics.median(rates), 1),
+                                          "failures": sum(not hasattr(r, "tensor") for r in out)}
+    print(f"predict_many dielectric: {results['predict_many_dielectric']['crystals_per_s']} crystals/s over {len(test)} crystals")
+    out_path = Path(args.out or f"benchmarks/results/speed-{predictor.device.type}.json")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(results, indent=2) + "\n")
+    print("wrote", out_path)
+    return results
+
+
+if __name__ == "__main__":
+    main()

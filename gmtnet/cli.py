@@ -1,0 +1,285 @@
+"""Command-line interface: ``python -m gmtnet COMMAND ...`` (also the ``gmtnet`` console script).
+
+Commands:
+    data summary [--kind K]    statistics of the bundled datasets (rows, usable rows, splits,
+                               label norms, crystal systems, flags)
+    train --kind K --model M   train a model on the fixed split (progress bar, resumable)
+    evaluate --kind K --model M [--checkpoint DIR]
+                               the paper's metrics on the test split, printed and written as JSON
+    predict FILE... [--kind K] predict tensors for CIF / POSCAR / extended XYZ / pymatgen JSON files
+
+Each command is registered by its own ``_add_<name>_parser(subparsers)`` function, which sets
+``func`` on its parser: a handler taking the parsed arguments and returning the exit status.
+Handlers import what they need when they run, so ``--help`` stays fast and importing this module
+never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from gmtnet.kinds import KINDS
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with one subparser per command."""
+    parser = argparse.ArgumentParser(
+        prog="gmtnet",
+        description="GMTNet Explorer: symmetry-informed prediction of crystal tensor properties.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_data_parser(subparsers)
+    _add_train_parser(subparsers)
+    _add_evaluate_parser(subparsers)
+    _add_predict_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: ``sys.argv[1:]``) and return its exit status."""
+    args = build_parser().parse_args(argv)
+    args.argv = None if argv is None else list(argv)
+    return int(args.func(args) or 0)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _add_data_parser(subparsers) -> None:
+    data = subparsers.add_parser(
+        "data",
+        help="inspect the bundled datasets",
+        description="Inspect the bundled Materials Project tensor datasets "
+        "(provenance, licence and counts: gmtnet/resources/data/DATA_CARD.md).",
+    )
+    actions = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    summary = actions.add_parser(
+        "summary",
+        help="per-kind statistics: rows, usable rows, splits, label norms, crystal systems, flags",
+    )
+    summary.add_argument("--kind", choices=sorted(KINDS), default=None, help="one tensor kind (default: all)")
+    summary.set_defaults(func=_run_data_summary)
+
+
+def _run_data_summary(args: argparse.Namespace) -> int:
+    from gmtnet.data import summary_table
+
+    print(format_summary(summary_table(args.kind)))
+    return 0
+
+
+def format_summary(table) -> str:
+    """Plain-text rendering of :func:`gmtnet.data.summary_table`: three blocks, one row per kind."""
+    from gmtnet.data import CRYSTAL_SYSTEMS, FLAGS
+
+    overview = table[
+        [
+            "dataset",
+            "label",
+            "unit",
+            "rows",
+            "usable",
+            "train",
+            "val",
+            "test",
+            "norm_mean",
+            "norm_std",
+            "elements",
+        ]
+    ].rename(columns={"norm_mean": "mean |T|", "norm_std": "std |T|"})
+    systems = table[list(CRYSTAL_SYSTEMS)]
+    flags = table[[f"flagged_{flag}" for flag in FLAGS]].rename(columns=lambda c: c.removeprefix("flagged_"))
+    blocks = (
+        (
+            "Datasets (usable = rows without flags; splits, |T| (Frobenius norm of the label form) "
+            "and elements over usable rows)",
+            overview.to_string(float_format=lambda x: f"{x:.2f}"),
+        ),
+        ("Crystal systems (usable rows)", systems.to_string()),
+        ("Flagged rows (all rows; a row may carry several flags)", flags.to_string()),
+    )
+    return "\n\n".join(f"{title}\n{text}" for title, text in blocks)
+
+
+# --------------------------------------------------------------------------- train / evaluate
+
+ARCHITECTURE_CHOICES = ("gmtnet", "megnet", "etgnn")
+
+
+def _default_run_dir(kind: str, model: str) -> str:
+    return f"runs/{kind}-{model}"
+
+
+def _add_train_parser(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a model for one tensor kind on the bundled split")
+    p.add_argument("--kind", required=True, choices=sorted(KINDS))
+    p.add_argument("--model", default="gmtnet", choices=ARCHITECTURE_CHOICES)
+    p.add_argument("--out", default=None, help="output directory (default: runs/KIND-MODEL)")
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
+    p.add_argument("--max-train", type=int, default=None, help="train on a seeded subset of this many crystals")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="model option override, e.g. --option hidden_mul=8 (repeatable)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_train)
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    import json
+
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--option expects NAME=VALUE, got {pair!r}")
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value
+    return out
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import json
+    import shlex
+    import sys
+
+    from gmtnet.train import TrainConfig, train
+
+    config = TrainConfig(
+        kind=args.kind, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        seed=args.seed, device=args.device, max_train=args.max_train, model_options=_parse_options(args.option),
+    )
+    out = args.out or _default_run_dir(args.kind, args.model)
+    command = "python -m gmtnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))
+    summary = train(config, out, resume=args.resume, progress=not args.quiet, command=command)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _add_evaluate_parser(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="the paper's metrics on the fixed test split")
+    p.add_argument("--kind", required=True, choices=sorted(KINDS))
+    p.add_argument("--model", default="gmtnet", choices=ARCHITECTURE_CHOICES)
+    p.add_argument("--checkpoint", default=None,
+                   help="model directory (default: the shipped weights for gmtnet, runs/KIND-MODEL otherwise)")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", default=None, help="where to write the metrics (default: CHECKPOINT/metrics-SPLIT.json)")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from gmtnet.train import evaluate_model
+    from gmtnet.weights import shipped_model_dir
+
+    if args.checkpoint:
+        model_dir = Path(args.checkpoint)
+    elif args.model == "gmtnet":
+        model_dir = shipped_model_dir(args.kind)
+    else:
+        model_dir = Path(_default_run_dir(args.kind, args.model))
+    metrics = evaluate_model(model_dir, split=args.split, device=args.device)
+    if metrics["kind"] != args.kind or metrics["model"] != args.model:
+        raise SystemExit(f"{model_dir} holds a {metrics['model']} model for {metrics['kind']!r}, "
+                         f"not {args.model} for {args.kind!r}")
+    print(format_metrics(metrics))
+    out = Path(args.json) if args.json else None
+    if out is None:
+        writable = model_dir if not _is_package_path(model_dir) else Path(_default_run_dir(args.kind, args.model))
+        out = writable / f"metrics-{args.split}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def _is_package_path(path) -> bool:
+    from pathlib import Path
+
+    import gmtnet
+
+    return Path(gmtnet.__file__).parent in Path(path).resolve().parents
+
+
+def format_metrics(metrics: dict) -> str:
+    """Text table of :func:`gmtnet.train.evaluate_model`'s result, one row per crystal system."""
+    import pandas as pd
+
+    rows = {"overall": metrics["overall"], **metrics["per_crystal_system"]}
+    df = pd.DataFrame(rows).T[["n", "fnorm", "ewt25", "ewt10", "ewt5", "zero_success", "equality_success"]]
+    df["n"] = df["n"].astype(int)
+    for col in ("ewt25", "ewt10", "ewt5", "zero_success", "equality_success"):
+        df[col] = (100 * df[col].astype(float)).map(lambda x: f"{x:.1f} %")
+    head = (f"{metrics['model']} on {metrics['kind']} ({metrics['split']} split); "
+            f"Fnorm in {metrics['unit']}; device {metrics['device']}")
+    return head + "\n" + df.to_string(float_format=lambda x: f"{x:.4g}")
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def _add_predict_parser(subparsers) -> None:
+    p = subparsers.add_parser("predict", help="predict tensors for structure files")
+    p.add_argument("files", nargs="+", help="CIF, POSCAR/CONTCAR, extended XYZ or pymatgen JSON files")
+    p.add_argument("--kind", action="append", choices=sorted(KINDS), default=None,
+                   help="tensor kind (repeatable; default: all)")
+    p.add_argument("--symprec", type=float, default=None, help="spglib tolerance in Å (default: library default)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", default=None, help="also write all predictions to this JSON file")
+    p.set_defaults(func=_run_predict)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from gmtnet.io import read_structure
+    from gmtnet.predict import Predictor
+    from gmtnet.symmetry import DEFAULT_SYMPREC
+    from gmtnet.tensors import voigt_labels
+
+    kinds = args.kind or sorted(KINDS)
+    symprec = DEFAULT_SYMPREC if args.symprec is None else args.symprec
+    predictor = Predictor.load(kinds=kinds, device=args.device)
+    status, records = 0, []
+    for path in args.files:
+        try:
+            structure = read_structure(path)
+        except ValueError as err:
+            print(f"{path}: {err}")
+            status = 1
+            continue
+        for kind in kinds:
+            try:
+                r = predictor.predict(structure, kind, symprec=symprec)
+            except ValueError as err:
+                print(f"{path}: {err}")
+                status = 1
+                break
+            sym = r.symmetry
+            print(f"\n{path}: {structure.composition.reduced_formula}, {sym.spacegroup_symbol} "
+                  f"(#{sym.spacegroup_number}), point group {sym.point_group}, {sym.crystal_system}")
+            print(f"{r.kind.title} {r.kind.symbol} [{r.kind.unit_label}], Voigt (IEEE order xx yy zz yz xz xy), "
+                  f"structure frame; {sym.n_independent} independent components")
+            labels = voigt_labels(kind)
+            width = max(len(x) for x in labels.ravel())
+            with np.printoptions(precision=4, suppress=True, linewidth=120):
+                print(np.array2string(r.voigt, formatter={"float_kind": lambda x: f"{x:{width + 6}.4f}"}))
+            records.append({"file": path, **r.to_dict()})
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(records, fh, indent=2)
+        print(f"\nwrote {args.json}")
+    return status

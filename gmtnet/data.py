@@ -1,0 +1,310 @@
+"""The bundled Materials Project tensor datasets: loading, quality flags, the fixed split, summaries.
+
+Three datasets ship in ``gmtnet/resources/data/`` (built by ``scripts/build_datasets.py`` from the
+matminer 0.4.0 CSVs; provenance, licence, counts and how to cite are in ``DATA_CARD.md`` there):
+
+* ``dielectric`` (1,056 rows): ``tensor`` = static ε₀ (electronic + ionic) and
+  ``tensor_electronic`` = high-frequency ε∞, dimensionless;
+* ``piezoelectric`` (941 rows): ``tensor`` = stress constants e_ijk, C/m²;
+* ``elastic`` (1,181 rows): ``tensor`` = stiffness C_ijkl, GPa.
+
+Every tensor is full rank, shape ``(3,) * rank``, float64, in source units and in the Cartesian
+frame of the row's ``structure`` (the piezoelectric tensors were rotated back from the IEEE frame
+the source gives them in). A kind's label column is ``gmtnet.kinds.get_kind(kind).column``.
+
+Quality flags (:data:`FLAGS`) mark rows whose label disagrees with the structure's own symmetry
+(frame mismatch or DFT noise) or is unphysically large. Flagged rows stay in the data as
+references; training and test use ``load_dataset(kind, include_flagged=False)``.
+
+The train/val/test split is fixed per Materials Project id over the union of the three datasets
+(:func:`assign_splits`, seed :data:`SPLIT_SEED`), so no material is in two splits across kinds.
+
+Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pymatgen.core import Lattice, Structure
+
+from gmtnet.kinds import DATASETS, KINDS, TensorKind
+from gmtnet.tensors import to_voigt
+
+__all__ = [
+    "RESIDUAL_THRESHOLD",
+    "LARGE_EPS_LIMIT",
+    "SPLIT_SEED",
+    "SPLITS",
+    "SPLIT_FRACTIONS",
+    "FLAGS",
+    "CRYSTAL_SYSTEMS",
+    "resolve_kind",
+    "dataset_file",
+    "assign_splits",
+    "load_dataset",
+    "summary_table",
+]
+
+#: Largest accepted symmetry residual max_g ||ρ(g)T − T||_F / ||T||_F (relative, dimensionless)
+#: of a label under its structure's point operations (spglib at ``DEFAULT_SYMPREC``). Above it a
+#: row is flagged ``"asymmetric"``: the tensor is in another frame than the structure (residual
+#: ~2; piezo rows whose IEEE back-rotation is ambiguous) or carries DFT/finite-difference noise
+#: of more than 1 %. About 12 % of the rows (390 of 3,178: dielectric 46, piezoelectric 176,
+#: elastic 168); the same 1 % criterion as the QC tables in ``shared/data/qc``.
+RESIDUAL_THRESHOLD = 0.01
+
+#: Largest accepted |ε₀_ij| (dimensionless). Larger static permittivities come from soft polar
+#: modes near a ferroelectric instability; the GMTNet paper drops those rows (flag ``"large_eps"``).
+LARGE_EPS_LIMIT = 100.0
+
+#: Seed of ``numpy.random.default_rng`` for the train/val/test assignment. Changing it changes
+#: every split; the shipped files record the seed they were built with.
+SPLIT_SEED = 2025
+
+#: Split names, in the order of :data:`SPLIT_FRACTIONS`.
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+#: Fractions of the material ids assigned to each split.
+SPLIT_FRACTIONS: tuple[float, ...] = (0.8, 0.1, 0.1)
+
+#: Quality flags a row can carry, with their meaning.
+FLAGS: dict[str, str] = {
+    "asymmetric": (
+        f"symmetry residual of the label > {RESIDUAL_THRESHOLD} under the structure's point "
+        "operations (frame mismatch or noisy DFT)"
+    ),
+    "asymmetric_electronic": (
+        f"dielectric only: the same for ε∞ (`tensor_electronic`) > {RESIDUAL_THRESHOLD}"
+    ),
+    "large_eps": (
+        f"dielectric only: some |ε₀_ij| > {LARGE_EPS_LIMIT:g} (soft modes; dropped by the GMTNet paper)"
+    ),
+}
+
+#: Crystal systems in order of increasing symmetry.
+CRYSTAL_SYSTEMS: tuple[str, ...] = (
+    "triclinic",
+    "monoclinic",
+    "orthorhombic",
+    "tetragonal",
+    "trigonal",
+    "hexagonal",
+    "cubic",
+)
+
+_STRUCTURE_COLUMNS = ("lattice", "species", "frac_coords")
+
+
+def resolve_kind(kind: str | TensorKind) -> TensorKind:
+    """The registry entry for a kind name, a :class:`~gmtnet.kinds.TensorKind` or a dataset name.
+
+    A dataset name resolves to its primary kind (the one labelled by the ``tensor`` column).
+
+    Raises:
+        ValueError: naming the value and the accepted names.
+    """
+    if isinstance(kind, TensorKind):
+        return kind
+    if isinstance(kind, str):
+        if kind in KINDS:
+            return KINDS[kind]
+        for k in KINDS.values():
+            if k.dataset == kind and k.column == "tensor":
+                return k
+    choices = sorted(set(KINDS) | set(DATASETS))
+    raise ValueError(f"unknown tensor kind or dataset {kind!r}; expected one of {choices}")
+
+
+def dataset_file(dataset: str) -> Traversable:
+    """The shipped Parquet file of a dataset (``"dielectric"``, ``"piezoelectric"``, ``"elastic"``)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {list(DATASETS)}")
+    return resources.files("gmtnet.resources.data").joinpath(f"{dataset}.parquet")
+
+
+def assign_splits(
+    material_ids,
+    seed: int = SPLIT_SEED,
+    fractions: tuple[float, ...] = SPLIT_FRACTIONS,
+) -> dict[str, str]:
+    """Seeded assignment of material ids to :data:`SPLITS`.
+
+    The unique ids are sorted (so the result does not depend on their order or repetition), then
+    permuted with ``numpy.random.default_rng(seed)``; the first ``round(fractions[0] * n)`` go to
+    ``"train"``, the next ``round(fractions[1] * n)`` to ``"val"``, the rest to ``"test"``.
+
+    Args:
+        material_ids: iterable of id strings (e.g. the union over every dataset).
+        seed: generator seed.
+        fractions: one fraction per split, summing to 1.
+
+    Returns:
+        ``{material_id: split_name}``.
+    """
+    if len(fractions) != len(SPLITS) or not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
+        raise ValueError(
+            f"fractions must be {len(SPLITS)} non-negative numbers summing to 1, got {fractions}"
+        )
+    ids = sorted(set(material_ids))
+    order = np.random.default_rng(seed).permutation(len(ids))
+    bounds = np.round(np.cumsum(fractions)[:-1] * len(ids)).astype(int)
+    labels = np.empty(len(ids), dtype=object)
+    for name, members in zip(SPLITS, np.split(order, bounds), strict=True):
+        labels[members] = name
+    return dict(zip(ids, labels.tolist(), strict=True))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _field_shape(field: pa.Field) -> tuple[int, ...] | None:
+    """Array shape stored in a field's metadata (``b"shape": b"3,3"``), or None for scalars."""
+    meta = field.metadata or {}
+    raw = meta.get(b"shape")
+    return None if raw is None else tuple(int(n) for n in raw.decode().split(","))
+
+
+def _array_column(column: pa.ChunkedArray, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Fixed-size list column -> one read-only float64 array of ``shape`` per row."""
+    flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    stacked = flat.reshape((len(column), *shape))
+    # The arrays are shared by every copy of the cached frame: in-place edits would corrupt it.
+    stacked.setflags(write=False)
+    return list(stacked)
+
+
+def _structures(table: pa.Table) -> list[Structure]:
+    """Rebuild pymatgen Structures from the lattice (Å, rows a, b, c), species and fractional coords."""
+    nsites = table.column("nsites").to_numpy()
+    lattices = table.column("lattice").combine_chunks().flatten().to_numpy().reshape(-1, 3, 3)
+    coords = table.column("frac_coords").combine_chunks().flatten().to_numpy().reshape(-1, 3)
+    per_row = np.split(coords, np.cumsum(nsites)[:-1])
+    species = table.column("species").to_pylist()
+    return [Structure(Lattice(m), s, c) for m, s, c in zip(lattices, species, per_row, strict=True)]
+
+
+def _decode(table: pa.Table) -> pd.DataFrame:
+    """Parquet table written by ``scripts/build_datasets.py`` -> DataFrame with Python objects."""
+    columns: dict[str, object] = {}
+    for field in table.schema:
+        name = field.name
+        if name in _STRUCTURE_COLUMNS:
+            if "structure" not in columns:
+                columns["structure"] = _structures(table)
+            continue
+        shape = _field_shape(field)
+        column = table.column(name)
+        if shape is not None:
+            columns[name] = _array_column(column, shape)
+        elif pa.types.is_list(field.type):
+            columns[name] = [tuple(v) for v in column.to_pylist()]
+        else:
+            columns[name] = column.to_pandas()
+    return pd.DataFrame(columns)
+
+
+@cache
+def _read_dataset(dataset: str) -> pd.DataFrame:
+    with dataset_file(dataset).open("rb") as fh:
+        table = pq.read_table(fh)
+    return _decode(table)
+
+
+def load_dataset(kind: str | TensorKind, include_flagged: bool = True) -> pd.DataFrame:
+    """One bundled dataset as a DataFrame, one row per Materials Project material.
+
+    Args:
+        kind: a kind name from :data:`gmtnet.kinds.KINDS` (``"dielectric"``,
+            ``"dielectric_electronic"``, ``"piezoelectric"``, ``"elastic"``), a
+            :class:`~gmtnet.kinds.TensorKind` or a dataset name. The rows are those of
+            ``kind.dataset``; the label is the column ``kind.column``.
+        include_flagged: False drops every row with a flag (any of :data:`FLAGS`, whichever
+            tensor it concerns); that is the set training and test use.
+
+    Returns:
+        A shallow copy of a cached frame with the columns
+
+        * ``material_id`` (str), ``formula`` (reduced), ``structure`` (pymatgen Structure, the
+          calculated cell; Å), ``nsites``;
+        * ``tensor``: full-rank float64 array ``(3,) * rank`` in the frame of ``structure``:
+          ε₀ (dimensionless), e (C/m²) or C (GPa); dielectric also ``tensor_electronic`` (ε∞);
+          piezoelectric also ``ieee_rotation`` ``(3, 3)``, mapping the structure frame to the
+          IEEE-176 frame of the source (``rotate(tensor, ieee_rotation)``);
+        * ``split``: ``"train"``, ``"val"`` or ``"test"``;
+        * ``spacegroup_number``, ``spacegroup_symbol``, ``point_group``, ``crystal_system``
+          (spglib at ``DEFAULT_SYMPREC``), ``spacegroup_number_mp`` (the source's label);
+        * ``symmetry_residual`` (and ``symmetry_residual_electronic``): relative, see
+          :data:`RESIDUAL_THRESHOLD`; ``flags``: tuple of :data:`FLAGS` names;
+        * extras: dielectric ``band_gap`` (eV, PBE), ``n`` (refractive index),
+          ``pot_ferroelectric``; piezoelectric ``eij_max`` (C/m²), ``point_group_mp``; elastic
+          ``K_VRH``, ``G_VRH`` (GPa).
+
+        The tensor arrays are read-only (they are shared with the cache); copy before editing.
+
+    Raises:
+        ValueError: for an unknown kind or dataset name.
+    """
+    k = resolve_kind(kind)
+    frame = _read_dataset(k.dataset)
+    if not include_flagged:
+        return frame[frame["flags"].map(len) == 0].reset_index(drop=True)
+    return frame.copy(deep=False)
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def _label_form(k: TensorKind) -> str:
+    rows, cols = k.voigt_shape
+    return f"{k.symbol} {rows}x{cols}" + (" Voigt" if k.rank > 2 else "")
+
+
+def _summary_row(k: TensorKind) -> dict:
+    frame = load_dataset(k)
+    usable = frame[frame["flags"].map(len) == 0]
+    labels = np.stack(usable[k.column].to_list())
+    # Voigt order does not matter here: the Frobenius norm is invariant under the relabelling.
+    norms = np.linalg.norm(to_voigt(labels, k, order="ieee").reshape(len(labels), -1), axis=1)
+    split_counts = usable["split"].value_counts()
+    system_counts = usable["crystal_system"].value_counts()
+    flag_counts = pd.Series([f for flags in frame["flags"] for f in flags], dtype=object).value_counts()
+    return {
+        "kind": k.name,
+        "dataset": k.dataset,
+        "label": _label_form(k),
+        "unit": k.unit_label,
+        "rows": len(frame),
+        "usable": len(usable),
+        **{split: int(split_counts.get(split, 0)) for split in SPLITS},
+        "norm_mean": float(norms.mean()),
+        "norm_std": float(norms.std(ddof=1)),
+        "elements": len(set().union(*(s.symbol_set for s in usable["structure"]))),
+        **{system: int(system_counts.get(system, 0)) for system in CRYSTAL_SYSTEMS},
+        **{f"flagged_{flag}": int(flag_counts.get(flag, 0)) for flag in FLAGS},
+    }
+
+
+def summary_table(kind: str | TensorKind | None = None) -> pd.DataFrame:
+    """Dataset statistics in the manner of Table 1 of the GMTNet paper, one row per kind.
+
+    Args:
+        kind: one kind or dataset name; None for every kind in :data:`gmtnet.kinds.KINDS`
+            (the three datasets plus ``dielectric_electronic``).
+
+    Returns:
+        DataFrame indexed by kind name with columns ``dataset``, ``label`` (the form whose norm
+        is taken: ε 3x3, e 3x6 Voigt, C 6x6 Voigt), ``unit``, ``rows`` (all rows), ``usable``
+        (rows without flags), usable rows per split (``train``, ``val``, ``test``),
+        ``norm_mean`` / ``norm_std`` (mean and sample standard deviation of the Frobenius norm
+        of the label's ``label`` form over usable rows, in ``unit``), ``elements`` (distinct
+        elements in usable rows), usable rows per crystal system (:data:`CRYSTAL_SYSTEMS`) and
+        ``flagged_<flag>`` (all rows carrying each flag of :data:`FLAGS`).
+    """
+    kinds = list(KINDS.values()) if kind is None else [resolve_kind(kind)]
+    return pd.DataFrame([_summary_row(k) for k in kinds]).set_index("kind")

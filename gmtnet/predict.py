@@ -1,0 +1,211 @@
+"""The prediction API: ``Predictor.load()`` then ``predict(structure, kind)``.
+
+Where a prediction comes from, step by step (:meth:`Predictor.predict_many`):
+
+1. validate the structure (ordered, periodic, not empty, at most :data:`~gmtnet.graph.MAX_ATOMS`);
+2. detect its point group with spglib and build the Neumann projector
+   (:func:`gmtnet.symmetry.symmetry_constraints`);
+3. build the complete-shell neighbour graph (:func:`gmtnet.graph.build_graph`);
+4. run the equivariant network in batches (float32, GPU when present);
+5. project the output again in float64 with the exact projector, so that forbidden components are
+   exactly zero and forced pairs exactly equal (float32 round-off would leave ~1e-5 GPa).
+
+Every tensor returned is full rank, in the Cartesian frame of the input structure, in the kind's
+units (ε dimensionless, e C/m², C GPa); ``voigt`` is in the IEEE/pymatgen order
+(xx, yy, zz, yz, xz, xy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gmtnet.graph import CrystalGraph, build_graph, collate
+from gmtnet.kinds import KINDS, TensorKind, get_kind
+from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
+from gmtnet.tensors import to_voigt
+from gmtnet.weights import load_model, resolve_device, shipped_model_dir
+
+__all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor", "run_model"]
+
+
+@dataclass(frozen=True)
+class SymmetryReport:
+    """The crystal's symmetry and how the prediction obeys it.
+
+    ``zero_ok``/``equality_ok`` are the paper's checks (forbidden components ≤ 1e-5 and forced
+    pairs within 1e-4, absolute, in the kind's units); the maxima are the observed deviations.
+    """
+
+    spacegroup_number: int
+    spacegroup_symbol: str
+    point_group: str
+    crystal_system: str
+    n_independent: int
+    symprec: float
+    zero_ok: bool
+    equality_ok: bool
+    max_forbidden: float
+    max_equality_violation: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One predicted tensor.
+
+    Attributes:
+        kind: the tensor kind.
+        tensor: full-rank array ``(3,)*rank``, float64, structure's Cartesian frame, kind's units.
+        voigt: Voigt matrix in IEEE order (3x3, 3x6 or 6x6), same frame and units.
+        symmetry: :class:`SymmetryReport`.
+        constraints: the :class:`~gmtnet.symmetry.SymmetryConstraints` used (allowed form).
+    """
+
+    kind: TensorKind
+    tensor: np.ndarray
+    voigt: np.ndarray
+    symmetry: SymmetryReport
+    constraints: SymmetryConstraints
+
+    @property
+    def unit(self) -> str:
+        return self.kind.unit
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict, with the frame, units and Voigt order spelled out."""
+        return {
+            "kind": self.kind.name,
+            "unit": self.kind.unit_label,
+            "frame": "Cartesian frame of the input structure",
+            "voigt_order": "ieee (xx, yy, zz, yz, xz, xy)",
+            "tensor": self.tensor.tolist(),
+            "voigt": self.voigt.tolist(),
+            "symmetry": dict(self.symmetry.__dict__),
+        }
+
+
+@dataclass(frozen=True)
+class PredictionError:
+    """Why one structure of a batch could not be predicted (the rest of the batch still is)."""
+
+    index: int
+    message: str
+
+
+def run_model(model: torch.nn.Module, graphs: Sequence[CrystalGraph], projectors: np.ndarray | None, batch_size: int = 64) -> np.ndarray:
+    """Run ``model`` over graphs in batches; returns ``(N, 3, ..., 3)`` float64 in the kind's units.
+
+    ``projectors``: ``(N, d, d)`` Neumann projectors handed to the model (or ``None``).
+    """
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(graphs), batch_size):
+            stop = start + batch_size
+            proj = None if projectors is None else projectors[start:stop]
+            batch = collate(graphs[start:stop], proj).to(device)
+            out.append(model(batch).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, *get_kind(model.config.kind).shape))
+
+
+class Predictor:
+    """In-process GMTNet models for every kind, loaded once (CPU or GPU).
+
+    Example:
+        >>> p = Predictor.load(device="auto")
+        >>> r = p.predict(structure, "elastic")
+        >>> r.voigt            # 6x6 GPa, IEEE order, structure frame
+        >>> r.symmetry.point_group, r.symmetry.n_independent
+    """
+
+    def __init__(self, models: dict[str, torch.nn.Module], device: torch.device):
+        self.models = models
+        self.device = device
+
+    @classmethod
+    def load(
+        cls,
+        kinds: Iterable[str] | None = None,
+        device: str = "auto",
+        model_dirs: dict[str, str | Path] | None = None,
+    ) -> "Predictor":
+        """Load the shipped weights (or ``model_dirs[kind]``) for ``kinds`` (default: all kinds).
+
+        Raises:
+            ValueError: unknown kind, or ``device="cuda"`` without a GPU.
+            FileNotFoundError: missing weights.
+        """
+        dev = resolve_device(device)
+        names = list(KINDS) if kinds is None else [get_kind(k).name for k in kinds]
+        dirs = model_dirs or {}
+        models = {k: load_model(dirs.get(k) or shipped_model_dir(k), dev) for k in names}
+        for k, m in models.items():
+            if m.config.kind != k:
+                raise ValueError(f"model for {k!r} was trained for {m.config.kind!r}")
+        return cls(models, dev)
+
+    @property
+    def kinds(self) -> list[str]:
+        return list(self.models)
+
+    def _model(self, kind: str) -> torch.nn.Module:
+        k = get_kind(kind).name
+        if k not in self.models:
+            raise ValueError(f"no model loaded for {k!r}; loaded: {self.kinds}")
+        return self.models[k]
+
+    def predict(self, structure, kind: str, symprec: float = DEFAULT_SYMPREC) -> Prediction:
+        """Predict one tensor for one structure (see the module docstring for the steps).
+
+        Raises:
+            ValueError: unreadable input (disordered, empty, too many atoms, overlapping atoms).
+        """
+        result = self.predict_many([structure], kind, symprec=symprec)[0]
+        if isinstance(result, PredictionError):
+            raise ValueError(result.message)
+        return result
+
+    def predict_many(
+        self, structures: Sequence, kind: str, symprec: float = DEFAULT_SYMPREC, batch_size: int = 64
+    ) -> list[Prediction | PredictionError]:
+        """Predict for many structures in batches; a structure that fails gives a
+        :class:`PredictionError` in its place and does not stop the others."""
+        model = self._model(kind)
+        k = get_kind(kind)
+        results: list[Prediction | PredictionError | None] = [None] * len(structures)
+        ok, graphs, cons = [], [], []
+        for i, s in enumerate(structures):
+            try:
+                c = symmetry_constraints(s, k, symprec=symprec)
+                g = build_graph(s, num_neighbors=model.config.num_neighbors)
+            except (ValueError, TypeError, AttributeError) as err:
+                results[i] = PredictionError(i, f"structure {i}: {err}")
+                continue
+            ok.append(i)
+            graphs.append(g)
+            cons.append(c)
+        if ok:
+            proj = np.stack([c.projector for c in cons])
+            raw = run_model(model, graphs, proj, batch_size=batch_size)
+            for i, c, t in zip(ok, cons, raw):
+                results[i] = _make_prediction(k, c.project(t), c)
+        return results  # type: ignore[return-value]
+
+
+def _make_prediction(kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraints) -> Prediction:
+    sym = c.symmetry
+    check = c.check(tensor)
+    report = SymmetryReport(
+        spacegroup_number=sym.spacegroup_number,
+        spacegroup_symbol=sym.spacegroup_symbol,
+        point_group=sym.point_group,
+        crystal_system=sym.crystal_system,
+        n_independent=c.n_independent,
+        symprec=sym.symprec,
+        **check,
+    )
+    return Prediction(kind=kind, tensor=tensor, voigt=to_voigt(tensor, kind, "ieee"), symmetry=report, constraints=c)
