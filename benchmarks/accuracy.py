@@ -48,6 +48,8 @@ def train_all(args) -> None:
                    "--out", str(out), "--device", args.device, "--quiet"]
             if args.resume:
                 cmd.append("--resume")
+            if args.time_limit:
+                cmd += ["--time-limit", str(args.time_limit)]
             jobs.append((cmd, out / "train.log"))
     print(f"training {len(jobs)} models, {args.jobs} at a time")
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -135,6 +137,7 @@ def main(argv=None) -> None:
     ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--time-limit", type=float, default=None, help="per-run training time limit in seconds")
     args = ap.parse_args(argv)
     if args.phase in ("train", "all"):
         train_all(args)

@@ -126,6 +126,7 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--max-train", type=int, default=None, help="train on a seeded subset of this many crystals")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="model option override, e.g. --option hidden_mul=8 (repeatable)")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after the epoch that crosses this many seconds")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_train)
@@ -155,7 +156,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         kind=args.kind, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        seed=args.seed, device=args.device, max_train=args.max_train, model_options=_parse_options(args.option),
+        seed=args.seed, device=args.device, max_train=args.max_train, time_limit=args.time_limit,
+        model_options=_parse_options(args.option),
     )
     out = args.out or _default_run_dir(args.kind, args.model)
     command = "python -m gmtnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))

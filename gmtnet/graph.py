@@ -204,10 +204,12 @@ class GraphBatch:
 
     def to(self, device) -> "GraphBatch":
         """A copy with every tensor on ``device`` (a ``torch.device`` or string)."""
+        import torch
+
         out = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = v.to(device) if hasattr(v, "to") and not isinstance(v, int) else v
+            out[f.name] = v.to(device) if isinstance(v, torch.Tensor) else v
         return GraphBatch(**out)
 
     @property
@@ -219,7 +221,10 @@ class GraphBatch:
         return int(self.edge_index.shape[1])
 
 
-def collate(graphs: Sequence[CrystalGraph], projectors: Sequence[np.ndarray] | np.ndarray | None = None) -> GraphBatch:
+def collate(
+    graphs: Sequence[CrystalGraph],
+    projectors: Sequence[np.ndarray] | np.ndarray | None = None,
+) -> GraphBatch:
     """Batch crystal graphs (and optionally their Neumann projectors) into one :class:`GraphBatch`.
 
     Args:

@@ -162,8 +162,9 @@ def analyze_symmetry(
         angle_tolerance: spglib angle tolerance in degrees (-1: spglib's choice).
 
     Returns:
-        :class:`PointSymmetry` with R = L·W·L⁻¹ (L = lattice vectors as columns, W spglib's
-        fractional rotations), duplicates removed and group closure checked.
+        :class:`PointSymmetry` with R = L·W·L⁻¹ (L = lattice vectors as columns, W the integer
+        rotations in that basis; here the basis of spglib's standardized cell, so that supercells
+        get the whole point group), duplicates removed and group closure checked.
 
     Raises:
         ValueError: for an empty or disordered structure, a non-positive ``symprec``, or when
@@ -183,13 +184,18 @@ def analyze_symmetry(
         raise ValueError(
             f"spglib could not analyse {structure.composition.reduced_formula} at symprec={symprec}: {reason}"
         )
-    # spglib lists one W per space-group operation; the point group is the set of distinct W.
-    # W ↦ A W A⁻¹ is one-to-one, so distinct integer W give distinct Cartesian operations.
-    w = np.unique(np.asarray(dataset.rotations, dtype=np.int64), axis=0)
+    # Why not dataset.rotations: those are only the operations that map the *input* lattice onto
+    # itself, which misses part of the point group for a supercell whose cell breaks the lattice
+    # symmetry (ZnO 2x1x1 gives 4 of 12). The standardized cell carries the whole point group:
+    # take its rotations from spglib's database (integer, standard basis) and its basis vectors in
+    # the input's Cartesian frame, (a_s b_s c_s) = (a b c) P⁻¹ (spglib's transformation_matrix).
+    db = spglib.get_symmetry_from_database(dataset.hall_number)
+    w = np.unique(np.asarray(db["rotations"], dtype=np.int64), axis=0)
     if not _is_integer_group(w):
         # Cannot happen for spglib output; guard against silent garbage in the projector.
         raise RuntimeError(f"point operations of {structure.composition.reduced_formula} do not form a group")
-    a = _invariant_frame(cell[0], w.astype(float))
+    std_rows = (cell[0].T @ np.linalg.inv(dataset.transformation_matrix)).T
+    a = _invariant_frame(std_rows, w.astype(float))
     rotations = np.einsum("ij,gjk,kl->gil", a, w, np.linalg.inv(a))
     return PointSymmetry(
         rotations=rotations,

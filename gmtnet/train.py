@@ -45,7 +45,11 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on (saved to ``config.json`` beside the weights)."""
+    """Everything a training run depends on (saved to ``config.json`` beside the weights).
+
+    ``time_limit`` (seconds of training, optional) stops after the epoch that crosses it, for
+    runs on a time budget; the summary then records how many epochs ran.
+    """
 
     kind: str
     model: str = "gmtnet"
@@ -60,6 +64,7 @@ class TrainConfig:
     device: str = "auto"
     max_train: int | None = None
     symprec: float = DEFAULT_SYMPREC
+    time_limit: float | None = None
     model_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -210,11 +215,15 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             log.writerow([epoch, f"{np.mean(losses):.5f}", f"{val_fnorm:.5f}", f"{val['overall']['ewt25']:.4f}", f"{opt.param_groups[0]['lr']:.2e}", f"{time.perf_counter() - t0:.2f}"])
             fh.flush()
             bar.set_postfix(loss=f"{np.mean(losses):.4f}", val_fnorm=f"{val_fnorm:.4g}", best=f"{best:.4g}")
+            stop = config.time_limit is not None and elapsed > config.time_limit
             torch.save(
                 {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                  "torch_rng": torch.get_rng_state(), "epoch": epoch, "best": best, "best_epoch": best_epoch, "elapsed": elapsed},
                 ckpt_path,
             )
+            if stop:
+                break
+        epochs_run = epoch + 1 if config.epochs > start_epoch else start_epoch
     summary = {
         "kind": config.kind,
         "model": config.model,
@@ -222,6 +231,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         "train_crystals": len(train_ex),
         "val_crystals": len(val_ex),
         "epochs": config.epochs,
+        "epochs_run": epochs_run,
         "best_epoch": best_epoch,
         "best_val_fnorm": best,
         "train_seconds": round(elapsed, 1),

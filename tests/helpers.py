@@ -17,13 +17,17 @@ from gmtnet.tensors import rotate
 
 def bcc_fe() -> Structure:
     """bcc Fe, 1-atom primitive cell (a = 2.87 Å): 8 neighbours at a√3/2, 6 at a, 12 at a√2."""
-    return Structure(Lattice.cubic(2.87), ["Fe", "Fe"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+    a = 2.87
+    return Structure(Lattice(0.5 * a * (1 - 2 * np.eye(3)) * -1), ["Fe"], [[0, 0, 0]])
 
 
 def rocksalt_nacl(conventional: bool = False) -> Structure:
     """NaCl rocksalt (Fm-3m, a = 5.64 Å); 2-atom primitive cell unless ``conventional`` (8 atoms)."""
-    s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
-    return s if conventional else s.get_primitive_structure()
+    a = 5.64
+    if not conventional:
+        return Structure(Lattice(0.5 * a * (1 - np.eye(3))), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    fcc = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    return Structure(Lattice.cubic(a), ["Na"] * 4 + ["Cl"] * 4, np.vstack([fcc, (fcc + 0.5) % 1.0]))
 
 
 def wurtzite_zno() -> Structure:
@@ -79,7 +83,8 @@ def permuted(structure: Structure, perm: np.ndarray) -> Structure:
 
 def translated(structure: Structure, shift_frac) -> Structure:
     """Same crystal, every atom shifted by ``shift_frac`` (fractional), wrapped into the cell."""
-    return Structure(structure.lattice, structure.species, (structure.frac_coords + np.asarray(shift_frac)) % 1.0)
+    frac = (structure.frac_coords + np.asarray(shift_frac)) % 1.0
+    return Structure(structure.lattice, structure.species, frac)
 
 
 # --------------------------------------------------------------------------- frames
@@ -138,7 +143,8 @@ def assert_equivariant(
     expected = rotate(t, rotation)
     assert np.abs(expected).max() > 0, "prediction is identically zero: equivariance test is vacuous"
     err = relative_error(t_rot, expected)
-    assert err < rtol, f"not equivariant: relative error {err:.3g} >= {rtol:g} (det R = {np.linalg.det(rotation):+.0f})"
+    det = np.linalg.det(rotation)
+    assert err < rtol, f"not equivariant: relative error {err:.3g} >= {rtol:g} (det R = {det:+.0f})"
     return err
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from crystals import random_orthogonal, rocksalt, rotated, wurtzite
+from helpers import random_orthogonal, rocksalt_nacl, transform_structure, wurtzite_zno
 from gmtnet.kinds import KINDS
 from gmtnet.pointgroups import POINT_GROUPS, point_group_operations
 from gmtnet.symmetry import (
@@ -87,7 +87,7 @@ def test_projector_is_exact_in_any_orientation(symbol, kind, rng):
 
 
 def test_known_forms():
-    zno = symmetry_constraints(wurtzite(), "piezoelectric")
+    zno = symmetry_constraints(wurtzite_zno(), "piezoelectric")
     assert (zno.point_group, zno.crystal_system, zno.spacegroup_number) == ("6mm", "hexagonal", 186)
     assert zno.n_independent == 3
     assert set(zno.voigt_equalities()) == {("e15", "e24", 1), ("e31", "e32", 1)}
@@ -95,18 +95,18 @@ def test_known_forms():
     assert {tuple(x) for x in np.argwhere(allowed)} == {(0, 4), (1, 3), (2, 0), (2, 1), (2, 2)}
     # VASP order puts yz at position 5 and xz at 6: e15 (IEEE) is e16 (VASP).
     assert set(np.argwhere(~zno.voigt_zero_mask("vasp"))[:, 1]) == {0, 1, 2, 4, 5}
-    nacl = symmetry_constraints(rocksalt(), "elastic")
+    nacl = symmetry_constraints(rocksalt_nacl(conventional=True), "elastic")
     assert nacl.n_independent == 3 and nacl.point_group == "m-3m"
     assert {("C11", "C22", 1), ("C44", "C66", 1), ("C12", "C13", 1)} <= set(nacl.voigt_equalities())
-    assert symmetry_constraints(rocksalt(), "piezoelectric").n_independent == 0
+    assert symmetry_constraints(rocksalt_nacl(conventional=True), "piezoelectric").n_independent == 0
 
 
 @pytest.mark.parametrize("proper", [True, False])
 @pytest.mark.parametrize("kind", ["dielectric", "piezoelectric", "elastic"])
 def test_structure_in_random_frame(kind, proper, rng):
-    s = wurtzite()
-    q = random_orthogonal(rng, proper)
-    c, cq = symmetry_constraints(s, kind), symmetry_constraints(rotated(s, q), kind)
+    s = wurtzite_zno()
+    q = random_orthogonal(rng, reflection=not proper)
+    c, cq = symmetry_constraints(s, kind), symmetry_constraints(transform_structure(s, q), kind)
     assert (cq.n_independent, cq.point_group) == (c.n_independent, c.point_group)
     t = c.project(rng.normal(size=c.kind.shape))
     np.testing.assert_allclose(cq.project(rotate(t, q)), rotate(t, q), atol=1e-10)
@@ -116,7 +116,7 @@ def test_structure_in_random_frame(kind, proper, rng):
 def test_non_standard_settings():
     # Rocksalt as its 2-atom primitive (rhombohedral-looking) cell, and an orthorhombic cell with
     # permuted axes: same point group and counts as the standard settings.
-    prim = rocksalt().get_primitive_structure()
+    prim = rocksalt_nacl(conventional=True).get_primitive_structure()
     assert len(prim) == 2
     c = symmetry_constraints(prim, "elastic")
     assert (c.point_group, c.n_independent) == ("m-3m", 3)
@@ -131,7 +131,7 @@ def test_non_standard_settings():
 
 
 def test_slightly_distorted_input_gives_exact_projector(rng):
-    s = wurtzite()
+    s = wurtzite_zno()
     s.perturb(1e-3)  # well inside the default tolerance
     c = symmetry_constraints(s, "elastic")
     assert c.point_group == "6mm" and c.n_independent == 5
@@ -141,7 +141,7 @@ def test_slightly_distorted_input_gives_exact_projector(rng):
 
 
 def test_detection_details():
-    sym = analyze_symmetry(rocksalt())
+    sym = analyze_symmetry(rocksalt_nacl(conventional=True))
     assert (sym.spacegroup_number, sym.spacegroup_symbol, sym.crystal_system) == (225, "Fm-3m", "cubic")
     assert len(sym.rotations) == 48 and is_group(sym.rotations)
     assert np.allclose(np.einsum("gij,gkj->gik", sym.rotations, sym.rotations), np.eye(3))
@@ -163,10 +163,10 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="disordered"):
         symmetry_constraints(Structure(Lattice.cubic(4), [{"Fe": 0.5, "Ni": 0.5}], [[0, 0, 0]]), "dielectric")
     with pytest.raises(ValueError, match="symprec"):
-        analyze_symmetry(rocksalt(), symprec=0)
+        analyze_symmetry(rocksalt_nacl(conventional=True), symprec=0)
     with pytest.raises(ValueError, match="unknown tensor kind"):
-        symmetry_constraints(rocksalt(), "thermal")
-    c = symmetry_constraints(rocksalt(), "dielectric")
+        symmetry_constraints(rocksalt_nacl(conventional=True), "thermal")
+    c = symmetry_constraints(rocksalt_nacl(conventional=True), "dielectric")
     with pytest.raises(ValueError, match="shape"):
         c.project(np.zeros((3, 6)))
     with pytest.raises(ValueError, match="shape"):
@@ -175,7 +175,7 @@ def test_bad_input_raises():
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_check_flags_forbidden_and_unequal_components(kind):
-    c = symmetry_constraints(wurtzite(), kind)
+    c = symmetry_constraints(wurtzite_zno(), kind)
     t = c.project(np.ones(c.kind.shape))
     assert c.check(t)["zero_ok"] and c.check(t)["equality_ok"]
     if c.zero_mask.any():
@@ -186,3 +186,16 @@ def test_check_flags_forbidden_and_unequal_components(kind):
     bad = t.copy()
     bad[e.a] += 1e-3
     assert not c.check(bad)["equality_ok"]
+
+
+@pytest.mark.parametrize("make, pg, n_elastic", [(wurtzite_zno, "6mm", 5), (rocksalt_nacl, "m-3m", 3)])
+def test_supercells_keep_the_whole_point_group(make, pg, n_elastic, rng):
+    # A 2x1x1 supercell's cell breaks the lattice symmetry, but the crystal does not.
+    s = make() * (2, 1, 1)
+    c = symmetry_constraints(s, "elastic")
+    assert (c.point_group, c.n_independent) == (pg, n_elastic)
+    assert len(c.symmetry.rotations) == len(point_group_operations(pg))
+    assert_exact_projector(c, c.symmetry.rotations)
+    q = random_orthogonal(rng)
+    cq = symmetry_constraints(transform_structure(s, q), "elastic")
+    assert cq.n_independent == n_elastic
