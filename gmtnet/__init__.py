@@ -16,6 +16,17 @@ from gmtnet.symmetry import (
 
 __version__ = "0.1.0"
 
+_LAZY = {"Predictor": "gmtnet.predict", "Prediction": "gmtnet.predict", "load_dataset": "gmtnet.data"}
+
+
+def __getattr__(name: str):
+    # The prediction API pulls in torch; load it on first use so that `import gmtnet` stays light.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gmtnet' has no attribute {name!r}")
+
 __all__ = [
     "KINDS",
     "TensorKind",
@@ -25,4 +36,7 @@ __all__ = [
     "SymmetryConstraints",
     "analyze_symmetry",
     "symmetry_constraints",
+    "Predictor",
+    "Prediction",
+    "load_dataset",
 ]

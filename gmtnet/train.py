@@ -47,6 +47,11 @@ CHECKPOINT_FILE = "checkpoint.pt"
 class TrainConfig:
     """Everything a training run depends on (saved to ``config.json`` beside the weights).
 
+    ``ema_decay``: validation, checkpoints and the saved weights use an exponential moving
+    average of the weights (per optimizer step; 0 disables it). With a few hundred training
+    crystals the raw weights' validation error jumps from epoch to epoch; the average is smoother
+    and generalises better.
+
     ``time_limit`` (seconds of training, optional) stops after the epoch that crosses it, for
     runs on a time budget; the summary then records how many epochs ran.
     """
@@ -60,6 +65,7 @@ class TrainConfig:
     weight_decay: float = 1e-6
     warmup_epochs: int = 5
     grad_clip: float = 10.0
+    ema_decay: float = 0.99
     seed: int = 0
     device: str = "auto"
     max_train: int | None = None
@@ -132,6 +138,15 @@ def _lr_factor(epoch: float, cfg: TrainConfig) -> float:
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
+def _ema(model: torch.nn.Module, decay: float):
+    """Exponential moving average of the weights (``None`` when ``decay`` is 0)."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+
 def _seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -167,6 +182,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     model_cfg.target_scale = _target_scale(train_ex.targets)
     model = build_model(model_cfg).to(device)
     n_params = sum(p.numel() for p in model.parameters())
+    ema = _ema(model, config.ema_decay)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: _lr_factor(e, config))
     start_epoch, best, best_epoch, elapsed = 0, math.inf, -1, 0.0
@@ -174,6 +190,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     if resume and ckpt_path.is_file():
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
@@ -203,21 +221,24 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 opt.step()
+                if ema is not None:
+                    ema.update_parameters(model)
                 losses.append(loss.item())
             sched.step()
-            model.eval()
-            _, val = _evaluate_examples(model, val_ex, reproject)
+            best_model = model if ema is None else ema.module
+            best_model.eval()
+            _, val = _evaluate_examples(best_model, val_ex, reproject)
             elapsed += time.perf_counter() - t0
             val_fnorm = val["overall"]["fnorm"]
             if val_fnorm < best:
                 best, best_epoch = val_fnorm, epoch
-                save_model(model, out, extra)
+                save_model(best_model, out, extra)
             log.writerow([epoch, f"{np.mean(losses):.5f}", f"{val_fnorm:.5f}", f"{val['overall']['ewt25']:.4f}", f"{opt.param_groups[0]['lr']:.2e}", f"{time.perf_counter() - t0:.2f}"])
             fh.flush()
             bar.set_postfix(loss=f"{np.mean(losses):.4f}", val_fnorm=f"{val_fnorm:.4g}", best=f"{best:.4g}")
             stop = config.time_limit is not None and elapsed > config.time_limit
             torch.save(
-                {"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                {"model": model.state_dict(), "ema": None if ema is None else ema.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                  "torch_rng": torch.get_rng_state(), "epoch": epoch, "best": best, "best_epoch": best_epoch, "elapsed": elapsed},
                 ckpt_path,
             )
