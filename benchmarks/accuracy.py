@@ -50,11 +50,37 @@ def train_all(args) -> None:
                 cmd.append("--resume")
             if args.time_limit:
                 cmd += ["--time-limit", str(args.time_limit)]
+            if args.lr:
+                cmd += ["--lr", str(args.lr)]
             jobs.append((cmd, out / "train.log"))
     print(f"training {len(jobs)} models, {args.jobs} at a time")
     with ThreadPoolExecutor(args.jobs) as pool:
         for (cmd, log), (rc, sec) in zip(jobs, pool.map(lambda j: _run(*j), jobs)):
             print(f"{'ok  ' if rc == 0 else 'FAIL'} {sec:7.1f} s  {' '.join(cmd[2:])}")
+
+
+def select_best(args) -> None:
+    """For every (kind, model), copy the candidate run with the lowest *validation* Fnorm into
+    ``--runs``: the same small sweep for every model, decided without looking at the test split."""
+    import shutil
+
+    chosen = {}
+    for kind in args.kinds:
+        for model in args.models:
+            runs = [Path(c) / f"{kind}-{model}" for c in args.candidates]
+            runs = [r for r in runs if (r / "summary.json").is_file()]
+            if not runs:
+                continue
+            val = {str(r): json.loads((r / "summary.json").read_text())["best_val_fnorm"] for r in runs}
+            best = min(runs, key=lambda r: val[str(r)])
+            dest = Path(args.runs) / f"{kind}-{model}"
+            if dest.resolve() != best.resolve():
+                shutil.rmtree(dest, ignore_errors=True)
+                shutil.copytree(best, dest, ignore=shutil.ignore_patterns("checkpoint.pt"))
+            chosen[f"{kind}-{model}"] = {"chosen": str(best), "val_fnorm": val}
+            print(f"{kind:22s} {model:7s} <- {best}  (val Fnorm {', '.join(f'{v:.4g}' for v in val.values())})")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "selection.json").write_text(json.dumps(chosen, indent=2) + "\n")
 
 
 def _zero_baseline(kind: str) -> dict:
@@ -83,14 +109,19 @@ def evaluate_all(args) -> None:
             cmd = [sys.executable, "-m", "gmtnet", "evaluate", "--kind", kind, "--model", model,
                    "--checkpoint", str(run), "--device", args.device, "--json", str(out)]
             rc, _ = _run(cmd, run / "evaluate.log")
-            if rc != 0:
-                print(f"FAIL evaluate {run} (see {run / 'evaluate.log'})")
+            rotated = run / "metrics-test-random-frame.json"
+            cmd_rot = cmd[:-1] + [str(rotated), "--random-frame", "0"]
+            rc_rot, _ = _run(cmd_rot, run / "evaluate-random-frame.log")
+            if rc != 0 or rc_rot != 0:
+                print(f"FAIL evaluate {run} (see {run}/evaluate*.log)")
                 continue
             metrics = json.loads(out.read_text())
+            rot = json.loads(rotated.read_text())["overall"]
             summary = json.loads((run / "summary.json").read_text())
             rows.append({"kind": kind, "model": model, "unit": get_kind(kind).unit_label, **metrics["overall"],
                          "per_crystal_system": metrics["per_crystal_system"],
-                         "parameters": summary["parameters"], "epochs": summary["epochs"],
+                         "random_frame": {key: rot[key] for key in ("fnorm", "ewt25", "zero_success", "equality_success")},
+                         "parameters": summary["parameters"], "epochs": summary["epochs"], "epochs_run": summary["epochs_run"],
                          "best_epoch": summary["best_epoch"], "train_seconds": summary["train_seconds"],
                          "train_device": summary["device"], "train_command": summary["command"]})
             print(f"{kind:22s} {model:7s} Fnorm {metrics['overall']['fnorm']:.4g}  EwT25 {100 * metrics['overall']['ewt25']:.1f} %")
@@ -109,13 +140,17 @@ def markdown(report: dict) -> str:
              "Fnorm: mean Frobenius error (ε 3x3, e 3x6 Voigt, C 6x6 Voigt) in the kind's unit; EwT: share of crystals "
              "with relative Frobenius error under 25/10/5 %; zero / equality: share of predictions whose "
              "symmetry-forbidden components are ≤ 1e-5 and whose forced pairs agree within 1e-4.", "",
-             "| target | model | Fnorm | rel. Fnorm | EwT25 | EwT10 | EwT5 | zero | equality | params | epochs | train time | trained on |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Random frame: the same test crystals, each given in its own random rotated or reflected Cartesian "
+             "frame (label rotated with it); an equivariant model's Fnorm does not change.", "",
+             "| target | model | Fnorm | rel. Fnorm | EwT25 | EwT10 | EwT5 | zero | equality | random frame: Fnorm / zero / equality | params | best epoch / run | train time | trained on |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         lines.append(
             f"| {r['kind']} | {r['model']} | {r['fnorm']:.4g} {r['unit'] if r['unit'] != 'dimensionless' else ''} | "
             f"{r['fnorm'] / r['mean_label_norm']:.3f} | {100 * r['ewt25']:.1f} % | {100 * r['ewt10']:.1f} % | {100 * r['ewt5']:.1f} % | "
-            f"{100 * r['zero_success']:.1f} % | {100 * r['equality_success']:.1f} % | {r['parameters']:,} | {r['epochs']} | "
+            f"{100 * r['zero_success']:.1f} % | {100 * r['equality_success']:.1f} % | "
+            f"{r['random_frame']['fnorm']:.4g} / {100 * r['random_frame']['zero_success']:.1f} % / {100 * r['random_frame']['equality_success']:.1f} % | "
+            f"{r['parameters']:,} | {r['best_epoch']} / {r['epochs_run']} | "
             f"{r['train_seconds'] / 60:.1f} min | {r['train_device']} |")
     lines += ["", "All-zero predictor on the same rows (a floor every model must clear):", "",
               "| target | n test | Fnorm | EwT25 |", "|---|---|---|---|"]
@@ -129,7 +164,7 @@ def markdown(report: dict) -> str:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("phase", choices=("train", "evaluate", "all"))
+    ap.add_argument("phase", choices=("train", "select", "evaluate", "all"))
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=1, help="training processes at a time")
     ap.add_argument("--device", default="auto")
@@ -138,9 +173,13 @@ def main(argv=None) -> None:
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--time-limit", type=float, default=None, help="per-run training time limit in seconds")
+    ap.add_argument("--lr", type=float, default=None, help="learning rate for every run (default: the trainer's)")
+    ap.add_argument("--candidates", nargs="+", default=[], help="select: run folders trained with different settings")
     args = ap.parse_args(argv)
     if args.phase in ("train", "all"):
         train_all(args)
+    if args.phase == "select":
+        select_best(args)
     if args.phase in ("evaluate", "all"):
         evaluate_all(args)
 

@@ -175,6 +175,8 @@ def _add_evaluate_parser(subparsers) -> None:
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--device", default="auto")
     p.add_argument("--json", default=None, help="where to write the metrics (default: CHECKPOINT/metrics-SPLIT.json)")
+    p.add_argument("--random-frame", type=int, default=None, metavar="SEED",
+                   help="put every test crystal in a random rotated/reflected frame (seeded) first")
     p.set_defaults(func=_run_evaluate)
 
 
@@ -191,7 +193,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         model_dir = shipped_model_dir(args.kind)
     else:
         model_dir = Path(_default_run_dir(args.kind, args.model))
-    metrics = evaluate_model(model_dir, split=args.split, device=args.device)
+    metrics = evaluate_model(model_dir, split=args.split, device=args.device, random_frame_seed=args.random_frame)
     if metrics["kind"] != args.kind or metrics["model"] != args.model:
         raise SystemExit(f"{model_dir} holds a {metrics['model']} model for {metrics['kind']!r}, "
                          f"not {args.model} for {args.kind!r}")

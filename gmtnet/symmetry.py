@@ -330,8 +330,10 @@ class SymmetryConstraints:
     zero_mask: np.ndarray = field(init=False)
     equalities: tuple[Equality, ...] = field(init=False)
 
-    _ZERO_ATOL = 1e-8
-    _EQ_ATOL = 1e-6
+    # P is exact to round-off (~1e-16): a diagonal entry below this is a structural zero, and
+    # rows that agree to this are forced equal. Generous margins, far below any allowed weight.
+    _ZERO_ATOL = 1e-10
+    _EQ_ATOL = 1e-9
 
     def __post_init__(self) -> None:
         p = self.projector

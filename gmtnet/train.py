@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pymatgen.core import Lattice, Structure
 from tqdm.auto import tqdm
 
 from gmtnet.data import load_dataset
@@ -31,6 +32,7 @@ from gmtnet.kinds import get_kind
 from gmtnet.metrics import evaluate as compute_metrics
 from gmtnet.predict import run_model
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
+from gmtnet.tensors import rotate
 from gmtnet.weights import load_model, resolve_device, save_model
 
 __all__ = ["TrainConfig", "Examples", "prepare_examples", "train", "evaluate_model", "ARCHITECTURES"]
@@ -102,26 +104,42 @@ def prepare_examples(
     limit: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    random_frame_seed: int | None = None,
 ) -> Examples:
     """Graphs, Neumann projectors and labels for the unflagged rows of one split.
 
     ``limit`` keeps a seeded random subset (for quick runs and the teaching notebook).
+    ``random_frame_seed`` puts every crystal (and its label) in its own random rotated or
+    reflected Cartesian frame, to test that symmetry handling does not depend on the frame.
     """
     k = get_kind(kind)
     df = load_dataset(k.name, include_flagged=False)
     df = df[df["split"] == split]
     if limit is not None and limit < len(df):
         df = df.sample(n=limit, random_state=seed)
-    ids, systems, graphs, cons = [], [], [], []
+    ids, systems, graphs, cons, targets = [], [], [], [], []
+    rng = None if random_frame_seed is None else np.random.default_rng(random_frame_seed)
     rows = df.itertuples(index=False)
     for row in tqdm(rows, total=len(df), desc=f"{k.name} {split}: graphs", disable=not progress, leave=False):
-        cons.append(symmetry_constraints(row.structure, k, symprec=symprec))
-        graphs.append(build_graph(row.structure, num_neighbors=num_neighbors))
+        structure, target = row.structure, getattr(row, k.column)
+        if rng is not None:
+            q = random_orthogonal(rng)
+            structure = Structure(Lattice(structure.lattice.matrix @ q.T), structure.species, structure.frac_coords)
+            target = rotate(target, q)
+        cons.append(symmetry_constraints(structure, k, symprec=symprec))
+        graphs.append(build_graph(structure, num_neighbors=num_neighbors))
         ids.append(row.material_id)
         systems.append(row.crystal_system)
-    targets = np.stack(df[k.column].to_numpy()) if len(df) else np.zeros((0, *k.shape))
+        targets.append(target)
+    targets = np.stack(targets) if targets else np.zeros((0, *k.shape))
     projectors = np.stack([c.projector for c in cons]).astype(np.float32) if cons else np.zeros((0, 3**k.rank, 3**k.rank), np.float32)
     return Examples(ids, systems, graphs, cons, projectors, targets.astype(np.float64))
+
+
+def random_orthogonal(rng: np.random.Generator) -> np.ndarray:
+    """A Haar-random 3x3 orthogonal matrix, proper or improper with equal probability."""
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    return q * np.sign(np.diag(r))
 
 
 def _target_scale(targets: np.ndarray) -> float:
@@ -265,17 +283,23 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     return summary
 
 
-def evaluate_model(model_dir: str | Path, split: str = "test", device: str = "auto", progress: bool = True) -> dict:
-    """The paper's metrics for a saved model on one split of its kind (unflagged rows)."""
+def evaluate_model(
+    model_dir: str | Path, split: str = "test", device: str = "auto", progress: bool = True, random_frame_seed: int | None = None
+) -> dict:
+    """The paper's metrics for a saved model on one split of its kind (unflagged rows).
+
+    With ``random_frame_seed``, every crystal is first put in a random rotated/reflected frame.
+    """
     model = load_model(model_dir, device)
     cfg = model.config
-    ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress)
+    ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress, random_frame_seed=random_frame_seed)
     t0 = time.perf_counter()
     _, metrics = _evaluate_examples(model, ex, cfg.architecture in REPROJECTED)
     metrics.update(
         kind=cfg.kind,
         model=cfg.architecture,
         split=split,
+        random_frame_seed=random_frame_seed,
         unit=get_kind(cfg.kind).unit_label,
         model_dir=str(model_dir),
         device=_device_name(next(model.parameters()).device),

@@ -1,0 +1,1 @@
+"""Bundled JavaScript: the 3Dmol.js build used by :mod:`gmtnet.viewer` (see README.md here)."""
