@@ -1,0 +1,229 @@
+"""Shared app state: page set-up, the cached predictor and catalogue, the current crystal.
+
+The predictor (torch + four models, several seconds to load) is warmed in a background thread as
+soon as the app starts, so the first page is interactive before it is ready; the first prediction
+waits for it only if it is still loading.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from pymatgen.core import Structure
+
+from gmtnet.kinds import KINDS
+from gmtnet.symmetry import DEFAULT_SYMPREC
+
+NOTEBOOKS = (
+    ("notebooks/01_neumann_principle.ipynb", "Neumann's principle"),
+    ("notebooks/02_tensor_surfaces.ipynb", "tensor surfaces"),
+    ("notebooks/03_predicting_with_gmtnet.ipynb", "predicting with GMTNet"),
+    ("notebooks/04_train_a_small_model.ipynb", "train a small model"),
+)
+
+#: The kinds the app predicts, in display order.
+APP_KINDS: tuple[str, ...] = tuple(KINDS)
+
+_warm_lock = threading.Lock()
+_warm_futures: dict[str, Future] = {}
+
+
+def warm_predictor() -> dict[str, Future]:
+    """Start loading one predictor per kind, in :data:`APP_KINDS` order, in a daemon thread (once
+    per process); returns ``{kind: Future}``. The first kind is usable after torch and one model
+    have loaded, without waiting for the others."""
+    with _warm_lock:
+        if not _warm_futures:
+            _warm_futures.update({k: Future() for k in APP_KINDS})
+
+            def run() -> None:
+                try:
+                    from gmtnet.predict import Predictor
+                except BaseException as err:  # e.g. torch missing: every kind reports it
+                    for fut in _warm_futures.values():
+                        fut.set_exception(err)
+                    return
+
+                def load(k: str) -> None:
+                    try:
+                        _warm_futures[k].set_result(Predictor.load(kinds=[k], device="auto"))
+                    except BaseException as err:  # surfaced to the caller of get_predictor()
+                        _warm_futures[k].set_exception(err)
+
+                # What a first visit needs, in order: the default kind's model, plotly (figures);
+                # then the other models.
+                load(APP_KINDS[0])
+                try:
+                    import plotly.graph_objects  # noqa: F401
+                except ImportError:  # only a warm-up: the pages report a missing plotly themselves
+                    pass
+                for k in APP_KINDS[1:]:
+                    load(k)
+
+            threading.Thread(target=run, name="gmtnet-predictor-warmup", daemon=True).start()
+        return _warm_futures
+
+
+@st.cache_resource(show_spinner="Loading the GMTNet model…")
+def get_predictor(kind: str):
+    """The process-wide :class:`gmtnet.predict.Predictor` holding the shipped model of ``kind``."""
+    return warm_predictor()[kind].result()
+
+
+@st.cache_data(show_spinner="Indexing the bundled crystals…")
+def get_catalog():
+    """The catalogue of bundled reference crystals (:func:`gmtnet.catalog.build_catalog`)."""
+    from gmtnet.catalog import build_catalog
+
+    return build_catalog()
+
+
+@dataclass
+class Crystal:
+    """The crystal the pages show.
+
+    ``material_id`` is set only for an unedited bundled crystal: DFT references apply to it (they
+    are in the Cartesian frame of exactly this structure).
+    """
+
+    structure: Structure
+    label: str
+    material_id: str | None = None
+    history: list[str] = field(default_factory=list)
+
+
+def current() -> Crystal | None:
+    return st.session_state.get("crystal")
+
+
+def set_current(crystal: Crystal) -> None:
+    st.session_state["crystal"] = crystal
+    st.session_state.pop("whatif", None)
+
+
+def symprec() -> float:
+    """The detection tolerance (Å) chosen in the sidebar."""
+    return float(st.session_state.get("symprec", DEFAULT_SYMPREC))
+
+
+def load_material(material_id: str) -> None:
+    """Make a bundled crystal the current one."""
+    from gmtnet.catalog import reference_structure
+
+    cur = current()
+    if cur is not None and cur.material_id == material_id:
+        return
+    s = reference_structure(material_id)
+    cat = get_catalog()
+    formula = cat.loc[cat["material_id"] == material_id, "formula"]
+    label = f"{formula.iloc[0]} ({material_id})" if len(formula) else material_id
+    set_current(Crystal(structure=s, label=label, material_id=material_id))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _predict_cached(structure_json: str, kind: str, symprec_: float):
+
+    structure = Structure.from_str(structure_json, fmt="json")
+    return get_predictor(kind).predict(structure, kind, symprec=symprec_)
+
+
+def predict(structure: Structure, kinds=APP_KINDS, symprec_: float | None = None) -> dict:
+    """Predictions ``{kind: Prediction | str(error)}`` for the structure, cached per structure."""
+    tol = symprec() if symprec_ is None else symprec_
+    key = structure.to_json()
+    out = {}
+    with st.spinner("Predicting tensors…"):
+        for k in kinds:
+            try:
+                out[k] = _predict_cached(key, k, tol)
+            except ValueError as err:
+                out[k] = str(err)
+    return out
+
+
+def page_setup() -> None:
+    """Shared by every page: the tolerance slider and the notebooks note.
+
+    Pages call :func:`warm_predictor` once their first screen is drawn, so that loading torch does
+    not slow down the first paint."""
+    # Widget values are dropped when a page without the widget runs; re-assigning keeps the
+    # tolerance across pages (and avoids passing a default value as well).
+    st.session_state["symprec"] = st.session_state.get("symprec", DEFAULT_SYMPREC)
+    with st.sidebar:
+        st.slider(
+            "Symmetry tolerance symprec (Å)",
+            min_value=1e-4,
+            max_value=0.2,
+            step=1e-3,
+            format="%.4f",
+            key="symprec",
+            help="spglib distance tolerance used to detect the space group; the Neumann projector of "
+            "every prediction follows the detected point group.",
+        )
+        st.markdown(
+            "**Notebooks** (open with Jupyter from the repository root):\n\n"
+            + "\n".join(f"- `{path}` — {title}" for path, title in NOTEBOOKS)
+        )
+        st.caption("Runs offline on the bundled Materials Project crystals and the shipped weights.")
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCHMARK_JSON = REPO_ROOT / "benchmarks" / "results" / "accuracy.json"
+
+
+@st.cache_data(show_spinner=False)
+def benchmark_table() -> pd.DataFrame | None:
+    """The accuracy benchmark (``benchmarks/results/accuracy.json``) as a table, or None if absent."""
+    if not BENCHMARK_JSON.is_file():
+        return None
+    doc = json.loads(BENCHMARK_JSON.read_text())
+    rows = [
+        {
+            "target": r["kind"], "model": r["model"], "n test": r["n"], "Fnorm": round(r["fnorm"], 4),
+            "unit": r["unit"], "rel. Fnorm": round(r["fnorm"] / r["mean_label_norm"], 3),
+            "EwT25 %": round(100 * r["ewt25"], 1), "EwT10 %": round(100 * r["ewt10"], 1),
+            "EwT5 %": round(100 * r["ewt5"], 1), "zero %": round(100 * r["zero_success"], 1),
+            "equality %": round(100 * r["equality_success"], 1), "params": r.get("parameters"),
+        }
+        for r in doc["results"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def model_card(kind: str) -> str:
+    """The shipped model card (markdown) of a kind."""
+    from gmtnet.weights import shipped_model_dir
+
+    path = shipped_model_dir(kind) / "MODEL_CARD.md"
+    return path.read_text() if path.is_file() else f"No model card for {kind}."
+
+
+@st.cache_data(show_spinner="Predicting the test split (once per session)…")
+def test_predictions(kind: str) -> pd.DataFrame:
+    """Predictions on the unflagged test split of ``kind``: one row per Voigt component with
+    ``material_id``, ``formula``, ``component``, ``dft`` and ``predicted`` (kind's units, IEEE Voigt,
+    each structure's own frame)."""
+    from gmtnet.data import load_dataset
+    from gmtnet.predict import PredictionError
+    from gmtnet.tensors import to_voigt, voigt_labels
+
+    frame = load_dataset(kind, include_flagged=False)
+    test = frame[frame["split"] == "test"].reset_index(drop=True)
+    k = KINDS[kind]
+    results = get_predictor(kind).predict_many(list(test["structure"]), kind)
+    labels = voigt_labels(kind, "ieee").ravel()
+    rows = []
+    for rec, res in zip(test.itertuples(index=False), results):
+        if isinstance(res, PredictionError):
+            continue
+        true = to_voigt(np.asarray(getattr(rec, k.column)), kind, "ieee").ravel()
+        for name, t, p in zip(labels, true, res.voigt.ravel()):
+            rows.append({"material_id": rec.material_id, "formula": rec.formula, "component": str(name), "dft": t, "predicted": p})
+    return pd.DataFrame(rows)

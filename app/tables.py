@@ -1,0 +1,126 @@
+"""Pure display helpers: Voigt matrices as labelled tables, the allowed form, comparison numbers.
+
+No Streamlit here, so these are easy to test; the widgets render what they return.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from pymatgen.core import Structure
+
+from gmtnet.kinds import get_kind
+from gmtnet.metrics import frobenius_errors, paper_form
+from gmtnet.symmetry import SymmetryConstraints
+from gmtnet.tensors import to_voigt, voigt_labels
+
+VOIGT_ORDER_NOTE = "Voigt order IEEE 176: 1 = xx, 2 = yy, 3 = zz, 4 = yz, 5 = xz, 6 = xy"
+_PAIRS = ("xx", "yy", "zz", "yz", "xz", "xy")
+
+
+def axis_labels(kind: str) -> tuple[list[str], list[str]]:
+    """Row and column labels of the kind's Voigt matrix (IEEE order)."""
+    k = get_kind(kind)
+    if k.rank == 2:
+        return ["x", "y", "z"], ["x", "y", "z"]
+    cols = [f"{i + 1} ({p})" for i, p in enumerate(_PAIRS)]
+    if k.rank == 3:
+        return ["1 (x)", "2 (y)", "3 (z)"], cols
+    return cols, cols
+
+
+#: Display only: entries smaller than this times the largest entry are shown as 0 (float64
+#: round-off of the exact projection, ~1e-15 relative).
+DISPLAY_ZERO = 1e-12
+
+
+def voigt_table(voigt: np.ndarray, kind: str, clean: bool = True) -> pd.DataFrame:
+    """The Voigt matrix (IEEE order, kind's units) as a labelled DataFrame; with ``clean``,
+    round-off below :data:`DISPLAY_ZERO` × max|entry| is shown as 0."""
+    v = np.asarray(voigt, dtype=float)
+    if clean and v.size:
+        v = np.where(np.abs(v) < DISPLAY_ZERO * np.abs(v).max(), 0.0, v)
+    rows, cols = axis_labels(kind)
+    return pd.DataFrame(v, index=rows, columns=cols)
+
+
+def allowed_form(constraints: SymmetryConstraints) -> pd.DataFrame:
+    """The symmetry-allowed form: ``0`` where forbidden, a component name where free, and
+    ``= C11`` / ``= −e15`` where forced equal (or opposite) to an earlier component."""
+    k = constraints.kind
+    labels = voigt_labels(k, "ieee")
+    zero = constraints.voigt_zero_mask("ieee")
+    pos = {str(labels[i, j]): (i, j) for i in range(labels.shape[0]) for j in range(labels.shape[1])}
+    form = np.where(zero, "0", labels).astype(object)
+    parent: dict[str, tuple[str, int]] = {}
+    for a, b, sign in constraints.voigt_equalities("ieee"):
+        root, s = parent.get(a, (a, 1))
+        parent[b] = (root, s * sign)
+    for name, (root, sign) in parent.items():
+        form[pos[name]] = f"= {'−' if sign < 0 else ''}{root}"
+    if k.rank in (2, 4):  # mirror the (symmetric) upper triangle
+        for i in range(form.shape[0]):
+            for j in range(i):
+                if not zero[i, j]:
+                    form[i, j] = form[j, i] if str(form[j, i]).startswith("=") else f"= {labels[j, i]}"
+    rows, cols = axis_labels(k.name)
+    return pd.DataFrame(form, index=rows, columns=cols)
+
+
+def comparison(pred: np.ndarray, ref: np.ndarray, kind: str, constraints: SymmetryConstraints) -> dict:
+    """Prediction against a DFT reference, both full rank in the same structure frame.
+
+    Returns Frobenius error (paper's matrix form, kind's units), the relative error, and the
+    zero/equality checks and residual of *each* tensor against the crystal's allowed form.
+    """
+    k = get_kind(kind)
+    err = float(frobenius_errors(pred[None], ref[None], k)[0])
+    norm = float(np.linalg.norm(paper_form(ref[None], k)[0]))
+    out = {"frobenius": err, "relative": err / norm if norm else float("nan"), "ref_norm": norm}
+    for name, t in (("prediction", pred), ("dft", ref)):
+        out[name] = {**constraints.check(t), "residual": constraints.residual(t)}
+    return out
+
+
+def tensors_json(predictions: dict, structure: Structure, label: str) -> str:
+    """All predictions as one JSON document (frame, units and Voigt order spelled out)."""
+    doc = {
+        "crystal": label,
+        "formula": structure.composition.reduced_formula,
+        "structure": structure.as_dict(),
+        "predictions": {k: p.to_dict() for k, p in predictions.items() if not isinstance(p, str)},
+    }
+    return json.dumps(doc, indent=1)
+
+
+def tensors_csv(predictions: dict) -> str:
+    """One line per Voigt component: kind, component, row, column, value, unit (IEEE order)."""
+    lines = ["kind,component,voigt_row,voigt_col,value,unit,frame"]
+    for kname, p in predictions.items():
+        if isinstance(p, str):
+            continue
+        labels = voigt_labels(kname, "ieee")
+        v = to_voigt(p.tensor, kname, "ieee")
+        for i in range(v.shape[0]):
+            for j in range(v.shape[1]):
+                lines.append(
+                    f"{kname},{labels[i, j]},{i + 1},{j + 1},{v[i, j]:.8g},{p.kind.unit_label},structure Cartesian"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def lattice_table(structure: Structure) -> pd.DataFrame:
+    lat = structure.lattice
+    return pd.DataFrame(
+        {
+            "a (Å)": [lat.a],
+            "b (Å)": [lat.b],
+            "c (Å)": [lat.c],
+            "α (°)": [lat.alpha],
+            "β (°)": [lat.beta],
+            "γ (°)": [lat.gamma],
+            "V (Å³)": [lat.volume],
+        }
+    ).round(4)

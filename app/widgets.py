@@ -1,0 +1,459 @@
+"""Reusable UI pieces: search, upload, structure, tensor, symmetry and surface panels.
+
+Pages call these; the computations live in :mod:`gmtnet` and the table helpers in
+:mod:`app.tables`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from pymatgen.core import Structure
+
+from app import state, tables
+from gmtnet.data import CRYSTAL_SYSTEMS
+from gmtnet.io import FORMATS, guess_format, parse_structure
+from gmtnet.kinds import KINDS, get_kind
+from gmtnet.symmetry import analyze_symmetry
+
+#: Largest upload accepted, in bytes (the structure itself is limited to MAX_ATOMS sites).
+MAX_UPLOAD_BYTES = 2_000_000
+FRAME_NOTE = (
+    "Frame: the Cartesian frame of the structure as loaded (for bundled crystals the DFT cell, "
+    "the same frame the DFT reference is stored in)."
+)
+_TABLE_COLUMNS = [
+    "material_id", "formula", "spacegroup_symbol", "spacegroup_number", "crystal_system", "nsites",
+    *(f"has_{k}" for k in KINDS), "flags",
+]
+
+
+# --------------------------------------------------------------------------- finding a crystal
+
+
+def search_panel() -> None:
+    """Search filters, the sortable result table (click a row to load it) and a picker."""
+    cat = state.get_catalog()
+    c1, c2, c3 = st.columns(3)
+    formula = c1.text_input("Formula", key="q_formula", placeholder="ZnO")
+    material_id = c1.text_input("Material id", key="q_id", placeholder="mp-2133")
+    elements = c2.text_input("Elements", key="q_elements", placeholder="Zn, O")
+    mode = c2.radio("Elements mode", ["contains", "only"], key="q_mode", horizontal=True,
+                    help="contains: at least these elements; only: no other elements")
+    spacegroup = c3.text_input("Space group (number or symbol)", key="q_sg", placeholder="186 or P6_3mc")
+    system = c3.selectbox("Crystal system", ["any", *CRYSTAL_SYSTEMS], key="q_system")
+    has = st.multiselect("Has DFT reference for", list(KINDS), key="q_has")
+    from gmtnet.catalog import search
+
+    try:
+        hits = search(
+            cat, formula=formula, elements=elements, elements_mode=mode, material_id=material_id,
+            spacegroup=spacegroup or None, crystal_system=None if system == "any" else system, has=has,
+        )
+    except ValueError as err:
+        st.error(f"Search: {err}")
+        return
+    st.caption(f"{len(hits)} of {len(cat)} bundled crystals match. Click a row to load it (columns sort).")
+    view = hits[_TABLE_COLUMNS].reset_index(drop=True)
+    view["flags"] = view["flags"].map(", ".join)
+    event = st.dataframe(
+        view, hide_index=True, height=260, on_select="rerun", selection_mode="single-row",
+        key="catalog_table", width="stretch",
+    )
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        _select(view.iloc[rows[0]]["material_id"])
+    ids = view["material_id"].tolist()[:500]
+    if ids:
+        pick = st.selectbox("…or pick from the matches", ["—", *ids], key="q_pick",
+                            format_func=lambda m: m if m == "—" else f"{m}  {_formula(cat, m)}")
+        if pick != "—":
+            _select(pick)
+
+
+def load_from_query() -> None:
+    """Load the crystal named by the URL's ``?material_id=mp-…`` once (shareable links)."""
+    mid = st.query_params.get("material_id")
+    if mid and st.session_state.get("_query_mid") != mid:
+        st.session_state["_query_mid"] = mid
+        try:
+            state.load_material(mid)
+        except ValueError as err:
+            st.error(f"URL: {err}")
+
+
+def _formula(cat: pd.DataFrame, mid: str) -> str:
+    f = cat.loc[cat["material_id"] == mid, "formula"]
+    return f.iloc[0] if len(f) else ""
+
+
+def _select(material_id: str) -> None:
+    # Load only when the choice changes, so that an upload afterwards is not overwritten.
+    if st.session_state.get("_last_pick") != material_id:
+        st.session_state["_last_pick"] = material_id
+        state.load_material(material_id)
+
+
+def ingest(text: str, fmt: str, label: str) -> str | None:
+    """Parse structure text with :mod:`gmtnet.io`; on success make it current, else keep the
+    previous crystal. Returns the error message or None."""
+    try:
+        s = parse_structure(text, fmt)
+    except ValueError as err:
+        return str(err)
+    state.set_current(state.Crystal(structure=s, label=label))
+    return None
+
+
+def upload_panel() -> None:
+    """Upload box (CIF, POSCAR/CONTCAR, extended XYZ, pymatgen JSON) and a paste box."""
+    fmts = ["auto (from the file name)", *FORMATS]
+    up = st.file_uploader(
+        "Upload a structure: CIF, POSCAR/CONTCAR (.vasp), extended XYZ with Lattice=\"…\", pymatgen JSON",
+        key="upload", help=f"At most {MAX_UPLOAD_BYTES // 1000} kB and 500 atoms; ordered, periodic structures.",
+    )
+    fmt_choice = st.selectbox("Format", fmts, key="upload_fmt")
+    if up is not None:
+        data = up.getvalue()
+        digest = hashlib.sha256(data).hexdigest() + fmt_choice
+        if st.session_state.get("_upload_digest") != digest:
+            st.session_state["_upload_digest"] = digest
+            st.session_state["_upload_error"] = _ingest_bytes(up.name, data, fmt_choice)
+        if st.session_state.get("_upload_error"):
+            st.error(f"{up.name}: {st.session_state['_upload_error']} — the previous crystal is kept.")
+    with st.expander("…or paste a structure"):
+        text = st.text_area("Structure text", key="paste_text", height=150)
+        pfmt = st.selectbox("Format of the pasted text", list(FORMATS), key="paste_fmt")
+        if st.button("Load pasted structure", key="paste_load"):
+            if len(text.encode()) > MAX_UPLOAD_BYTES:
+                err = f"the text is {len(text.encode())} bytes; the limit is {MAX_UPLOAD_BYTES}"
+            else:
+                err = ingest(text, pfmt, "pasted structure")
+            st.session_state["_paste_error"] = err
+        if st.session_state.get("_paste_error"):
+            st.error(f"Could not load the pasted structure: {st.session_state['_paste_error']} — the previous crystal is kept.")
+
+
+def _ingest_bytes(name: str, data: bytes, fmt_choice: str) -> str | None:
+    if len(data) > MAX_UPLOAD_BYTES:
+        return f"the file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not a text file (expected UTF-8 text)"
+    try:
+        fmt = guess_format(name) if fmt_choice.startswith("auto") else fmt_choice
+    except ValueError as err:
+        return str(err)
+    return ingest(text, fmt, name)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def structure_panel(structure: Structure, key: str = "main") -> None:
+    """3D view with display options beside the structure facts."""
+    left, right = st.columns([3, 2])
+    with left:
+        o1, o2, o3 = st.columns(3)
+        cell = o1.radio("Cell", ["as loaded", "conventional", "primitive"], key=f"{key}_cell")
+        reps = o2.number_input("Repeats (a = b = c)", 1, 3, 1, key=f"{key}_reps")
+        labels = o3.checkbox("Labels", key=f"{key}_labels")
+        structure_view(structure, cell=cell, repeats=int(reps), labels=labels)
+        if cell != "as loaded":
+            st.caption(f"The {cell} cell is drawn in spglib's standard orientation; tensors stay in the frame "
+                       "of the structure as loaded.")
+    with right:
+        structure_facts(structure)
+
+
+#: Most atoms drawn in the 3D view (supercell repeats beyond it are refused).
+MAX_VIEW_ATOMS = 2000
+
+
+def structure_view(structure: Structure, cell: str = "as loaded", repeats: int = 1, labels: bool = False) -> None:
+    """Interactive 3D view (3Dmol.js inlined by :mod:`gmtnet.viewer`: no network access)."""
+    from gmtnet.viewer import structure_view_html
+
+    try:
+        shown = display_cell(structure, cell, state.symprec())
+    except Exception as err:  # spglib can fail on odd edits: draw the cell as loaded instead
+        st.warning(f"Could not build the {cell} cell ({err}); showing the cell as loaded.")
+        shown = structure
+    if len(shown) * repeats**3 > MAX_VIEW_ATOMS:
+        st.warning(f"{repeats}x{repeats}x{repeats} repeats would draw {len(shown) * repeats**3} atoms; "
+                   f"showing one cell (limit {MAX_VIEW_ATOMS}).")
+        repeats = 1
+    html = structure_view_html(shown, supercell=(repeats,) * 3, labels=labels, width=640, height=420)
+    st.iframe(html, height=440)
+
+
+def display_cell(structure: Structure, cell: str, symprec: float) -> Structure:
+    """The structure as loaded, or its standard conventional / primitive cell (display only:
+    these are in spglib's standard orientation, not the prediction frame)."""
+    if cell == "as loaded":
+        return structure
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    sga = SpacegroupAnalyzer(structure, symprec=symprec)
+    return sga.get_conventional_standard_structure() if cell == "conventional" else sga.get_primitive_standard_structure()
+
+
+def structure_facts(structure: Structure) -> None:
+    tol = state.symprec()
+    st.markdown(f"**{structure.composition.reduced_formula}** — {len(structure)} sites, "
+                f"{structure.composition.formula}")
+    st.dataframe(tables.lattice_table(structure), hide_index=True)
+    try:
+        sym = analyze_symmetry(structure, symprec=tol)
+    except ValueError as err:
+        st.warning(f"Symmetry detection failed: {err}")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "space group": [f"{sym.spacegroup_symbol} (No. {sym.spacegroup_number})"],
+                "point group": [sym.point_group],
+                "crystal system": [sym.crystal_system],
+                "symprec (Å)": [f"{tol:g}"],
+            }
+        ),
+        hide_index=True,
+    )
+    st.caption("Detection tolerance: the symprec slider in the sidebar.")
+
+
+# --------------------------------------------------------------------------- tensors
+
+
+def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, key: str = "main") -> None:
+    """Voigt matrix, allowed form, derived quantities, surfaces and the DFT comparison for one kind."""
+    k = get_kind(kind)
+    st.markdown(f"**{k.title}** ({k.symbol}) — unit: {k.unit_label}. {tables.VOIGT_ORDER_NOTE}.")
+    if isinstance(pred, str):
+        st.error(f"No prediction: {pred}")
+        return
+    c = pred.constraints
+    st.caption(
+        f"Point group {pred.symmetry.point_group} ({pred.symmetry.crystal_system}), "
+        f"{c.n_independent} independent components. {FRAME_NOTE}"
+    )
+    cols = st.columns(2 if reference is not None else 1)
+    with cols[0]:
+        st.markdown(f"Predicted {k.symbol} ({k.unit_label})")
+        st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"))
+    if reference is not None:
+        from gmtnet.tensors import to_voigt
+
+        with cols[1]:
+            st.markdown(f"DFT reference {k.symbol} ({k.unit_label})")
+            st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind, clean=False).style.format("{:.4g}"))
+    st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
+                "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
+    st.dataframe(tables.allowed_form(c))
+    _heatmap(pred, reference, key)
+    derived_panel(kind, pred, reference, structure)
+
+
+def _heatmap(pred, reference, key) -> None:
+    from gmtnet import plots
+
+    c = pred.constraints
+    fig = plots.voigt_heatmap(
+        pred.voigt, pred.kind.name, zero_mask=c.voigt_zero_mask("ieee"), equalities=c.voigt_equalities("ieee"),
+        title=f"Predicted {pred.kind.symbol} ({pred.kind.unit_label}), IEEE Voigt order; × forbidden, = forced equal",
+    )
+    st.plotly_chart(fig, key=f"{key}_hm_{pred.kind.name}")
+
+
+def derived_panel(kind: str, pred, reference: dict | None, structure: Structure) -> None:
+    from gmtnet.properties import derived_properties, properties_table
+
+    rows = pd.DataFrame(properties_table(derived_properties(pred.tensor, kind, structure)))
+    if reference is not None:
+        ref_rows = pd.DataFrame(properties_table(derived_properties(np.asarray(reference["tensor"]), kind, reference["structure"])))
+        rows.insert(2, "DFT", ref_rows["value"].values if len(ref_rows) == len(rows) else "")
+    st.markdown("Derived quantities (directions: unit vectors in the structure frame)")
+    st.dataframe(rows, hide_index=True)
+
+
+def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main") -> None:
+    """Zero and equality checks, residuals, and the error against DFT, in the structure frame."""
+    if isinstance(pred, str):
+        return
+    k = get_kind(kind)
+    c = pred.constraints
+    if reference is None:
+        chk = {**c.check(pred.tensor), "residual": c.residual(pred.tensor)}
+        st.dataframe(pd.DataFrame([_check_row("prediction", chk, k.unit_label)]), hide_index=True)
+        st.caption("No DFT reference for this crystal (not bundled, or edited).")
+        return
+    cmp = tables.comparison(pred.tensor, np.asarray(reference["tensor"]), kind, c)
+    st.dataframe(
+        pd.DataFrame([_check_row("prediction", cmp["prediction"], k.unit_label),
+                      _check_row("DFT reference", cmp["dft"], k.unit_label)]),
+        hide_index=True,
+    )
+    m1, m2, m3 = st.columns(3)
+    m1.metric(f"Frobenius error ({k.unit_label})", f"{cmp['frobenius']:.4g}")
+    m2.metric("Relative error", f"{100 * cmp['relative']:.1f} %")
+    m3.metric("Stored DFT symmetry residual", f"{reference['symmetry_residual']:.2e}")
+    if reference["flags"]:
+        st.warning(f"Data flags for this material: {', '.join(reference['flags'])}")
+    st.caption(
+        "Checks against the point group detected at the current symprec: forbidden components ≤ 1e-5 "
+        "and forced pairs within 1e-4 (absolute, kind's units); residual = ‖T − PT‖/‖T‖. "
+        "Both tensors are in the same frame: the bundled structure's Cartesian frame."
+    )
+    from gmtnet import plots
+    from gmtnet.tensors import to_voigt
+
+    st.plotly_chart(
+        plots.difference_heatmap(pred.voigt, to_voigt(reference["tensor"], kind, "ieee"), kind),
+        key=f"{key}_diff_{kind}",
+    )
+
+
+def _check_row(name: str, chk: dict, unit: str) -> dict:
+    return {
+        "tensor": name,
+        "zero check": "pass" if chk["zero_ok"] else "fail",
+        f"max forbidden ({unit})": f"{chk['max_forbidden']:.2e}",
+        "equality check": "pass" if chk["equality_ok"] else "fail",
+        f"max equality violation ({unit})": f"{chk['max_equality_violation']:.2e}",
+        "symmetry residual": f"{chk['residual']:.2e}",
+    }
+
+
+def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main") -> None:
+    """3D directional surface and polar cuts (xy, xz, yz), prediction and DFT on one colour scale."""
+    if isinstance(pred, str):
+        return
+    from gmtnet import plots
+    from gmtnet.surfaces import quantities_for
+
+    quantities = quantities_for(kind)
+    q = quantities[0]
+    if len(quantities) > 1:
+        q = st.radio("Quantity", quantities, format_func=lambda x: f"{x.label} ({x.unit or 'dimensionless'})",
+                     horizontal=True, key=f"{key}_q_{kind}")
+    tensors, titles = [pred.tensor], ["prediction"]
+    if reference is not None:
+        tensors.append(np.asarray(reference["tensor"]))
+        titles.append("DFT reference")
+    st.plotly_chart(plots.surface_figure(tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
+    st.plotly_chart(plots.polar_figure(tensors, kind, q.name, names=titles), key=f"{key}_polar_{kind}")
+    st.caption("Axes x, y, z: the structure's Cartesian frame. " + ("Prediction and DFT share one colour scale."
+               if reference is not None else "No DFT reference for this crystal."))
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+def edit_controls(structure: Structure) -> tuple[str, Structure] | str | None:
+    """Controls for one edit; returns ``(description, edited structure)`` when applied, an error
+    message when the edit is invalid, or None when nothing was applied."""
+    from gmtnet import edit
+
+    op = st.radio("Edit", ["strain", "substitute", "displace", "rattle", "supercell"], horizontal=True, key="w_op")
+    c1, c2, c3 = st.columns(3)
+    try:
+        if op == "strain":
+            mode = c1.selectbox("Mode", list(edit.STRAIN_MODES), key="w_mode")
+            pct = c2.number_input("Strain (%)", -edit.MAX_STRAIN_PERCENT, edit.MAX_STRAIN_PERCENT, 2.0, 0.5, key="w_pct")
+            axis = plane = None
+            if mode == "uniaxial":
+                axis = c3.selectbox("Axis (structure frame)", list(edit.AXES), index=2, key="w_axis")
+            elif mode in ("biaxial", "shear"):
+                plane = c3.selectbox("Plane (structure frame)", list(edit.PLANES), key="w_plane")
+            st.caption("Small strain ε in the structure's Cartesian frame; lattice vectors a' = (I + ε) a, "
+                       "fractional coordinates kept (no relaxation); shear is engineering shear γ = 2ε_ij.")
+            if st.button("Apply", key="w_apply"):
+                where = f" along {axis}" if axis else (f" in {plane}" if plane else "")
+                return (f"{mode} strain {pct:+g} %{where}",
+                        edit.strain(structure, mode, pct, axis=axis or "x", plane=plane or "xy"))
+        elif op == "substitute":
+            old = c1.selectbox("Replace", sorted(structure.symbol_set), key="w_old")
+            new = c2.text_input("by element", "Sr", key="w_new").strip()
+            if st.button("Apply", key="w_apply"):
+                return f"{old} → {new}", edit.substitute(structure, old, new)
+        elif op == "displace":
+            site = c1.number_input("Site index", 0, len(structure) - 1, 0, key="w_site")
+            vec = [c2.number_input(f"Δ{a} (Å)", -1.0, 1.0, 0.1 if a == "z" else 0.0, 0.05, key=f"w_d{a}") for a in "xyz"]
+            if st.button("Apply", key="w_apply"):
+                return f"site {site} displaced by {vec} Å", edit.displace(structure, int(site), vec)
+        elif op == "rattle":
+            amp = c1.number_input("Amplitude (Å)", 0.0, 1.0, 0.05, 0.01, key="w_amp")
+            seed = c2.number_input("Seed", 0, 10_000, 0, key="w_seed")
+            if st.button("Apply", key="w_apply"):
+                return f"rattled ±{amp:g} Å (seed {seed})", edit.rattle(structure, amp, int(seed))
+        else:
+            reps = [int(c.number_input(f"n{a}", 1, 4, 1, key=f"w_n{a}")) for c, a in zip((c1, c2, c3), "abc")]
+            if st.button("Apply", key="w_apply"):
+                return f"supercell {reps}", edit.make_supercell(structure, reps)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def before_after_panel(before: Structure, after: Structure, pred_before: dict, pred_after: dict) -> None:
+    """Symmetry before/after and, per kind, the components that became allowed or independent."""
+    from gmtnet.edit import newly_allowed, released_equalities
+
+    rows = []
+    for name, s in (("before", before), ("after", after)):
+        try:
+            sym = analyze_symmetry(s, symprec=state.symprec())
+            rows.append({"": name, "formula": s.composition.reduced_formula, "sites": len(s),
+                         "space group": f"{sym.spacegroup_symbol} ({sym.spacegroup_number})",
+                         "point group": sym.point_group, "crystal system": sym.crystal_system})
+        except ValueError as err:
+            rows.append({"": name, "formula": s.composition.reduced_formula, "sites": len(s), "space group": str(err)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    for tab, kind in zip(st.tabs([f"{KINDS[k].symbol} {k}" for k in KINDS]), KINDS):
+        with tab:
+            pb, pa = pred_before[kind], pred_after[kind]
+            if isinstance(pb, str) or isinstance(pa, str):
+                st.error(pb if isinstance(pb, str) else pa)
+                continue
+            new = newly_allowed(pb.constraints, pa.constraints)
+            freed = released_equalities(pb.constraints, pa.constraints)
+            k = get_kind(kind)
+            freed_text = ", ".join(f"{a} = {'−' if sign < 0 else ''}{b}" for a, b, sign in freed) or "none"
+            st.markdown(
+                f"Independent components: **{pb.constraints.n_independent} → {pa.constraints.n_independent}**. "
+                f"Newly allowed: **{', '.join(new) if new else 'none'}**. "
+                f"Equalities released: **{freed_text}**."
+            )
+            c1, c2 = st.columns(2)
+            c1.markdown(f"Before ({k.unit_label}; {tables.VOIGT_ORDER_NOTE})")
+            c1.dataframe(tables.voigt_table(pb.voigt, kind).style.format("{:.4g}"))
+            c2.markdown(f"After ({k.unit_label}); newly allowed components highlighted")
+            c2.dataframe(_highlight(tables.voigt_table(pa.voigt, kind), kind, new).format("{:.4g}"))
+            c1.dataframe(tables.allowed_form(pb.constraints))
+            c2.dataframe(tables.allowed_form(pa.constraints))
+
+
+def _highlight(frame: pd.DataFrame, kind: str, names: list[str]):
+    from gmtnet.tensors import voigt_labels
+
+    labels = voigt_labels(kind, "ieee")
+    sym = get_kind(kind).rank in (2, 4)
+    mark = np.isin(labels, names) | (np.isin(labels.T, names) if sym else False)
+    styles = np.where(mark, "background-color: #ffd54f; font-weight: bold", "")
+    return frame.style.apply(lambda _: pd.DataFrame(styles, index=frame.index, columns=frame.columns), axis=None)
+
+
+def downloads(structure: Structure, predictions: dict, label: str, key: str) -> None:
+    """Download buttons: the structure as CIF, the tensors as JSON and CSV."""
+    from pymatgen.io.cif import CifWriter
+
+    stem = "".join(ch if ch.isalnum() else "_" for ch in label)[:60] or "crystal"
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Structure (CIF)", str(CifWriter(structure)), f"{stem}.cif", "chemical/x-cif", key=f"{key}_cif")
+    c2.download_button("Tensors (JSON)", tables.tensors_json(predictions, structure, label), f"{stem}_tensors.json",
+                       "application/json", key=f"{key}_json")
+    c3.download_button("Tensors (CSV)", tables.tensors_csv(predictions), f"{stem}_tensors.csv", "text/csv", key=f"{key}_csv")

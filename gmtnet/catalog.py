@@ -1,0 +1,242 @@
+"""One searchable table of every bundled reference crystal, across the three datasets.
+
+A material (Materials Project id) can appear in the dielectric, piezoelectric and elastic sets;
+:func:`build_catalog` gives it one row that says which DFT tensors exist for it, and
+:func:`search` filters that table. Both are pure (no Streamlit); the app caches the table.
+
+Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from pymatgen.core import Composition, Element, Lattice, Structure
+
+from gmtnet.data import CRYSTAL_SYSTEMS, dataset_file
+from gmtnet.kinds import DATASETS, KINDS, get_kind
+
+__all__ = ["CATALOG_COLUMNS", "ELEMENTS_MODES", "build_catalog", "search", "reference_structure", "reference_tensor"]
+
+#: Columns of :func:`build_catalog`'s table (``has_<kind>`` is one bool column per kind).
+CATALOG_COLUMNS: tuple[str, ...] = (
+    "material_id",
+    "formula",
+    "elements",
+    "nsites",
+    "spacegroup_number",
+    "spacegroup_symbol",
+    "point_group",
+    "crystal_system",
+    *(f"has_{k}" for k in KINDS),
+    "datasets",
+    "split",
+    "flags",
+)
+
+#: ``"contains"``: the crystal has at least the given elements; ``"only"``: it has no others.
+ELEMENTS_MODES: tuple[str, ...] = ("contains", "only")
+
+
+def build_catalog() -> pd.DataFrame:
+    """One row per bundled material across the dielectric, piezoelectric and elastic sets.
+
+    Reads only the scalar columns of the bundled Parquet files (no structures are built), so it
+    takes a few tens of milliseconds.
+
+    Returns:
+        DataFrame with :data:`CATALOG_COLUMNS`: ``elements`` is a sorted tuple of symbols,
+        ``has_<kind>`` is True when the bundled data holds a DFT tensor of that kind for the material
+        (flagged or not), ``datasets`` a tuple of dataset names, ``flags`` a tuple of
+        ``"dataset:flag"`` strings (see :data:`gmtnet.data.FLAGS`). Symmetry columns come from the
+        first dataset holding the material (dielectric, piezoelectric, elastic).
+    """
+    columns = ["material_id", "formula", "nsites", "species", "split", "spacegroup_number",
+               "spacegroup_symbol", "point_group", "crystal_system", "flags"]
+    rows: dict[str, dict] = {}
+    for dataset in DATASETS:
+        with dataset_file(dataset).open("rb") as fh:
+            records = pq.read_table(fh, columns=columns).to_pylist()
+        for rec in records:
+            mid = rec["material_id"]
+            row = rows.get(mid)
+            if row is None:
+                row = rows[mid] = {
+                    "material_id": mid,
+                    "formula": rec["formula"],
+                    "elements": tuple(sorted(set(rec["species"]))),
+                    "nsites": int(rec["nsites"]),
+                    "spacegroup_number": int(rec["spacegroup_number"]),
+                    "spacegroup_symbol": rec["spacegroup_symbol"],
+                    "point_group": rec["point_group"],
+                    "crystal_system": rec["crystal_system"],
+                    **{f"has_{k}": False for k in KINDS},
+                    "datasets": (),
+                    "split": rec["split"],
+                    "flags": (),
+                }
+            row["datasets"] = (*row["datasets"], dataset)
+            row["flags"] = (*row["flags"], *(f"{dataset}:{f}" for f in rec["flags"]))
+            for k in KINDS.values():
+                if k.dataset == dataset:
+                    row[f"has_{k.name}"] = True
+    table = pd.DataFrame(list(rows.values()), columns=list(CATALOG_COLUMNS))
+    return table.sort_values("material_id", key=_id_sort_key).reset_index(drop=True)
+
+
+def _id_sort_key(ids: pd.Series) -> pd.Series:
+    # mp-149 before mp-1000: sort by the numeric part where there is one.
+    return ids.map(lambda s: (int(m.group()) if (m := re.search(r"\d+", s)) else 0))
+
+
+def _parse_elements(elements: str | Iterable[str]) -> set[str]:
+    items = re.split(r"[\s,;]+", elements.strip()) if isinstance(elements, str) else list(elements)
+    out = set()
+    for item in items:
+        if not item:
+            continue
+        sym = item.strip().capitalize()
+        if not Element.is_valid_symbol(sym):
+            raise ValueError(f"unknown element symbol {item!r}")
+        out.add(sym)
+    return out
+
+
+def search(
+    table: pd.DataFrame,
+    formula: str | None = None,
+    elements: str | Iterable[str] | None = None,
+    elements_mode: str = "contains",
+    material_id: str | None = None,
+    spacegroup: int | str | None = None,
+    crystal_system: str | None = None,
+    has: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Filter a :func:`build_catalog` table; every criterion given must hold (logical AND).
+
+    Args:
+        table: the catalogue.
+        formula: matched as a reduced formula (``"ZnO"`` finds ``OZn`` written either way);
+            a text that is not a valid formula is matched as a case-insensitive substring.
+        elements: symbols (list or ``"Zn, O"`` / ``"Zn O"``).
+        elements_mode: ``"contains"`` (at least these) or ``"only"`` (no others; a subset).
+        material_id: exact id (``"mp-2133"``) or, if no row matches exactly, a substring.
+        spacegroup: international number (``186``) or Hermann-Mauguin symbol (``"P6_3mc"``).
+        crystal_system: one of :data:`gmtnet.data.CRYSTAL_SYSTEMS`.
+        has: kind names whose DFT reference must exist (e.g. ``("elastic", "piezoelectric")``).
+
+    Returns:
+        The matching rows (a copy, original order and index).
+
+    Raises:
+        ValueError: naming a bad element symbol, mode, space group, crystal system or kind.
+    """
+    mask = pd.Series(True, index=table.index)
+    if formula and formula.strip():
+        text = formula.strip()
+        try:
+            reduced = Composition(text).reduced_formula
+        except Exception:  # pymatgen raises several types for non-formulas
+            reduced = None
+        if reduced is not None:
+            mask &= table["formula"].map(lambda f: _reduced(f) == reduced)
+        else:
+            mask &= table["formula"].str.contains(re.escape(text), case=False)
+    if elements is not None and (not isinstance(elements, str) or elements.strip()):
+        if elements_mode not in ELEMENTS_MODES:
+            raise ValueError(f"elements_mode must be one of {ELEMENTS_MODES}, got {elements_mode!r}")
+        want = _parse_elements(elements)
+        if want:
+            if elements_mode == "contains":
+                mask &= table["elements"].map(lambda e: want.issubset(e))
+            else:
+                mask &= table["elements"].map(lambda e: set(e).issubset(want))
+    if material_id and material_id.strip():
+        mid = material_id.strip().lower()
+        exact = table["material_id"].str.lower() == mid
+        mask &= exact if exact.any() else table["material_id"].str.lower().str.contains(re.escape(mid))
+    if spacegroup is not None and str(spacegroup).strip():
+        sg = str(spacegroup).strip()
+        if sg.isdigit():
+            number = int(sg)
+            if not 1 <= number <= 230:
+                raise ValueError(f"space-group number must be in 1..230, got {spacegroup!r}")
+            mask &= table["spacegroup_number"] == number
+        else:
+            mask &= table["spacegroup_symbol"].str.replace(" ", "").str.lower() == sg.replace(" ", "").lower()
+    if crystal_system:
+        if crystal_system not in CRYSTAL_SYSTEMS:
+            raise ValueError(f"crystal_system must be one of {CRYSTAL_SYSTEMS}, got {crystal_system!r}")
+        mask &= table["crystal_system"] == crystal_system
+    for kind in has:
+        mask &= table[f"has_{get_kind(kind).name}"]
+    return table[mask].copy()
+
+
+def _reduced(formula: str) -> str:
+    try:
+        return Composition(formula).reduced_formula
+    except Exception:
+        return formula
+
+
+def _read_row(dataset: str, material_id: str, columns: list[str]) -> dict | None:
+    """One material's row of a bundled Parquet file (only ``columns``), or None; reads a few kB
+    instead of decoding the whole dataset as :func:`gmtnet.data.load_dataset` does."""
+    with dataset_file(dataset).open("rb") as fh:
+        table = pq.read_table(fh, columns=["material_id", *columns])
+    ids = table.column("material_id").to_pylist()
+    if material_id not in ids:
+        return None
+    return table.slice(ids.index(material_id), 1).to_pylist()[0]
+
+
+def _structure(row: dict) -> Structure:
+    coords = np.asarray(row["frac_coords"], dtype=float).reshape(-1, 3)
+    return Structure(Lattice(np.asarray(row["lattice"], dtype=float).reshape(3, 3)), row["species"], coords)
+
+
+def reference_structure(material_id: str) -> Structure:
+    """The bundled structure (Å, the DFT cell) of a material, from the first dataset holding it.
+
+    The same structure as the ``structure`` column of :func:`gmtnet.data.load_dataset`.
+
+    Raises:
+        ValueError: if no bundled dataset holds ``material_id``.
+    """
+    for dataset in DATASETS:
+        row = _read_row(dataset, material_id, ["lattice", "species", "frac_coords"])
+        if row is not None:
+            return _structure(row)
+    raise ValueError(f"no bundled crystal has material id {material_id!r}")
+
+
+def reference_tensor(material_id: str, kind: str) -> dict | None:
+    """The DFT tensor of ``kind`` for a bundled material, or None when there is none.
+
+    Returns:
+        ``{"tensor": (3,)*rank float64 array in the Cartesian frame of the bundled structure, in the
+        kind's units, "structure": that Structure, "symmetry_residual": float (relative),
+        "flags": tuple, "split": str}``. The frame is the bundled structure's: compare the tensor
+        with a prediction made on that same structure.
+    """
+    k = get_kind(kind)
+    residual_col = "symmetry_residual_electronic" if k.column == "tensor_electronic" else "symmetry_residual"
+    row = _read_row(
+        k.dataset, material_id, ["lattice", "species", "frac_coords", k.column, residual_col, "flags", "split"]
+    )
+    if row is None:
+        return None
+    tensor = np.asarray(row[k.column], dtype=float).reshape(k.shape)
+    tensor.setflags(write=False)
+    return {
+        "tensor": tensor,
+        "structure": _structure(row),
+        "symmetry_residual": float(row[residual_col]),
+        "flags": tuple(row["flags"]),
+        "split": row["split"],
+    }

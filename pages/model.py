@@ -1,0 +1,32 @@
+"""Model: model cards, the benchmark table and parity plots on the test split."""
+
+import streamlit as st
+
+from app import state
+from gmtnet.kinds import KINDS
+from gmtnet.plots import parity_figure
+
+state.page_setup()
+state.warm_predictor()
+st.title("Trust the model")
+st.subheader("Benchmark on the fixed test split")
+bench = state.benchmark_table()
+if bench is None:
+    st.info("benchmarks/results/accuracy.json is missing (run `python benchmarks/accuracy.py evaluate`).")
+else:
+    st.dataframe(bench, hide_index=True)
+    st.caption("Fnorm: mean Frobenius error (ε 3x3, e 3x6, C 6x6 Voigt) in the target's unit; EwT: share of "
+               "crystals with relative error under 25/10/5 %; zero/equality: symmetry checks passed.")
+
+kind = st.selectbox("Tensor", list(KINDS), format_func=lambda k: f"{KINDS[k].symbol} — {KINDS[k].title}", key="m_kind")
+k = KINDS[kind]
+st.subheader(f"Parity on the test split: {k.symbol} ({k.unit_label})")
+points = state.test_predictions(kind)
+st.plotly_chart(
+    parity_figure(points["dft"], points["predicted"], labels=(points["material_id"] + " " + points["formula"] + " "
+                  + points["component"]).tolist(), unit=k.unit, title=f"{k.symbol}: every Voigt component (IEEE order)"),
+    key="m_parity",
+)
+st.caption(f"{points['material_id'].nunique()} test crystals; each point is one Voigt component, in the structure's frame.")
+with st.expander(f"Model card: {kind}", expanded=False):
+    st.markdown(state.model_card(kind))

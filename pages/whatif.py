@@ -1,0 +1,31 @@
+"""What-if: edit the current crystal, re-detect its symmetry and re-predict its tensors."""
+
+import streamlit as st
+
+from app import state, widgets
+
+state.page_setup()
+state.warm_predictor()
+st.title("What-if")
+crystal = state.current()
+if crystal is None:
+    st.info("Load a crystal on the Explore page first.")
+    st.stop()
+
+work = st.session_state.setdefault("whatif", {"structure": crystal.structure, "edits": []})
+st.caption(f"Editing **{crystal.label}**; edits so far: {'; '.join(work['edits']) or 'none'}.")
+result = widgets.edit_controls(work["structure"])
+if isinstance(result, str):
+    st.error(f"Edit not applied: {result}")
+elif result is not None:
+    work["edits"].append(result[0])
+    work["structure"] = result[1]
+if st.button("Reset edits", key="w_reset"):
+    st.session_state["whatif"] = work = {"structure": crystal.structure, "edits": []}
+
+before = state.predict(crystal.structure)
+after = state.predict(work["structure"])
+widgets.before_after_panel(crystal.structure, work["structure"], before, after)
+st.subheader("Edited structure")
+widgets.structure_view(work["structure"])
+widgets.downloads(work["structure"], after, f"{crystal.label} edited", key="w_dl")

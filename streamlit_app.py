@@ -1,0 +1,17 @@
+"""GMTNet Explorer: entry point. Run with ``bash scripts/app.sh`` (or ``streamlit run streamlit_app.py``)."""
+
+import streamlit as st
+
+from app.state import warm_predictor
+
+st.set_page_config(page_title="GMTNet Explorer", page_icon="💎", layout="wide")
+warm_predictor()  # torch and the models load in the background while the first page draws
+
+navigation = st.navigation(
+    [
+        st.Page("pages/explore.py", title="Explore", icon=":material/search:", default=True),
+        st.Page("pages/whatif.py", title="What-if", icon=":material/tune:"),
+        st.Page("pages/model.py", title="Model", icon=":material/insights:"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,225 @@
+"""Streamlit AppTest tests: every page renders, and the main flows work without a browser."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from helpers import perovskite_srtio3, wurtzite_zno  # noqa: E402
+from pymatgen.io.cif import CifWriter  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts the app's folder on sys.path; AppTest does not
+    sys.path.insert(0, str(ROOT))
+
+from app.state import Crystal  # noqa: E402
+
+TIMEOUT = 300  # first runs load torch and the four models on a slow, shared CPU
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+
+
+def run_ok(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_entry_script_navigates_to_explore():
+    at = run_ok(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT))
+    assert at.title[0].value == "GMTNet Explorer"
+    notes = " ".join(m.value for m in at.sidebar.markdown)
+    assert "notebooks/01_neumann_principle.ipynb" in notes
+
+
+def test_search_select_predict():
+    at = run_ok(page("explore"))
+    at.text_input(key="q_formula").input("ZnO")
+    run_ok(at)
+    assert any("3 of" in c.value for c in at.caption)
+    at.selectbox(key="q_pick").select("mp-2133")
+    run_ok(at)
+    assert at.header[0].value == "ZnO (mp-2133)"
+    assert not errors(at)
+    # no dielectric reference for mp-2133: the prediction is shown with its own checks only
+    assert any("No DFT reference" in c.value for c in at.caption)
+    for kind, unit in (("piezoelectric", "C/m²"), ("elastic", "GPa")):
+        at.radio(key="x_kind").set_value(kind)
+        run_ok(at)
+        assert not errors(at)
+        assert [m.label for m in at.metric][0] == f"Frobenius error ({unit})"  # prediction vs DFT
+        text = " ".join(m.value for m in at.markdown)
+        assert "Voigt order IEEE 176" in text and unit in text
+        frame_notes = " ".join(c.value for c in at.caption)
+        assert "Cartesian frame of the structure" in frame_notes and "6mm" in frame_notes
+        assert len(at.get("plotly_chart")) == 4  # allowed-form heatmap, surface, polar cuts, difference
+
+
+def test_search_filters_and_bad_input():
+    at = run_ok(page("explore"))
+    at.text_input(key="q_elements").input("Zn, O")
+    at.radio(key="q_mode").set_value("only")
+    at.selectbox(key="q_system").select("hexagonal")
+    at.multiselect(key="q_has").select("piezoelectric")
+    run_ok(at)
+    assert any(" of " in c.value and "match" in c.value for c in at.caption)
+    at.text_input(key="q_elements").input("Zn, Qq")
+    run_ok(at)
+    assert any("Qq" in e for e in errors(at))
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="upload").set_value((name, data, "application/octet-stream"))
+    return run_ok(at)
+
+
+def test_upload_valid_files():
+    s = wurtzite_zno()
+    lattice = " ".join(f"{x:.6f}" for x in s.lattice.matrix.ravel())
+    xyz = f'{len(s)}\nLattice="{lattice}" Properties=species:S:1:pos:R:3\n' + "\n".join(
+        f"{site.specie} {x:.6f} {y:.6f} {z:.6f}" for site, (x, y, z) in zip(s, s.cart_coords)
+    )
+    files = {
+        "ZnO.cif": str(CifWriter(s)).encode(),
+        "POSCAR": s.to(fmt="poscar").encode(),
+        "ZnO.extxyz": xyz.encode(),
+        "ZnO.json": json.dumps(s.as_dict()).encode(),
+    }
+    at = run_ok(page("explore"))
+    for name, data in files.items():
+        _upload(at, name, data)
+        assert not errors(at), (name, errors(at))
+        assert at.session_state["crystal"].label == name
+        assert at.header[0].value == name
+
+
+DISORDERED_CIF = b"""data_x
+_cell_length_a 4.0
+_cell_length_b 4.0
+_cell_length_c 4.0
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+A Fe 0 0 0 0.5
+B Co 0 0 0 0.5
+"""
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("junk.cif", b"this is not a crystal", "could not read"),
+        ("empty.cif", b"", "empty"),
+        ("alloy.cif", DISORDERED_CIF, "disordered"),
+        ("mol.xyz", b"2\nwater-ish molecule\nO 0 0 0\nH 0 0 1\n", "not periodic"),
+        ("notes.txt", b"hello", "cannot tell the format"),
+        ("big.cif", b"#" * 2_100_000, "limit"),
+        ("binary.cif", b"\xff\xfe\x00\x01", "not a text file"),
+        ("huge.json", json.dumps(perovskite_srtio3().make_supercell(6, in_place=False).as_dict()).encode(), "limit is 500"),
+    ],
+)
+def test_upload_invalid_keeps_previous_crystal(name, data, message):
+    at = page("explore")
+    at.session_state["crystal"] = Crystal(structure=perovskite_srtio3(), label="SrTiO3 (test)")
+    run_ok(at)
+    _upload(at, name, data)
+    assert any(message in e for e in errors(at)), errors(at)
+    assert at.session_state["crystal"].label == "SrTiO3 (test)"
+    assert at.header[0].value == "SrTiO3 (test)"
+
+
+def test_paste_structure():
+    at = run_ok(page("explore"))
+    at.text_area(key="paste_text").input(json.dumps(wurtzite_zno().as_dict()))
+    at.selectbox(key="paste_fmt").select("json")
+    at.button(key="paste_load").click()
+    run_ok(at)
+    assert at.session_state["crystal"].label == "pasted structure"
+    at.text_area(key="paste_text").input("{not json")
+    at.button(key="paste_load").click()
+    run_ok(at)
+    assert any("previous crystal is kept" in e for e in errors(at))
+    assert at.session_state["crystal"].label == "pasted structure"
+
+
+def test_whatif_shear_of_cubic_crystal_shows_newly_allowed_components():
+    at = page("whatif")
+    at.session_state["crystal"] = Crystal(structure=perovskite_srtio3(), label="SrTiO3 (test)")
+    run_ok(at)
+    assert any("m-3m" in str(df.value.to_dict()) for df in at.dataframe)
+    at.radio(key="w_op").set_value("strain")
+    run_ok(at)
+    at.selectbox(key="w_mode").select("shear")
+    at.number_input(key="w_pct").set_value(2.0)
+    run_ok(at)
+    at.selectbox(key="w_plane").select("xy")
+    at.button(key="w_apply").click()
+    run_ok(at)
+    assert not errors(at)
+    sym = at.dataframe[0].value
+    assert list(sym["point group"]) == ["m-3m", "mmm"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "Newly allowed: **εxy**" in text
+    assert "C16, C26, C36, C45" in text
+    assert len(at.get("download_button")) == 3
+    # an invalid edit is refused with a message and changes nothing
+    at.number_input(key="w_pct").set_value(20.0)
+    at.selectbox(key="w_mode").select("uniaxial")
+    run_ok(at)
+    at.radio(key="w_op").set_value("substitute")
+    run_ok(at)
+    at.text_input(key="w_new").input("Qq")
+    at.button(key="w_apply").click()
+    run_ok(at)
+    assert any("Qq" in e for e in errors(at))
+    assert at.session_state["whatif"]["edits"] == ["shear strain +2 % in xy"]
+
+
+def test_whatif_without_crystal_asks_for_one():
+    at = run_ok(page("whatif"))
+    assert "Explore" in at.info[0].value
+
+
+def test_model_page_cards_benchmark_parity():
+    at = run_ok(page("model"))
+    assert at.dataframe[0].value["target"].nunique() == 4
+    at.selectbox(key="m_kind").select("elastic")
+    run_ok(at)
+    md = " ".join(m.value for m in at.markdown)
+    assert "GMTNet model card: Elastic stiffness tensor" in md
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_whatif_rattle_and_tolerance():
+    """A small rattle breaks the cubic symmetry at the default symprec; a looser one restores it."""
+    at = page("whatif")
+    at.session_state["crystal"] = Crystal(structure=perovskite_srtio3(), label="SrTiO3 (test)")
+    run_ok(at)
+    at.radio(key="w_op").set_value("rattle")
+    run_ok(at)
+    at.number_input(key="w_amp").set_value(0.03)
+    at.button(key="w_apply").click()
+    run_ok(at)
+    assert list(at.dataframe[0].value["point group"]) == ["m-3m", "1"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "Independent components: **1 → 6**" in text  # ε: isotropic -> triclinic
+    at.slider(key="symprec").set_value(0.15)
+    run_ok(at)
+    assert list(at.dataframe[0].value["point group"]) == ["m-3m", "m-3m"]

@@ -1,0 +1,179 @@
+"""End-to-end browser test: `streamlit run` on 127.0.0.1, Debian's Chromium driven by Playwright.
+
+Checks that the 3D structure canvas (3Dmol.js, WebGL) and the plotly surfaces really render, that
+no request leaves the machine, and saves screenshots plus the measured start-up and first-prediction
+times in ``test-artifacts/``. Needs /usr/bin/chromium (``apt-get install chromium``; never
+``playwright install``, which downloads a browser). Skipped only outside CI when it is missing.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    # WebGL (3Dmol.js, plotly 3D) on the CPU rasteriser, as --disable-gpu leaves no GPU path.
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LOCAL_SCHEMES = {"data", "blob", "about"}
+MATERIAL = "mp-9919"  # LiZnSb, P6_3mc: DFT references for ε, e and C
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{CHROMIUM} is missing in CI: install it with apt-get install chromium", pytrace=False)
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); browser test skipped outside CI", allow_module_level=True)
+
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"streamlit did not become healthy within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit.log", "w")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, timeout=120)
+        yield {"url": url, "t0": t0, "healthy_s": time.monotonic() - t0}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _is_local(url: str) -> bool:
+    p = urlparse(url)
+    return p.scheme in LOCAL_SCHEMES or (p.scheme in {"http", "https", "ws", "wss"} and p.hostname in LOCAL_HOSTS)
+
+
+def _webgl_canvas_painted(frame) -> bool:
+    """True when the frame holds a sized canvas with some non-background pixels."""
+    return frame.evaluate(
+        """() => {
+            const c = [...document.querySelectorAll('canvas')].find(c => c.width > 50 && c.height > 50);
+            if (!c) return false;
+            const probe = document.createElement('canvas');
+            probe.width = 64; probe.height = 64;
+            const ctx = probe.getContext('2d');
+            ctx.drawImage(c, 0, 0, 64, 64);
+            const d = ctx.getImageData(0, 0, 64, 64).data;
+            const colours = new Set();
+            for (let i = 0; i < d.length; i += 4) colours.add(d[i] + ',' + d[i+1] + ',' + d[i+2] + ',' + d[i+3]);
+            return colours.size > 3;
+        }"""
+    )
+
+
+def test_app_renders_offline_in_chromium(server):
+    timings = {"server_healthy_s": round(server["healthy_s"], 2)}
+    requests: list[str] = []
+    console_errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        try:
+            # 1. cold start: server start -> interactive search page
+            page.goto(server["url"], wait_until="domcontentloaded")
+            page.get_by_text("Find a bundled crystal").first.wait_for(timeout=120_000)
+            page.get_by_label("Formula").first.wait_for(timeout=60_000)
+            timings["cold_start_to_interactive_s"] = round(time.monotonic() - server["t0"], 2)
+            page.screenshot(path=str(ARTIFACTS / "01_start.png"))
+
+            # 2. a bundled crystal by link: structure view, tensors, surfaces
+            t1 = time.monotonic()
+            page.goto(f"{server['url']}/?material_id={MATERIAL}", wait_until="domcontentloaded")
+            page.get_by_role("heading", name=f"LiZnSb ({MATERIAL})").wait_for(timeout=120_000)
+            timings["crystal_loaded_s"] = round(time.monotonic() - t1, 2)
+            page.get_by_text("Predicted ε₀").first.wait_for(timeout=120_000)
+            timings["first_prediction_s"] = round(time.monotonic() - t1, 2)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+            timings["first_plot_s"] = round(time.monotonic() - t1, 2)
+
+            # the 3D structure: an iframe holding 3Dmol's WebGL canvas, painted
+            viewer = None
+            deadline = time.monotonic() + 60
+            while viewer is None and time.monotonic() < deadline:
+                for f in page.frames:
+                    if f is not page.main_frame and f.evaluate("() => !!window.$3Dmol"):
+                        viewer = f
+                        break
+                else:
+                    page.wait_for_timeout(500)
+            assert viewer is not None, "no iframe with 3Dmol.js loaded"
+            viewer.wait_for_selector("canvas", timeout=30_000)
+            page.wait_for_timeout(1500)
+            assert _webgl_canvas_painted(viewer), "the 3Dmol canvas is blank"
+
+            # plotly 3D surfaces (WebGL scenes) and polar cuts
+            page.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)
+            n_scenes = page.evaluate("() => document.querySelectorAll('.js-plotly-plot .gl-container canvas').length")
+            assert n_scenes >= 1
+            assert page.evaluate("() => document.querySelectorAll('.js-plotly-plot .polarlayer path').length") > 0
+            assert not any("WebGL" in e for e in console_errors), console_errors
+            page.screenshot(path=str(ARTIFACTS / "02_crystal.png"), full_page=False)
+            page.locator(".js-plotly-plot .gl-container").first.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ARTIFACTS / "03_surfaces.png"))
+
+            # 3. the other pages render
+            for name in ("What-if", "Model"):
+                page.get_by_role("link", name=name).first.click()
+                page.get_by_role("heading", name="What-if" if name == "What-if" else "Trust the model").wait_for(timeout=120_000)
+                page.locator(".js-plotly-plot, [data-testid='stDataFrame']").first.wait_for(timeout=120_000)
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(ARTIFACTS / f"04_{name.lower().replace('-', '')}.png"))
+        finally:
+            browser.close()
+    (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=1))
+    print("timings:", timings)
+    outside = sorted({u for u in requests if not _is_local(u)})
+    assert not outside, f"requests left the machine: {outside}"
+    assert requests, "no request recorded"
