@@ -38,6 +38,7 @@ __all__ = [
     "CrystalGraph",
     "GraphBatch",
     "build_graph",
+    "validate_structure",
     "collate",
 ]
 
@@ -96,20 +97,33 @@ class CrystalGraph:
         return f"CrystalGraph(num_atoms={self.num_atoms}, num_edges={self.num_edges})"
 
 
-def _check_structure(structure) -> None:
+def validate_structure(structure, max_atoms: int = MAX_ATOMS):
+    """Check that a structure can be turned into a graph (and so predicted); returns it unchanged.
+
+    Raises:
+        ValueError: not a periodic pymatgen Structure, no sites, more than ``max_atoms`` sites,
+            partial occupancies, a non-periodic axis or a degenerate cell, naming the offending value.
+    """
+    from pymatgen.core import Structure
+
+    if not isinstance(structure, Structure):
+        raise ValueError(f"expected a periodic pymatgen Structure, got {type(structure).__name__}")
     n = len(structure)
     if n == 0:
-        raise ValueError("the structure has no sites")
-    if n > MAX_ATOMS:
-        raise ValueError(f"the structure has {n} sites, more than MAX_ATOMS={MAX_ATOMS}")
+        raise ValueError("the structure has no atoms")
+    if n > max_atoms:
+        raise ValueError(f"the structure has {n} atoms; the limit is {max_atoms}")
     if not structure.is_ordered:
         raise ValueError(
-            f"disordered structure ({structure.composition.reduced_formula}): sites with partial "
-            "occupancy have no single atomic number; order the structure first"
+            f"the structure ({structure.composition.reduced_formula}) is disordered (partial occupancies); "
+            "tensor prediction needs an ordered structure"
         )
     pbc = getattr(structure.lattice, "pbc", (True, True, True))
     if not all(pbc):
         raise ValueError(f"the structure must be periodic along all three axes, got pbc={tuple(pbc)}")
+    if structure.lattice.volume <= 1e-3:
+        raise ValueError(f"the cell volume is {structure.lattice.volume:.3g} Å³; the lattice is degenerate")
+    return structure
 
 
 def build_graph(
@@ -137,7 +151,7 @@ def build_graph(
         raise ValueError(f"num_neighbors must be a positive integer, got {num_neighbors!r}")
     if not (tie_tolerance >= 0 and math.isfinite(tie_tolerance)):
         raise ValueError(f"tie_tolerance must be a finite distance ≥ 0 in Å, got {tie_tolerance!r}")
-    _check_structure(structure)
+    validate_structure(structure)
     n = len(structure)
     volume = float(structure.lattice.volume)
     # Sphere expected to hold k + 1 atoms at the cell's average density, with a margin.

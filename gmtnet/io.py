@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Lattice, Structure
 
-from gmtnet.graph import MAX_ATOMS
+from gmtnet.graph import validate_structure  # re-exported: the one check of a usable structure
 
 __all__ = ["FORMATS", "read_structure", "parse_structure", "guess_format", "validate_structure"]
 
@@ -42,25 +42,6 @@ def guess_format(filename: str) -> str:
         f"cannot tell the format of {name!r}: use a .cif, POSCAR/CONTCAR (or .vasp), .xyz/.extxyz "
         "with a Lattice=\"...\" header, or pymatgen .json file"
     )
-
-
-def validate_structure(structure: Structure, max_atoms: int = MAX_ATOMS) -> Structure:
-    """Check that a structure can be predicted; returns it unchanged or raises ``ValueError``."""
-    if not isinstance(structure, Structure):
-        raise ValueError(f"expected a periodic pymatgen Structure, got {type(structure).__name__}")
-    n = len(structure)
-    if n == 0:
-        raise ValueError("the structure has no atoms")
-    if n > max_atoms:
-        raise ValueError(f"the structure has {n} atoms; the limit is {max_atoms}")
-    if not structure.is_ordered:
-        raise ValueError(
-            f"the structure ({structure.composition.reduced_formula}) is disordered (partial occupancies); "
-            "tensor prediction needs an ordered structure"
-        )
-    if structure.lattice.volume <= 1e-3:
-        raise ValueError(f"the cell volume is {structure.lattice.volume:.3g} Å³; the lattice is degenerate")
-    return structure
 
 
 def _parse_extxyz(text: str) -> Structure:
