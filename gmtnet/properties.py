@@ -4,8 +4,8 @@ numpy + scipy + pymatgen only (no torch, no plotting). Every function takes a **
 in the structure's Cartesian frame, in the kind's units (ε dimensionless, e in C/m², C in GPa), and
 every direction it returns is a unit vector in that same frame. Rotating the input tensor with
 :func:`gmtnet.tensors.rotate` leaves every scalar here unchanged and rotates every direction, except
-:func:`piezo_eij_max`, the Materials Project convention, which is defined on the IEEE Voigt matrix
-and so depends on the frame (see its docstring).
+:func:`piezo_eij_max`, which is defined on the IEEE Voigt matrix and so depends on the frame (see
+its docstring).
 
 Two Voigt scalings appear:
 
@@ -271,7 +271,10 @@ def longitudinal_piezo(e: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 
 def piezo_eij_max(e: np.ndarray) -> tuple[float, np.ndarray]:
-    """Materials Project's "e_ij max": the largest singular value of the 3x6 IEEE Voigt matrix.
+    """"e_ij max": the largest singular value of the 3x6 IEEE Voigt matrix.
+
+    (The bundled source's own ``eij_max`` column follows neither this nor the longitudinal maximum
+    for most rows, so it is not shown as a reference; see notebook 02.)
 
     Args:
         e: ``(3, 3, 3)`` piezoelectric stress tensor in C/m².
@@ -281,8 +284,7 @@ def piezo_eij_max(e: np.ndarray) -> tuple[float, np.ndarray]:
         polarisation direction) in the tensor's frame.
 
     The Voigt matrix acts on engineering strain, which is not an orthonormal coordinate system, so
-    this value changes when the tensor is rotated. Materials Project evaluates it in the IEEE frame:
-    rotate with :func:`gmtnet.tensors.to_ieee_frame` first to compare (``derived_properties`` does
+    this value changes when the tensor is rotated. It is meant in the IEEE frame: rotate with :func:`gmtnet.tensors.to_ieee_frame` first to compare (``derived_properties`` does
     this when given the structure). :func:`piezo_operator_norm` is the frame-independent variant.
     """
     u, s, _ = np.linalg.svd(to_voigt(_check(e, "piezoelectric"), "piezoelectric", "ieee"))
@@ -472,7 +474,7 @@ def _piezo_props(e: np.ndarray, structure) -> dict[str, DerivedValue]:
         r = ieee_rotation(structure)
         value, u = piezo_eij_max(rotate(e, r))
         u = _canonical_sign(r.T @ u)  # back to the structure frame
-        note = "largest singular value of the IEEE-frame Voigt matrix (Materials Project convention)"
+        note = "largest singular value of the IEEE-frame Voigt matrix"
     else:
         value, u = piezo_eij_max(e)
         note = "largest singular value of the Voigt matrix in the given frame (frame-dependent)"
