@@ -173,6 +173,24 @@ def analyze_symmetry(
     if not symprec > 0:
         raise ValueError(f"symprec must be a positive distance in Å, got {symprec}")
     cell = _cell(structure)
+    # Predicting several kinds for one structure (the app, `predict --kind` repeated) analyses the
+    # same cell again and again; spglib is the slow step (up to ~25 ms for cubic cells), so cache.
+    key = (cell[0].tobytes(), cell[1].tobytes(), cell[2].tobytes(), float(symprec), float(angle_tolerance))
+    cached = _SYMMETRY_CACHE.get(key)
+    if cached is not None:
+        return cached
+    result = _analyze_cell(cell, structure.composition.reduced_formula, symprec, angle_tolerance)
+    if len(_SYMMETRY_CACHE) >= _SYMMETRY_CACHE_SIZE:
+        _SYMMETRY_CACHE.pop(next(iter(_SYMMETRY_CACHE)))  # oldest first (dicts keep insertion order)
+    _SYMMETRY_CACHE[key] = result
+    return result
+
+
+_SYMMETRY_CACHE: dict[tuple, PointSymmetry] = {}
+_SYMMETRY_CACHE_SIZE = 512
+
+
+def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) -> PointSymmetry:
     # spglib reports failure by returning None (its default, "old" error handling) or by raising
     # SpglibError (when a user opted into the new handling); treat both alike.
     try:
@@ -181,9 +199,7 @@ def analyze_symmetry(
     except spglib.error.SpglibError as err:
         dataset, reason = None, str(err)
     if dataset is None:
-        raise ValueError(
-            f"spglib could not analyse {structure.composition.reduced_formula} at symprec={symprec}: {reason}"
-        )
+        raise ValueError(f"spglib could not analyse {formula} at symprec={symprec}: {reason}")
     # Why not dataset.rotations: those are only the operations that map the *input* lattice onto
     # itself, which misses part of the point group for a supercell whose cell breaks the lattice
     # symmetry (ZnO 2x1x1 gives 4 of 12). The standardized cell carries the whole point group:
@@ -193,10 +209,11 @@ def analyze_symmetry(
     w = np.unique(np.asarray(db["rotations"], dtype=np.int64), axis=0)
     if not _is_integer_group(w):
         # Cannot happen for spglib output; guard against silent garbage in the projector.
-        raise RuntimeError(f"point operations of {structure.composition.reduced_formula} do not form a group")
+        raise RuntimeError(f"point operations of {formula} do not form a group")
     std_rows = (cell[0].T @ np.linalg.inv(dataset.transformation_matrix)).T
     a = _invariant_frame(std_rows, w.astype(float))
     rotations = np.einsum("ij,gjk,kl->gil", a, w, np.linalg.inv(a))
+    rotations.setflags(write=False)  # shared through the cache
     return PointSymmetry(
         rotations=rotations,
         spacegroup_number=int(dataset.number),

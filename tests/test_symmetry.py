@@ -199,3 +199,15 @@ def test_supercells_keep_the_whole_point_group(make, pg, n_elastic, rng):
     q = random_orthogonal(rng)
     cq = symmetry_constraints(transform_structure(s, q), "elastic")
     assert cq.n_independent == n_elastic
+
+
+def test_repeated_analysis_is_cached_but_edits_are_not():
+    s = wurtzite_zno()
+    a, b = analyze_symmetry(s), analyze_symmetry(s.copy())
+    assert a is b  # same cell, same tolerance: one spglib call
+    assert not a.rotations.flags.writeable
+    assert analyze_symmetry(s, symprec=1e-3) is not a
+    strained = s.copy()
+    strained.apply_strain([0.02, 0, 0])
+    lowered = analyze_symmetry(strained)  # a new cell: analysed afresh, symmetry lowered
+    assert lowered.point_group != "6mm" and len(lowered.rotations) < len(a.rotations)
