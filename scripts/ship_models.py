@@ -56,12 +56,12 @@ validation Fnorm.
 - Command: `{summary['command'] or config.get('command', '')}`
 - Epochs {summary['epochs']} (best {summary['best_epoch']}), batch size {train.get('batch_size')}, AdamW lr {train.get('lr')}
   (warm-up then cosine), seed {train.get('seed')}; loss: mean Frobenius norm of the full-tensor error
-  divided by the target scale ({summary['target_scale']:.4g} {unit}, RMS label component of the train split).
+  divided by the target scale ({summary['target_scale']:.4g}{' ' + k.unit if k.unit else ''}, RMS label component of the train split).
 - Hyper-parameters: {', '.join(f'{key}={value}' for key, value in mc.items() if key not in ('kind', 'target_scale'))}.
 - Parameters: {summary['parameters']:,}. Training time: {summary['train_seconds'] / 60:.1f} min on {summary['device']}.
 
 ## Test metrics (measured by `python -m gmtnet evaluate --kind {kind}`)
-Fnorm in {unit} (ε as 3x3, e as 3x6 Voigt, C as 6x6 Voigt); mean label norm on these rows
+Fnorm {"(dimensionless)" if not k.unit else "in " + unit} (ε as 3x3, e as 3x6 Voigt, C as 6x6 Voigt); mean label norm on these rows
 {o['mean_label_norm']:.4g}, so the relative Fnorm is {o['fnorm'] / o['mean_label_norm']:.3f}.
 
 | crystal system | n | Fnorm | EwT25 | EwT10 | EwT5 | zero-element success | equality success |
