@@ -284,3 +284,14 @@ def test_cuda_matches_cpu(architecture):
         gpu = model.to("cuda")(batch.to("cuda")).cpu()
     model.to("cpu")
     assert relative_error(gpu.numpy(), cpu.numpy()) < 1e-4
+
+
+@pytest.mark.parametrize("kind", ["dielectric", "piezoelectric", "elastic"])
+def test_change_of_basis_is_e3nns_cartesian_tensor(kind):
+    from e3nn.io import CartesianTensor
+
+    k = get_kind(kind)
+    irreps, q = cartesian_change_of_basis(kind)
+    rtp = CartesianTensor(k.formula).reduced_tensor_products()
+    assert str(irreps) == str(rtp.irreps_out)
+    np.testing.assert_allclose(q, rtp.change_of_basis.double().numpy(), atol=1e-12)
