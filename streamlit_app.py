@@ -5,7 +5,6 @@ import streamlit as st
 from app.state import warm_predictor
 
 st.set_page_config(page_title="GMTNet Explorer", page_icon="💎", layout="wide")
-warm_predictor()  # torch and the models load in the background while the first page draws
 
 navigation = st.navigation(
     [
@@ -15,3 +14,6 @@ navigation = st.navigation(
     ]
 )
 navigation.run()
+# Torch and the models load in a background thread. Started after the first page has drawn: the
+# imports hold the GIL and would otherwise slow that first page down.
+warm_predictor()
