@@ -197,6 +197,10 @@ class Predictor:
 
 
 def _make_prediction(kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraints) -> Prediction:
+    # Forbidden components come out of the float64 projection as round-off (~1e-12 of the largest
+    # allowed component, or ~1e-40 when nothing is allowed); show them as the exact zeros they are.
+    largest_allowed = np.abs(tensor[~c.zero_mask]).max(initial=0.0)
+    tensor = np.where(c.zero_mask & (np.abs(tensor) <= 1e-9 * largest_allowed + 1e-30), 0.0, tensor)
     sym = c.symmetry
     check = c.check(tensor)
     report = SymmetryReport(
