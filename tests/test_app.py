@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("streamlit")
 from helpers import perovskite_srtio3, wurtzite_zno  # noqa: E402
 from pymatgen.io.cif import CifWriter  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402

@@ -41,7 +41,7 @@ if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing in CI: install it with apt-get install chromium", pytrace=False)
     pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); browser test skipped outside CI", allow_module_level=True)
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 
 def _free_port() -> int:

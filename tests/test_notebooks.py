@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
+import nbclient
+import nbformat
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = [
@@ -113,7 +114,6 @@ def test_notebook_sources_stay_offline(name):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_executes(name, tmp_path):
     """Run the notebook top to bottom in a fresh python3 kernel; any error fails the test."""
-    nbclient = pytest.importorskip("nbclient")
     nb = _read(name)
     client = nbclient.NotebookClient(
         nb,

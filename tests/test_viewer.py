@@ -7,8 +7,6 @@ import pytest
 from helpers import rocksalt_nacl, wurtzite_zno
 from pymatgen.core import Lattice, Structure
 
-pytest.importorskip("py3Dmol")
-
 from gmtnet.viewer import STYLES, extended_xyz, show_structure, structure_view_html, threedmol_js  # noqa: E402
 
 # Anything a browser would request on its own: script/img/link sources, CSS imports and url(),
@@ -68,6 +66,5 @@ def test_bad_input_raises():
 
 
 def test_notebook_helper():
-    pytest.importorskip("IPython")
     obj = show_structure(rocksalt_nacl())
     assert "createViewer" in obj.data
