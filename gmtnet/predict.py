@@ -8,7 +8,10 @@ Where a prediction comes from, step by step (:meth:`Predictor.predict_many`):
 3. build the complete-shell neighbour graph (:func:`gmtnet.graph.build_graph`);
 4. run the equivariant network in batches (float32, GPU when present);
 5. project the output again in float64 with the exact projector, so that forbidden components are
-   exactly zero and forced pairs exactly equal (float32 round-off would leave ~1e-5 GPa).
+   exactly zero and forced pairs exactly equal (float32 round-off would leave ~1e-5 GPa);
+6. make it physically admissible (:mod:`gmtnet.admissible`: ε eigenvalues ≥ 1 and ε₀ ⪰ ε∞,
+   C positive definite) by spectral clipping, which commutes with the projector, and project once
+   more to clear the clipping's round-off.
 
 Every tensor returned is full rank, in the Cartesian frame of the input structure, in the kind's
 units (ε dimensionless, e C/m², C GPa); ``voigt`` is in the IEEE/pymatgen order
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gmtnet.admissible import admissible_dielectric_pair, make_admissible
 from gmtnet.graph import CrystalGraph, build_graph, collate
 from gmtnet.kinds import KINDS, TensorKind, get_kind
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
@@ -63,6 +67,9 @@ class Prediction:
         voigt: Voigt matrix in IEEE order (3x3, 3x6 or 6x6), same frame and units.
         symmetry: :class:`SymmetryReport`.
         constraints: the :class:`~gmtnet.symmetry.SymmetryConstraints` used (allowed form).
+        admissible_shift: Frobenius norm (kind's units) of the change that made the network's
+            symmetric output physically admissible (:mod:`gmtnet.admissible`); 0.0 when it
+            already was.
     """
 
     kind: TensorKind
@@ -70,6 +77,7 @@ class Prediction:
     voigt: np.ndarray
     symmetry: SymmetryReport
     constraints: SymmetryConstraints
+    admissible_shift: float = 0.0
 
     @property
     def unit(self) -> str:
@@ -85,6 +93,7 @@ class Prediction:
             "tensor": self.tensor.tolist(),
             "voigt": self.voigt.tolist(),
             "symmetry": dict(self.symmetry.__dict__),
+            "admissible_shift": self.admissible_shift,
         }
 
 
@@ -190,13 +199,38 @@ class Predictor:
             cons.append(c)
         if ok:
             proj = np.stack([c.projector for c in cons])
-            raw = run_model(model, graphs, proj, batch_size=batch_size)
-            for i, c, t in zip(ok, cons, raw):
-                results[i] = _make_prediction(k, c.project(t), c)
+            symmetric = _project_each(cons, run_model(model, graphs, proj, batch_size=batch_size))
+            admissible = self._admissible(k, symmetric, structures, ok, graphs, proj, cons, batch_size)
+            for i, c, t, t0 in zip(ok, cons, admissible, symmetric):
+                shift = float(np.linalg.norm(t - t0))
+                if shift > 0:  # t is invariant already; projecting clears the clipping's round-off
+                    t = c.project(t)
+                results[i] = _make_prediction(k, t, c, admissible_shift=shift)
         return results  # type: ignore[return-value]
 
+    def _admissible(self, k, symmetric, structures, ok, graphs, proj, cons, batch_size) -> np.ndarray:
+        """Admissible tensors for a batch of symmetric predictions of kind ``k``.
 
-def _make_prediction(kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraints) -> Prediction:
+        ε₀ is made admissible together with ε∞ (ε₀ ⪰ ε∞ ⪰ 1) when the ε∞ model is loaded, so a
+        user who asks for both gets a consistent pair; ε∞ alone is clipped the same way either way.
+        """
+        if k.name != "dielectric" or "dielectric_electronic" not in self.models:
+            return make_admissible(symmetric, k)
+        electronic = self.models["dielectric_electronic"]
+        if electronic.config.num_neighbors != self.models["dielectric"].config.num_neighbors:
+            graphs = [build_graph(structures[i], num_neighbors=electronic.config.num_neighbors) for i in ok]
+        eps_inf = _project_each(cons, run_model(electronic, graphs, proj, batch_size=batch_size))
+        return admissible_dielectric_pair(symmetric, eps_inf)[0]
+
+
+def _project_each(cons: Sequence[SymmetryConstraints], tensors: np.ndarray) -> np.ndarray:
+    """Each raw network output projected (float64) with its own crystal's exact projector."""
+    return np.stack([c.project(t) for c, t in zip(cons, tensors)]) if len(cons) else tensors
+
+
+def _make_prediction(
+    kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraints, admissible_shift: float = 0.0
+) -> Prediction:
     # Forbidden components come out of the float64 projection as round-off (~1e-12 of the largest
     # allowed component, or ~1e-40 when nothing is allowed); show them as the exact zeros they are.
     largest_allowed = np.abs(tensor[~c.zero_mask]).max(initial=0.0)
@@ -212,4 +246,11 @@ def _make_prediction(kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraint
         symprec=sym.symprec,
         **check,
     )
-    return Prediction(kind=kind, tensor=tensor, voigt=to_voigt(tensor, kind, "ieee"), symmetry=report, constraints=c)
+    return Prediction(
+        kind=kind,
+        tensor=tensor,
+        voigt=to_voigt(tensor, kind, "ieee"),
+        symmetry=report,
+        constraints=c,
+        admissible_shift=admissible_shift,
+    )
