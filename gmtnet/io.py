@@ -161,6 +161,21 @@ def _element(symbol, where: str) -> str:
     return symbol
 
 
+def _check_matrix(rows, what: str = "the lattice") -> np.ndarray:
+    """A 3×3 lattice (rows, Å) that is finite and spans a volume; checked before any coordinate
+    conversion inverts it."""
+    m = np.asarray(rows, dtype=float)
+    if m.shape != (3, 3) or not np.isfinite(m).all():
+        raise StructureError(f"{what} must be 3 finite vectors")
+    volume = abs(float(np.linalg.det(m)))
+    if not np.isfinite(volume) or volume < 1e-6 * max(1.0, float(np.abs(m).max())) ** 3:
+        raise StructureError(f"the vectors of {what} are (nearly) linearly dependent: the cell volume is "
+                             f"{volume:.3g} Å³ (a zero, flat or degenerate cell)")
+    if np.linalg.norm(m, axis=1).max() > MAX_CELL_LENGTH * 1e3:
+        raise StructureError(f"{what} has a vector longer than {MAX_CELL_LENGTH * 1e3:g} Å")
+    return m
+
+
 # --------------------------------------------------------------------------- structure checks
 
 
@@ -251,18 +266,18 @@ def _vector(value, what: str) -> list[float]:
 
 
 def _lattice_from(value) -> Lattice:
+    if isinstance(value, dict) and "pbc" in value:
+        pbc = value["pbc"]
+        if not (isinstance(pbc, list) and len(pbc) == 3 and all(p is True for p in pbc)):
+            raise StructureError(f"the structure must be periodic along all three axes, got pbc={str(pbc)[:40]}")
     if isinstance(value, list):
-        return Lattice(_matrix(value, "lattice"))
+        return Lattice(_check_matrix(_matrix(value, "lattice")))
     if isinstance(value, dict):
         if "matrix" in value:
-            return Lattice(_matrix(value["matrix"], "lattice.matrix"))
+            return Lattice(_check_matrix(_matrix(value["matrix"], "lattice.matrix")))
         keys = ("a", "b", "c", "alpha", "beta", "gamma")
         if all(k in value for k in keys):
-            a, b, c, al, be, ga = (_number(value[k], f"lattice.{k}") for k in keys)
-            for name, angle in zip(keys[3:], (al, be, ga)):
-                if not 0.0 < angle < 180.0:
-                    raise StructureError(f"lattice.{name} is {angle:g}°; a cell angle must lie between 0 and 180°")
-            return Lattice.from_parameters(a, b, c, al, be, ga)
+            return Lattice(_check_matrix(_matrix_from_parameters(*(_number(value[k], f"lattice.{k}") for k in keys))))
     raise StructureError("'lattice' must be a 3×3 matrix, {'matrix': ...} or {'a', 'b', 'c', 'alpha', 'beta', 'gamma'}")
 
 
@@ -281,6 +296,36 @@ def _site_species(site: dict, i: int) -> str:
     if isinstance(species, str):
         return _element(species, f"site {i}")
     raise StructureError(f"site {i} names no species")
+
+
+def _matrix_from_parameters(a: float, b: float, c: float, alpha: float, beta: float, gamma: float) -> np.ndarray:
+    """Lattice rows from a, b, c (Å) and α, β, γ (degrees), after checking that they form a cell."""
+    for name, length in zip("abc", (a, b, c)):
+        if not 0.0 < length <= MAX_CELL_LENGTH * 1e3:
+            raise StructureError(f"cell length {name} is {length:g} Å; it must be positive (and below "
+                                 f"{MAX_CELL_LENGTH * 1e3:g} Å)")
+    for name, angle in zip(("alpha", "beta", "gamma"), (alpha, beta, gamma)):
+        if not 0.0 < angle < 180.0:
+            raise StructureError(f"cell angle {name} is {angle:g}°; it must lie strictly between 0 and 180°")
+    ca, cb, cg = (math.cos(math.radians(x)) for x in (alpha, beta, gamma))
+    if 1.0 - ca * ca - cb * cb - cg * cg + 2.0 * ca * cb * cg <= 1e-12:
+        raise StructureError(f"the cell angles {alpha:g}°, {beta:g}°, {gamma:g}° do not form a 3D cell (zero volume)")
+    m = Lattice.from_parameters(a, b, c, alpha, beta, gamma).matrix
+    _check_thickness(m)
+    return m
+
+
+def _check_thickness(m: np.ndarray) -> None:
+    # The distance between opposite faces of the cell; below MIN_DISTANCE every atom overlaps its
+    # own periodic image (pymatgen's CIF parser refuses such cells with a less helpful message).
+    volume = abs(float(np.linalg.det(m)))
+    for i, name in enumerate(("b-c", "a-c", "a-b")):
+        j, k = [x for x in range(3) if x != i]
+        area = float(np.linalg.norm(np.cross(m[j], m[k])))
+        thickness = volume / area if area > 0 else 0.0
+        if not thickness >= MIN_DISTANCE:
+            raise StructureError(f"the cell is only {thickness:.3g} Å thick across its {name} faces; at least "
+                                 f"{MIN_DISTANCE} Å is needed (a flat or degenerate cell)")
 
 
 def structure_from_dict(data) -> Structure:
@@ -387,7 +432,7 @@ def _parse_extxyz(text: str) -> Structure:
     tokens = match.group(1).split()
     if len(tokens) != 9:
         raise StructureError(f"Lattice must have 9 numbers, got {len(tokens)}")
-    cell = np.array([_float(t, "a Lattice value") for t in tokens]).reshape(3, 3)
+    cell = _check_matrix(np.array([_float(t, "a Lattice value") for t in tokens]).reshape(3, 3), "Lattice")
     pbc = re.search(r'pbc\s*=\s*"([^"]*)"', header, flags=re.IGNORECASE)
     if pbc:
         flags = pbc.group(1).split()
@@ -432,11 +477,13 @@ def _parse_poscar(text: str) -> Structure:
     scale = [_float(t, "the scale factor (line 2)") for t in scale_tokens]
     if any(s == 0 for s in scale) or (len(scale) == 3 and any(s < 0 for s in scale)):
         raise StructureError(f"the scale factor (line 2) must be non-zero (negative: a volume), got {lines[1][:40]!r}")
+    rows = []
     for k in range(2, 5):
         row = lines[k].split()
-        if len(row) < 3:
+        if len(row) != 3:
             raise StructureError(f"line {k + 1} must be a lattice vector (3 numbers), got {lines[k][:40]!r}")
-        [_float(t, f"lattice vector on line {k + 1}") for t in row[:3]]
+        rows.append([_float(t, f"lattice vector on line {k + 1}") for t in row])
+    _check_matrix(rows, "the lattice (lines 3-5)")
     species_line = None
     counts_at = 5
     if not _all_ints(lines[5].split()):
@@ -495,13 +542,30 @@ _SYMOP_TAGS = ("_symmetry_equiv_pos_as_xyz", "_space_group_symop_operation_xyz",
 
 def _cif_loops(text: str) -> list[tuple[list[str], list[str], int]]:
     """``(tags, values, first line)`` of every loop of a CIF (lower-case tags; a semicolon text field
-    is one value)."""
+    is one value). Raises StructureError for a data item without a value, a tag given twice in one
+    block, or a value outside any item or loop (the parser would misread such a file)."""
     loops: list[tuple[list[str], list[str], int]] = []
     tags: list[str] | None = None
     values: list[str] = []
     start = 0
     in_text = False
     reading_tags = False
+    pending: tuple[str, int] | None = None  # a data item whose value is on a later line
+    seen: set[str] = set()
+
+    def close() -> None:
+        nonlocal tags, values
+        if tags is not None:
+            loops.append((tags, values, start))
+        tags, values = None, []
+
+    def new_tag(tag: str, lineno: int) -> str:
+        tag = tag.lower()
+        if tag in seen:
+            raise StructureError(f"the CIF gives {tag[:40]} twice (line {lineno})")
+        seen.add(tag)
+        return tag
+
     for lineno, line in enumerate(text.split("\n"), 1):
         if in_text:
             if line.startswith(";"):
@@ -509,30 +573,48 @@ def _cif_loops(text: str) -> list[tuple[list[str], list[str], int]]:
             continue
         if line.startswith(";"):
             in_text = True
-            if tags is not None and not reading_tags:
+            if pending is not None:
+                pending = None
+            elif tags is not None and not reading_tags:
                 values.append(";text;")
             continue
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
         low = stripped.lower()
+        is_keyword = stripped.startswith("_") or low.startswith(("loop_", "data_", "global_", "save_"))
+        if pending is not None:
+            if is_keyword:
+                raise StructureError(f"the data item {pending[0][:40]} on line {pending[1]} has no value")
+            pending = None
+            continue
+        if low.startswith(("data_", "global_", "save_")):
+            close()
+            seen = set()
+            continue
         if low.startswith("loop_"):
-            if tags is not None:
-                loops.append((tags, values, start))
+            close()
             tags, values, start, reading_tags = [], [], lineno, True
             continue
         if tags is not None and reading_tags and stripped.startswith("_"):
-            tags.append(stripped.split()[0].lower())
+            tags.append(new_tag(stripped.split()[0], lineno))
             continue
         reading_tags = False
-        if tags is not None and (stripped.startswith("_") or low.startswith(("data_", "global_", "save_"))):
-            loops.append((tags, values, start))
-            tags, values = None, []
+        if stripped.startswith("_"):
+            close()
+            parts = stripped.split(None, 1)
+            new_tag(parts[0], lineno)
+            if len(parts) == 1:
+                pending = (parts[0], lineno)
             continue
-        if tags is not None:
-            values.extend(_CIF_TOKEN.findall(stripped))
-    if tags is not None:
-        loops.append((tags, values, start))
+        if tags is None:
+            raise StructureError(f"line {lineno} holds a value outside any data item or loop: {stripped[:40]!r}")
+        values.extend(_CIF_TOKEN.findall(stripped))
+    if pending is not None:
+        raise StructureError(f"the data item {pending[0][:40]} on line {pending[1]} has no value (is the file truncated?)")
+    if in_text:
+        raise StructureError("a ;-delimited text field is never closed (is the file truncated?)")
+    close()
     return loops
 
 
@@ -547,41 +629,122 @@ def _cif_number(token: str) -> float | None:
         return None
 
 
+_CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c", "_cell_angle_alpha", "_cell_angle_beta",
+              "_cell_angle_gamma")
+# An atom type: an element symbol, optionally with an oxidation state (Fe3+, O2-, Fe+3).
+_CIF_TYPE = re.compile(r"([A-Z][a-z]?)(?:\d*[+-]|[+-]\d*)?")
+# One term of a symmetry-operation component: a number or fraction, or an optionally scaled axis.
+_OP_TERM = re.compile(r"(?:\d+(?:\.\d+)?(?:/[1-9]\d*)?|(?:\d+(?:\.\d+)?\*?)?[xyz](?:/[1-9]\d*)?)")
+
+
+def _check_cell(text: str) -> None:
+    values = []
+    for tag in _CELL_TAGS:
+        m = re.search(rf"^\s*{tag}\s+(\S+)", text, flags=re.MULTILINE | re.IGNORECASE)
+        if not m:
+            raise StructureError(f"the CIF has no {tag}")
+        x = _cif_number(m.group(1))
+        if x is None or not math.isfinite(x):
+            raise StructureError(f"{tag} is {m.group(1)[:20]!r}, not a finite number")
+        values.append(x)
+    _matrix_from_parameters(*values)
+
+
+def _op_component_ok(p: str) -> bool:
+    terms = re.findall(r"[+-]?[^+-]+", p)
+    return bool(terms) and "".join(terms) == p and all(_OP_TERM.fullmatch(t.lstrip("+-")) for t in terms)
+
+
+def _check_symop(op: str) -> None:
+    parts = op.strip("'\"").replace(" ", "").lower().split(",")
+    if len(parts) != 3 or not all(_op_component_ok(p) for p in parts):
+        raise StructureError(f"symmetry operation {op[:40]!r} is not of the form 'x, y, z' / '-y+1/2, x, z'")
+
+
 def _check_cif(text: str) -> tuple[set[str], int]:
     """Checks on a CIF's declared content before pymatgen parses it; returns the ``atom_site``
     labels and the number of rows."""
-    if not re.search(r"^\s*data_", text, flags=re.MULTILINE | re.IGNORECASE):
+    starts = [m.start() for m in re.finditer(r"^[ \t]*data_", text, flags=re.MULTILINE | re.IGNORECASE)]
+    if not starts:
         raise StructureError("the file is not a CIF: it has no data_ block")
+    before = [ln for ln in text[: starts[0]].split("\n") if ln.strip() and not ln.strip().startswith("#")]
+    if before:
+        raise StructureError(f"the CIF has content before its first data_ block: {before[0].strip()[:40]!r}")
+    _cif_loops(text)  # the whole file must be well formed
+    labels: set[str] = set()
+    rows = 0
+    for a, b in zip(starts, starts[1:] + [len(text)]):
+        block_labels, block_rows = _check_cif_block(text[a:b])
+        labels |= block_labels
+        rows += block_rows
+    if rows == 0:
+        raise StructureError("the CIF has no atom_site loop with fractional or Cartesian coordinates")
+    if rows > MAX_ATOMS:
+        raise StructureError(f"the CIF lists {rows} atom sites; the limit is {MAX_ATOMS} atoms")
+    return labels, rows
+
+
+def _check_cif_block(text: str) -> tuple[set[str], int]:
+    """The checks of :func:`_check_cif` on one data block; a block without atom sites is skipped."""
     n_ops = 1
     labels: set[str] = set()
     rows = 0
     found_sites = False
-    for tags, values, start in _cif_loops(text):
+    loops = _cif_loops(text)
+    if any("_atom_site_fract_x" in tags or "_atom_site_cartn_x" in tags for tags, _, _ in loops):
+        _check_cell(text)
+    for tags, values, start in loops:
         if not tags:
             raise StructureError(f"the loop_ on line {start} has no tags")
+        if not values:
+            raise StructureError(f"the loop_ on line {start} ({tags[0]} …) has no values (is the file truncated?)")
         if len(values) % len(tags):
             raise StructureError(
                 f"the loop_ on line {start} ({tags[0]} …) has {len(values)} values for {len(tags)} columns: "
                 "it ends mid-row (is the file truncated?)"
             )
         n_rows = len(values) // len(tags)
-        if any(t in _SYMOP_TAGS for t in tags):
+        col = {t: i for i, t in enumerate(tags)}
+        table = [values[r * len(tags) : (r + 1) * len(tags)] for r in range(n_rows)]
+        op_tag = next((t for t in tags if t in _SYMOP_TAGS), None)
+        if op_tag is not None:
             if n_rows > MAX_SYMMETRY_OPS:
                 raise StructureError(f"the CIF lists {n_rows} symmetry operations; no space group has more than "
                                      f"{MAX_SYMMETRY_OPS}")
+            for row in table:
+                _check_symop(row[col[op_tag]])
             n_ops = max(n_ops, n_rows)
-        if "_atom_site_fract_x" in tags or "_atom_site_cartn_x" in tags or "_atom_site.fract_x" in tags:
+        if "_atom_site_fract_x" in tags or "_atom_site_cartn_x" in tags:
             found_sites = True
             rows += n_rows
             if rows > MAX_ATOMS:
                 raise StructureError(f"the CIF lists {rows} atom sites; the limit is {MAX_ATOMS} atoms")
-            table = [values[r * len(tags) : (r + 1) * len(tags)] for r in range(n_rows)]
-            col = {t: i for i, t in enumerate(tags)}
-            label_col = col.get("_atom_site_label", col.get("_atom_site_type_symbol"))
+            if "_atom_site_label" not in col:
+                raise StructureError("the atom_site loop has no _atom_site_label column")
+            axes = [t for t in tags if re.fullmatch(r"_atom_site_(fract|cartn)_[xyz]", t)]
+            if len(axes) != 3:
+                raise StructureError(f"the atom_site loop has coordinate columns {axes}; it needs x, y and z")
+            type_col = col.get("_atom_site_type_symbol")
             occ_col = col.get("_atom_site_occupancy")
-            for r, row in enumerate(table):
-                label = row[label_col] if label_col is not None else f"row {r + 1}"
+            seen: dict[tuple, str] = {}
+            for row in table:
+                label = row[col["_atom_site_label"]]
                 labels.add(label)
+                symbol = row[type_col] if type_col is not None else label
+                match = _CIF_TYPE.match(symbol.strip("'\""))
+                exact = type_col is None or (match and match.end() == len(symbol.strip("'\"")))
+                if not (match and exact and Element.is_valid_symbol(match.group(1))):
+                    raise StructureError(f"atom site {label[:20]!r} has type {symbol[:20]!r}, not a chemical element")
+                xyz = []
+                for axis in axes:
+                    x = _cif_number(row[col[axis]])
+                    if x is None or not math.isfinite(x):
+                        raise StructureError(f"atom site {label[:20]!r}: {axis} is {row[col[axis]][:20]!r}, not a number")
+                    xyz.append(x)
+                key = tuple(round(x, 4) for x in xyz)
+                if key in seen:
+                    raise StructureError(f"atom sites {seen[key][:20]!r} and {label[:20]!r} are at the same position")
+                seen[key] = label
                 if occ_col is not None:
                     occ = _cif_number(row[occ_col])
                     if row[occ_col] not in ("?", ".") and occ is None:
@@ -592,7 +755,7 @@ def _check_cif(text: str) -> tuple[set[str], int]:
                         raise StructureError(f"atom site {label[:20]!r} has occupancy {occ:g}: the structure is "
                                              "disordered; tensor prediction needs an ordered structure")
     if not found_sites:
-        raise StructureError("the CIF has no atom_site loop with fractional or Cartesian coordinates")
+        return labels, 0
     if rows * n_ops > _MAX_ROWS_TIMES_OPS:
         raise StructureError(f"the CIF's {rows} atom sites × {n_ops} symmetry operations cannot give a cell of at "
                              f"most {MAX_ATOMS} atoms")
@@ -604,7 +767,15 @@ def _parse_cif(text: str) -> Structure:
 
     labels, _ = _check_cif(text)
     parser = CifParser.from_str(text)
-    structures = parser.parse_structures(primitive=False, on_error="raise")
+    try:
+        structures = parser.parse_structures(primitive=False, on_error="raise")
+    except ValueError as err:
+        # Symmetry operations that map atoms onto each other sum their occupancies.
+        m = re.search(r"Occupancy ([\d.]+) exceeded tolerance", str(err))
+        if m:
+            raise StructureError(f"atoms generated by the CIF's symmetry operations overlap (occupancy {m.group(1)} "
+                                 "at one position): duplicated sites or operations?") from None
+        raise
     if not structures:
         raise StructureError("the CIF holds no structure pymatgen can build")
     structure = structures[0]
@@ -617,7 +788,34 @@ def _parse_cif(text: str) -> Structure:
             f"the CIF lists atom site(s) {', '.join(m[:20] for m in missing[:5])} that did not become atoms "
             "(truncated or inconsistent file?)"
         )
+    declared = _declared_formula(text)
+    if declared is not None and not declared.almost_equals(structure.composition.reduced_composition, rtol=1e-3):
+        raise StructureError(
+            f"the CIF declares the formula {declared.reduced_formula} but its atom sites give "
+            f"{structure.composition.reduced_formula} (truncated or inconsistent file?)"
+        )
     return structure
+
+
+def _declared_formula(text: str):
+    """Reduced composition of ``_chemical_formula_sum``, or None when absent or not a plain formula."""
+    from pymatgen.core import Composition
+
+    m = re.search(r"""^\s*_chemical_formula_sum\s+(?:'([^']*)'|"([^"]*)"|(\S+))""", text,
+                  flags=re.MULTILINE | re.IGNORECASE)
+    if not m:
+        return None
+    formula = next(g for g in m.groups() if g is not None).strip()
+    # Only plain "El n El n" formulas: no brackets for the formula parser to recurse into.
+    if not formula or len(formula) > 200 or not re.fullmatch(r"[A-Za-z0-9.\s]+", formula):
+        return None
+    try:
+        comp = Composition(formula)
+    except Exception:  # a free-text formula: nothing to compare with
+        return None
+    if comp.num_atoms <= 0 or not all(getattr(el, "Z", 0) >= 1 for el in comp.elements):
+        return None
+    return comp.reduced_composition
 
 
 # --------------------------------------------------------------------------- entry points
@@ -651,8 +849,9 @@ def parse_structure(text: str, fmt: str) -> Structure:
         raise StructureError(f"could not read the {fmt} structure: {err}", unexpected=err.unexpected) from None
     except RecursionError:
         raise StructureError(f"could not read the {fmt} structure: it is nested too deeply") from None
-    except MemoryError:
-        raise StructureError(f"could not read the {fmt} structure: it needs more memory than allowed") from None
+    except MemoryError:  # the checks above should make this impossible: flagged
+        raise StructureError(f"could not read the {fmt} structure: it needs more memory than allowed",
+                             unexpected=True) from None
     except Exception as err:  # third-party parsers raise many types on malformed files: refuse, flagged
         raise StructureError(
             f"could not read the {fmt} structure: the parser failed ({type(err).__name__}: {str(err)[:200]})",
