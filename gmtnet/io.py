@@ -530,7 +530,7 @@ def _parse_poscar(text: str) -> Structure:
 
 
 def _all_ints(tokens: list[str]) -> bool:
-    return bool(tokens) and all(re.fullmatch(r"[+-]?\d{1,9}", t) for t in tokens)
+    return bool(tokens) and all(re.fullmatch(r"[+-]?\d{1,18}", t) for t in tokens)
 
 
 # --------------------------------------------------------------------------- CIF

@@ -81,7 +81,7 @@ def read_isolated(
     if proc.returncode != 0 or not lines:
         raise StructureError(
             f"the reader stopped on this file (exit status {proc.returncode}: it needed more than "
-            f"{memory_bytes / 1e6:.0f} MB of memory or crashed); the file was not loaded",
+            f"{memory_bytes / 1e6:.3g} MB of memory or crashed); the file was not loaded",
             unexpected=True,
         )
     answer = json.loads(lines[-1])
@@ -99,6 +99,10 @@ def _address_space() -> int:
 def _worker_main() -> None:
     """The child: request line + file bytes on stdin, one JSON line on stdout."""
     import resource
+
+    # Everything a parse may import is imported before the limit: the budget is for the data.
+    import pymatgen.io.cif  # noqa: F401
+    import pymatgen.io.vasp  # noqa: F401
 
     from gmtnet.io import parse_bytes, structure_to_dict
 
@@ -119,7 +123,7 @@ def _worker_main() -> None:
     except StructureError as err:
         answer = {"error": str(err), "unexpected": err.unexpected}
     except MemoryError:
-        answer = {"error": f"reading the file needs more than {memory_bytes / 1e6:.0f} MB of memory",
+        answer = {"error": f"reading the file needs more than {memory_bytes / 1e6:.3g} MB of memory",
                   "unexpected": True}
     except Exception as err:  # reported, and counted as unclear by the fuzz tests
         answer = {"error": f"the reader failed ({type(err).__name__}: {str(err)[:200]})", "unexpected": True}
