@@ -7,6 +7,7 @@ Pages call these; the computations live in :mod:`gmtnet` and the table helpers i
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,13 +15,14 @@ import streamlit as st
 from pymatgen.core import Structure
 
 from app import state, tables
+from app.text import plain
 from gmtnet.data import CRYSTAL_SYSTEMS
-from gmtnet.io import FORMATS, guess_format, parse_structure
+from gmtnet.io import FORMATS, MAX_FILE_BYTES, StructureError
 from gmtnet.kinds import KINDS, get_kind
 from gmtnet.symmetry import analyze_symmetry
 
 #: Largest upload accepted, in bytes (the structure itself is limited to MAX_ATOMS sites).
-MAX_UPLOAD_BYTES = 2_000_000
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 FRAME_NOTE = (
     "Frame: the Cartesian frame of the structure as loaded (for bundled crystals the DFT cell, "
     "the same frame the DFT reference is stored in)."
@@ -54,7 +56,7 @@ def search_panel() -> None:
             spacegroup=spacegroup or None, crystal_system=None if system == "any" else system, has=has,
         )
     except ValueError as err:
-        st.error(f"Search: {err}")
+        st.error(f"Search: {plain(err)}")
         return
     st.caption(f"{len(hits)} of {len(cat)} bundled crystals match. Click a row to load it (columns sort).")
     view = hits[_TABLE_COLUMNS].reset_index(drop=True)
@@ -80,9 +82,11 @@ def load_from_query() -> None:
     if mid and st.session_state.get("_query_mid") != mid:
         st.session_state["_query_mid"] = mid
         try:
+            if not re.fullmatch(r"[a-z]{1,10}-[0-9]{1,12}", mid):
+                raise ValueError(f"{mid[:60]!r} is not a material id (expected e.g. mp-2133)")
             state.load_material(mid)
         except ValueError as err:
-            st.error(f"URL: {err}")
+            st.error(f"URL: {plain(err)}")
 
 
 def _formula(cat: pd.DataFrame, mid: str) -> str:
@@ -97,12 +101,16 @@ def _select(material_id: str) -> None:
         state.load_material(material_id)
 
 
-def ingest(text: str, fmt: str, label: str) -> str | None:
-    """Parse structure text with :mod:`gmtnet.io`; on success make it current, else keep the
-    previous crystal. Returns the error message or None."""
+def ingest(data: bytes, name: str, fmt: str | None, label: str) -> str | None:
+    """Read an untrusted structure file in a worker process with a time and memory budget
+    (:func:`gmtnet.sandbox.read_isolated`); on success make it current, else keep the previous
+    crystal. Returns the error message or None."""
+    from gmtnet.sandbox import read_isolated
+
     try:
-        s = parse_structure(text, fmt)
-    except ValueError as err:
+        with st.spinner("Reading the structure…"):
+            s = read_isolated(data, name, fmt)
+    except StructureError as err:
         return str(err)
     state.set_current(state.Crystal(structure=s, label=label))
     return None
@@ -123,32 +131,25 @@ def upload_panel() -> None:
             st.session_state["_upload_digest"] = digest
             st.session_state["_upload_error"] = _ingest_bytes(up.name, data, fmt_choice)
         if st.session_state.get("_upload_error"):
-            st.error(f"{up.name}: {st.session_state['_upload_error']} — the previous crystal is kept.")
+            st.error(f"{plain(up.name)}: {plain(st.session_state['_upload_error'])} — the previous crystal is kept.")
     with st.expander("…or paste a structure"):
         text = st.text_area("Structure text", key="paste_text", height=150)
         pfmt = st.selectbox("Format of the pasted text", list(FORMATS), key="paste_fmt")
         if st.button("Load pasted structure", key="paste_load"):
-            if len(text.encode()) > MAX_UPLOAD_BYTES:
-                err = f"the text is {len(text.encode())} bytes; the limit is {MAX_UPLOAD_BYTES}"
+            data = text.encode()
+            if len(data) > MAX_UPLOAD_BYTES:
+                err = f"the text is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}"
             else:
-                err = ingest(text, pfmt, "pasted structure")
+                err = ingest(data, "pasted", pfmt, "pasted structure")
             st.session_state["_paste_error"] = err
         if st.session_state.get("_paste_error"):
-            st.error(f"Could not load the pasted structure: {st.session_state['_paste_error']} — the previous crystal is kept.")
+            st.error(f"Could not load the pasted structure: {plain(st.session_state['_paste_error'])} — the previous crystal is kept.")
 
 
 def _ingest_bytes(name: str, data: bytes, fmt_choice: str) -> str | None:
-    if len(data) > MAX_UPLOAD_BYTES:
+    if len(data) > MAX_UPLOAD_BYTES:  # refused here, before the bytes go to a worker process
         return f"the file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not a text file (expected UTF-8 text)"
-    try:
-        fmt = guess_format(name) if fmt_choice.startswith("auto") else fmt_choice
-    except ValueError as err:
-        return str(err)
-    return ingest(text, fmt, name)
+    return ingest(data, name, None if fmt_choice.startswith("auto") else fmt_choice, name)
 
 
 # --------------------------------------------------------------------------- structure
@@ -181,7 +182,7 @@ def structure_view(structure: Structure, cell: str = "as loaded", repeats: int =
     try:
         shown = display_cell(structure, cell, state.symprec())
     except Exception as err:  # spglib can fail on odd edits: draw the cell as loaded instead
-        st.warning(f"Could not build the {cell} cell ({err}); showing the cell as loaded.")
+        st.warning(f"Could not build the {cell} cell ({plain(err)}); showing the cell as loaded.")
         shown = structure
     if len(shown) * repeats**3 > MAX_VIEW_ATOMS:
         st.warning(f"{repeats}x{repeats}x{repeats} repeats would draw {len(shown) * repeats**3} atoms; "
@@ -210,7 +211,7 @@ def structure_facts(structure: Structure) -> None:
     try:
         sym = analyze_symmetry(structure, symprec=tol)
     except ValueError as err:
-        st.warning(f"Symmetry detection failed: {err}")
+        st.warning(f"Symmetry detection failed: {plain(err)}")
         return
     st.dataframe(
         pd.DataFrame(
@@ -234,7 +235,7 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     k = get_kind(kind)
     st.markdown(f"**{k.title}** ({k.symbol}) — unit: {k.unit_label}. {tables.VOIGT_ORDER_NOTE}.")
     if isinstance(pred, str):
-        st.error(f"No prediction: {pred}")
+        st.error(f"No prediction: {plain(pred)}")
         return
     c = pred.constraints
     st.caption(
@@ -417,7 +418,7 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
         with tab:
             pb, pa = pred_before[kind], pred_after[kind]
             if isinstance(pb, str) or isinstance(pa, str):
-                st.error(pb if isinstance(pb, str) else pa)
+                st.error(plain(pb if isinstance(pb, str) else pa))
                 continue
             new = newly_allowed(pb.constraints, pa.constraints)
             freed = released_equalities(pb.constraints, pa.constraints)

@@ -39,6 +39,7 @@ __all__ = [
     "GraphBatch",
     "build_graph",
     "validate_structure",
+    "check_cell_numbers",
     "collate",
 ]
 
@@ -121,9 +122,32 @@ def validate_structure(structure, max_atoms: int = MAX_ATOMS):
     pbc = getattr(structure.lattice, "pbc", (True, True, True))
     if not all(pbc):
         raise ValueError(f"the structure must be periodic along all three axes, got pbc={tuple(pbc)}")
+    check_cell_numbers(structure.lattice.matrix, structure.frac_coords)
     if structure.lattice.volume <= 1e-3:
         raise ValueError(f"the cell volume is {structure.lattice.volume:.3g} Å³; the lattice is degenerate")
+    for i, site in enumerate(structure):
+        z = getattr(site.specie, "Z", None)
+        if type(site.specie).__name__ == "DummySpecies" or not isinstance(z, int) or not 1 <= z <= 118:
+            raise ValueError(f"site {i} is {site.specie}, not a chemical element")
     return structure
+
+
+def check_cell_numbers(lattice_matrix, frac_coords) -> None:
+    """Raise ``ValueError`` unless the lattice (3×3, Å) and fractional coordinates are finite and
+    the lattice is not singular.
+
+    Why separate: spglib and the neighbour search crash the interpreter (segfault) or loop on NaN,
+    infinite or zero-volume cells, so every path to them calls this first; it is cheap.
+    """
+    m = np.asarray(lattice_matrix, dtype=float)
+    if m.shape != (3, 3) or not np.isfinite(m).all():
+        raise ValueError("the lattice has non-finite (NaN or infinite) entries")
+    f = np.asarray(frac_coords, dtype=float)
+    if not np.isfinite(f).all():
+        raise ValueError("an atomic coordinate is not finite (NaN or infinite)")
+    volume = abs(float(np.linalg.det(m)))
+    if not volume > 1e-3 or not np.isfinite(volume):
+        raise ValueError(f"the cell volume is {volume:.3g} Å³; the lattice is degenerate")
 
 
 def build_graph(

@@ -26,6 +26,7 @@ import numpy as np
 import spglib
 import spglib.error
 
+from gmtnet.graph import check_cell_numbers
 from gmtnet.kinds import TensorKind, get_kind
 from gmtnet.tensors import VOIGT_PAIRS, VoigtOrder
 
@@ -107,7 +108,16 @@ def _cell(structure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             f"disordered structure ({structure.composition.reduced_formula}): partial occupancies "
             "have no single point group; order the structure first"
         )
-    numbers = np.array([site.specie.Z for site in structure], dtype=np.intc)
+    # Guards: spglib segfaults on NaN/infinite or singular cells, and a dummy species' Z does not
+    # fit spglib's int32 atom types.
+    check_cell_numbers(structure.lattice.matrix, structure.frac_coords)
+    zs = []
+    for i, site in enumerate(structure):
+        z = getattr(site.specie, "Z", None)
+        if type(site.specie).__name__ == "DummySpecies" or not isinstance(z, int) or not 1 <= z <= 118:
+            raise ValueError(f"site {i} is {site.specie}, not a chemical element")
+        zs.append(z)
+    numbers = np.array(zs, dtype=np.intc)
     return structure.lattice.matrix, structure.frac_coords, numbers
 
 
@@ -171,8 +181,10 @@ def analyze_symmetry(
         ValueError: for an empty or disordered structure, a non-positive ``symprec``, or when
             spglib finds no symmetry (e.g. overlapping atoms).
     """
-    if not symprec > 0:
+    if not (symprec > 0 and np.isfinite(symprec)):
         raise ValueError(f"symprec must be a positive distance in Å, got {symprec}")
+    if not np.isfinite(angle_tolerance):
+        raise ValueError(f"angle_tolerance must be finite (degrees, or -1), got {angle_tolerance}")
     cell = _cell(structure)
     # Predicting several kinds for one structure (the app, `predict --kind` repeated) analyses the
     # same cell again and again; spglib is the slow step (up to ~25 ms for cubic cells), so cache.
@@ -205,7 +217,13 @@ def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) ->
     except spglib.error.SpglibError as err:
         dataset, reason = None, str(err)
     if dataset is None:
-        raise ValueError(f"spglib could not analyse {formula} at symprec={symprec}: {reason}")
+        reason = reason.strip() or "no symmetry found"
+        if reason.lower() in ("no error", "spglib_success"):
+            reason = "no symmetry found"
+        raise ValueError(
+            f"spglib could not analyse {formula} at symprec={symprec}: {reason} (atoms too close for this "
+            "tolerance, or a distorted cell: try a smaller symprec)"
+        )
     # Why not dataset.rotations: those are only the operations that map the *input* lattice onto
     # itself, which misses part of the point group for a supercell whose cell breaks the lattice
     # symmetry (ZnO 2x1x1 gives 4 of 12). The standardized cell carries the whole point group:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import state, widgets
+from app.text import plain
 from gmtnet.catalog import reference_tensor
 from gmtnet.kinds import KINDS
 
@@ -22,7 +23,7 @@ if crystal is None:
     st.info("Pick a crystal in the table above (or upload one) to see its structure and tensors.")
     st.stop()
 
-st.header(crystal.label)
+st.header(plain(crystal.label))
 widgets.structure_panel(crystal.structure)
 kind = st.radio("Tensor", list(KINDS), format_func=lambda k: f"{KINDS[k].symbol} {KINDS[k].title}",
                 horizontal=True, key="x_kind")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import state, widgets
+from app.text import plain
 
 state.page_setup()
 state.warm_predictor()
@@ -13,10 +14,10 @@ if crystal is None:
     st.stop()
 
 work = st.session_state.setdefault("whatif", {"structure": crystal.structure, "edits": []})
-st.caption(f"Editing **{crystal.label}**; edits so far: {'; '.join(work['edits']) or 'none'}.")
+st.caption(f"Editing **{plain(crystal.label)}**; edits so far: {plain('; '.join(work['edits']) or 'none')}.")
 result = widgets.edit_controls(work["structure"])
 if isinstance(result, str):
-    st.error(f"Edit not applied: {result}")
+    st.error(f"Edit not applied: {plain(result)}")
 elif result is not None:
     work["edits"].append(result[0])
     work["structure"] = result[1]
