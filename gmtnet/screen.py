@@ -63,6 +63,7 @@ __all__ = [
     "worker_predictor",
     "run_screen",
     "read_screen",
+    "to_frame",
 ]
 
 #: Structures per task: large enough that per-task overhead (~10 ms) is negligible, small enough
@@ -371,13 +372,15 @@ def screen_chunk(
     rewrites the same content under the same name (``os.replace`` of a unique temporary file).
 
     Returns:
-        ``{"index", "structures", "rows", "errors", "skipped"}`` (small: all that travels back).
+        ``{"index", "structures", "rows", "errors", "skipped", "pid", "peak_rss_mb"}`` (small: all
+        that travels back); ``peak_rss_mb`` is the worker process's peak resident memory so far.
     """
     out = Path(out_dir)
     final = _part_path(out, chunk.index)
     if final.exists():
         n = pq.ParquetFile(final).metadata.num_rows
-        return {"index": chunk.index, "structures": chunk.size, "rows": n, "errors": None, "skipped": True}
+        return {"index": chunk.index, "structures": chunk.size, "rows": n, "errors": None, "skipped": True,
+                **_process_facts()}
     predictor = worker_predictor(kinds, device, torch_threads)
     rows = screen_structures(predictor, list(read_chunk(chunk)), kinds, symprec)
     table = pa.Table.from_pylist(rows, schema=_schema())
@@ -385,7 +388,15 @@ def screen_chunk(
     pq.write_table(table, tmp)
     os.replace(tmp, final)
     errors = sum(r["error"] is not None for r in rows)
-    return {"index": chunk.index, "structures": chunk.size, "rows": len(rows), "errors": errors, "skipped": False}
+    return {"index": chunk.index, "structures": chunk.size, "rows": len(rows), "errors": errors, "skipped": False,
+            **_process_facts()}
+
+
+def _process_facts() -> dict:
+    import resource
+
+    # ru_maxrss is in KiB on Linux.
+    return {"pid": os.getpid(), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 # --------------------------------------------------------------------------- driver
@@ -566,11 +577,17 @@ def read_screen(out_dir: str | Path, with_tensors: bool = True):
     ``with_tensors=False`` leaves out the ``tensor`` and ``voigt_ieee`` list columns (faster, for
     tables).
     """
-    import pandas as pd
-
     out = Path(out_dir)
     parts = sorted(out.glob("part-*.parquet"))
     if not parts:
         raise ValueError(f"{out} holds no screen output (no part-*.parquet files)")
     columns = None if with_tensors else [c for c in _schema().names if c not in ("tensor", "voigt_ieee")]
-    return pd.concat([pq.read_table(p, columns=columns).to_pandas() for p in parts], ignore_index=True)
+    return to_frame(pa.concat_tables([pq.read_table(p, columns=columns) for p in parts]))
+
+
+def to_frame(table: pa.Table):
+    """A screen table as pandas, with ``born_stable`` as nullable booleans (null on other kinds)."""
+    df = table.to_pandas()
+    if "born_stable" in df.columns:
+        df["born_stable"] = df["born_stable"].astype("boolean")
+    return df
