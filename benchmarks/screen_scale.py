@@ -3,6 +3,7 @@
     python benchmarks/screen_scale.py atoms   [--repeats 15]
     python benchmarks/screen_scale.py workers [--n 400] [--repeats 2] [--kinds ...]
     python benchmarks/screen_scale.py scale   [--n 10000] [--workers 2] [--kinds ...]
+    python benchmarks/screen_scale.py projector [--repeats 200]
 
 Each writes ``benchmarks/results/screen-<part>.json`` and prints medians. Every result carries the
 1-minute load average before and after: on a shared machine the times are upper bounds.
@@ -12,6 +13,9 @@ Each writes ``benchmarks/results/screen-<part>.json`` and prints medians. Every 
 * ``workers``: the same input screened with 1 and with 2 local workers, interleaved (1, 2, 1, 2,
   ...), each into a fresh folder. Reports end to end (cluster start and model load included) and
   steady state (structures finished after the first chunk / time since the first chunk).
+* ``projector``: the Neumann projector as one matrix product (``gmtnet.symmetry.neumann_projector``)
+  against the per-operation representation average it replaced, interleaved, per kind, for the
+  48 operations of m-3m (the largest point group): medians and ratios.
 * ``scale``: ``--n`` structures made from bundled crystals by random strains (≤ 2 %), chemical
   substitutions within a group, and supercells (≤ 200 atoms), screened on 2 workers: throughput
   and each worker's peak resident memory (from the tasks themselves).
@@ -105,6 +109,36 @@ def bench_atoms(repeats: int) -> dict:
             rows.append(row)
             print(json.dumps(row))
     return {"torch_threads": 1, "repeats": repeats, "rows": rows, "load_before": load0, "load_after": _load()}
+
+
+def bench_projector(repeats: int) -> dict:
+    from gmtnet.catalog import reference_structure
+    from gmtnet.kinds import KINDS, get_kind
+    from gmtnet.symmetry import _index_symmetrizer, analyze_symmetry, neumann_projector, tensor_representation
+
+    rotations = analyze_symmetry(reference_structure("mp-5229")).rotations  # SrTiO3, m-3m
+
+    def before(kind):  # the code this replaced: |G| Kronecker matrices, averaged, then S·(...)
+        k = get_kind(kind)
+        return _index_symmetrizer(k.name) @ tensor_representation(rotations, k.rank).mean(axis=0)
+
+    load0 = _load()
+    out = {}
+    for kind in KINDS:
+        assert np.abs(before(kind) - neumann_projector(rotations, kind)).max() < 1e-12
+        t_old, t_new = [], []
+        for _ in range(repeats):  # interleaved: both sides see the same machine load
+            t0 = time.perf_counter()
+            before(kind)
+            t1 = time.perf_counter()
+            neumann_projector(rotations, kind)
+            t2 = time.perf_counter()
+            t_old.append(t1 - t0)
+            t_new.append(t2 - t1)
+        old, new = 1e3 * statistics.median(t_old), 1e3 * statistics.median(t_new)
+        out[kind] = {"before_ms": round(old, 3), "after_ms": round(new, 3), "speedup": round(old / new, 1)}
+        print(kind, out[kind])
+    return {"operations": len(rotations), "repeats": repeats, "kinds": out, "load_before": load0, "load_after": _load()}
 
 
 def _write_jsonl(structures, ids, path: Path) -> None:
@@ -207,7 +241,7 @@ def main(argv=None) -> dict:
     from gmtnet.kinds import KINDS
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("atoms", "workers", "scale"))
+    ap.add_argument("part", choices=("atoms", "workers", "scale", "projector"))
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
@@ -217,6 +251,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.part == "atoms":
         result = bench_atoms(args.repeats or 15)
+    elif args.part == "projector":
+        result = bench_projector(args.repeats or 200)
     elif args.part == "workers":
         result = bench_workers(args.n or 400, args.repeats or 2, args.kinds, args.chunk_size or 50)
     else:

@@ -29,7 +29,7 @@ stops the run. ``DIR/_screen.json`` records the input, kinds, chunking and optio
 with different ones is refused instead of mixing two screens.
 
 Dask: ``workers=N`` starts a :class:`distributed.LocalCluster` of N single-threaded worker
-processes bound to 127.0.0.1 with no dashboard; ``scheduler="tcp://HOST:8786"`` uses an existing
+processes bound to 127.0.0.1 with no dashboard (:func:`local_cluster`); ``scheduler="tcp://HOST:8786"`` uses an existing
 cluster (dask-jobqueue, dask-kubernetes, ``dask scheduler`` + ``dask worker``) unchanged; its
 workers need this package installed and read the input and write the output by path, so both
 must be on a shared file system. ``workers=0`` runs the chunks in this process (no Dask).
@@ -62,6 +62,7 @@ __all__ = [
     "screen_structures",
     "worker_predictor",
     "run_screen",
+    "local_cluster",
     "read_screen",
     "to_frame",
 ]
@@ -524,17 +525,33 @@ def run_screen(
     return ScreenSummary(str(out), len(chunks), done_before, total, rows, rows - ok, round(seconds, 3), where)
 
 
+def local_cluster(workers: int):
+    """A :class:`distributed.LocalCluster` of ``workers`` single-threaded processes, loopback only.
+
+    Scheduler, nannies and workers bind to 127.0.0.1, and the scheduler's Bokeh dashboard is off;
+    the HTTP endpoints Dask always serves (health, metrics) take a free port on 127.0.0.1 too, so
+    nothing listens beyond this machine and no fixed port (8787) can clash. Use it as a context
+    manager or ``close()`` it.
+    """
+    import logging
+
+    from distributed import LocalCluster
+
+    # A worker holding torch threads can take a few seconds to exit; the nanny then kills it and
+    # logs a warning on every normal shutdown, which is noise for a finished screen.
+    logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0",
+                        scheduler_kwargs={"dashboard": False})
+
+
 def _run_dask(pending: list[Chunk], args: tuple, workers: int, scheduler: str | None, torch_threads, retries: int,
               finished: Callable[[dict], None]) -> str:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     cluster = None
     if scheduler is None:
-        # Loopback only, no dashboard: nothing listens beyond this machine.
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, worker_dashboard_address=None,
-        )
+        cluster = local_cluster(workers)
         client = Client(cluster)
         where = f"LocalCluster({workers} workers × 1 thread, 127.0.0.1)"
     else:

@@ -13,8 +13,9 @@ import threading
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 from pymatgen.core import Lattice, Structure
 
 from gmtnet.cli import main
@@ -22,7 +23,7 @@ from gmtnet.data import load_dataset
 from gmtnet.predict import Prediction, Predictor
 from gmtnet.properties import elastic_moduli, max_longitudinal_piezo
 from gmtnet.scalars import max_longitudinal, scalar_columns, vrh_moduli
-from gmtnet.screen import OUTPUT_COLUMNS, plan_chunks, read_screen, run_screen
+from gmtnet.screen import OUTPUT_COLUMNS, local_cluster, plan_chunks, read_screen, run_screen
 from helpers import perovskite_srtio3, rocksalt_nacl, wurtzite_zno
 
 N_DASK = 240
@@ -47,8 +48,7 @@ def jsonl(crystals, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, worker_dashboard_address=None) as c:
+    with local_cluster(2) as c:
         yield c
 
 
@@ -205,9 +205,15 @@ def _expected(predictor, crystals, kind):
 
 
 def test_dask_two_workers_identical_to_sequential_predict_many(cluster, crystals, jsonl, predictor, tmp_path):
-    # Workers import this checkout's package (not another installed copy).
+    # Loopback only, no dashboard; workers import this checkout's package (not another copy).
     with Client(cluster) as client:
+        info = client.scheduler_info()
         files = set(client.run(lambda: __import__("gmtnet").__file__).values())
+    addresses = [info["address"], *info["workers"], *(w["nanny"] for w in info["workers"].values())]
+    assert len(info["workers"]) == 2 and all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+    me = psutil.Process(os.getpid())
+    listening = [c.laddr.ip for p in (me, *me.children(recursive=True)) for c in p.net_connections() if c.status == "LISTEN"]
+    assert listening and set(listening) == {"127.0.0.1"}, listening
     assert files == {__import__("gmtnet").__file__}
     out = tmp_path / "out"
     # chunk_size = predict_many's batch size: the same crystals share a forward pass on both sides.
