@@ -10,6 +10,7 @@ navigation = st.navigation(
     [
         st.Page("pages/explore.py", title="Explore", icon=":material/search:", default=True),
         st.Page("pages/whatif.py", title="What-if", icon=":material/tune:"),
+        st.Page("pages/browse.py", title="Browse", icon=":material/table_view:"),
         st.Page("pages/model.py", title="Model", icon=":material/insights:"),
     ]
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -56,7 +57,9 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     predictor = Predictor.load(device=args.device)
     results: dict = {"device": str(predictor.device), "machine": platform.processor() or platform.machine(),
-                     "torch_threads": torch.get_num_threads(), "repeats": args.repeats, "single": {}, "parts_ms": {}}
+                     "torch_threads": torch.get_num_threads(), "repeats": args.repeats, "single": {}, "parts_ms": {},
+                     # The machine may be shared: with the load average the times read as upper bounds.
+                     "load_before": round(os.getloadavg()[0], 2)}
     if predictor.device.type == "cuda":
         results["gpu"] = torch.cuda.get_device_name(predictor.device)
     for kind in KINDS:
@@ -101,6 +104,7 @@ def main(argv=None) -> dict:
                                           "crystals_per_s": round(statistics.median(rates), 1),
                                           "failures": sum(not hasattr(r, "tensor") for r in out)}
     print(f"predict_many dielectric: {results['predict_many_dielectric']['crystals_per_s']} crystals/s over {len(test)} crystals")
+    results["load_after"] = round(os.getloadavg()[0], 2)
     out_path = Path(args.out or f"benchmarks/results/speed-{predictor.device.type}.json")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(results, indent=2) + "\n")

@@ -7,6 +7,8 @@ Commands:
     evaluate --kind K --model M [--checkpoint DIR]
                                the paper's metrics on the test split, printed and written as JSON
     predict FILE... [--kind K] predict tensors for CIF / POSCAR / extended XYZ / pymatgen JSON files
+    screen INPUT --out DIR     predict every kind for a folder / Parquet / JSON-lines / ASE database
+                               of structures on Dask, into a resumable Parquet dataset
 
 Each command is registered by its own ``_add_<name>_parser(subparsers)`` function, which sets
 ``func`` on its parser: a handler taking the parsed arguments and returning the exit status.
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parser(subparsers)
     _add_evaluate_parser(subparsers)
     _add_predict_parser(subparsers)
+    _add_screen_parser(subparsers)
     return parser
 
 
@@ -287,3 +290,51 @@ def _run_predict(args: argparse.Namespace) -> int:
             json.dump(records, fh, indent=2)
         print(f"\nwrote {args.json}")
     return status
+
+
+# --------------------------------------------------------------------------- screen
+
+
+def _add_screen_parser(subparsers) -> None:
+    from gmtnet.screen import DEFAULT_CHUNK_SIZE
+
+    p = subparsers.add_parser(
+        "screen",
+        help="predict many structures on Dask into a Parquet dataset (resumable)",
+        description="Predict tensors and derived scalars for every structure of INPUT, in chunks run as "
+        "Dask tasks, into the Parquet dataset OUT (one part file per chunk). Re-running the same "
+        "command resumes: finished chunks are skipped. Tensors are in each structure's Cartesian frame; "
+        "Voigt columns in IEEE order (xx, yy, zz, yz, xz, xy).",
+    )
+    p.add_argument("input", help="folder of CIF/POSCAR/extended-XYZ/pymatgen-JSON files (recursive), "
+                   "a .parquet or .jsonl file of pymatgen structure dicts, or an ASE database (.db)")
+    p.add_argument("--out", required=True, help="output folder (Parquet dataset)")
+    p.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=None, help="tensor kinds (default: all)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="local Dask worker processes, one thread each (default 2; 0: no Dask, in this process)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                   help="use this existing Dask scheduler instead of starting a local cluster")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="structures per task")
+    p.add_argument("--symprec", type=float, default=None, help="spglib tolerance in Å (default: library default)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto, on the workers")
+    p.add_argument("--torch-threads", type=int, default=1, help="torch threads per worker")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_screen)
+
+
+def _run_screen(args: argparse.Namespace) -> int:
+    import json
+
+    from gmtnet.screen import run_screen
+
+    try:
+        summary = run_screen(
+            args.input, args.out, kinds=args.kinds, workers=args.workers, scheduler=args.scheduler,
+            chunk_size=args.chunk_size, symprec=args.symprec, device=args.device,
+            torch_threads=args.torch_threads, progress=not args.quiet,
+        )
+    except ValueError as err:
+        print(f"error: {err}")
+        return 2
+    print(json.dumps(summary.to_dict(), indent=2))
+    return 0

@@ -1,0 +1,273 @@
+"""Tables behind the Browse page: the bundled catalogue's predictions and uploaded screen output.
+
+Pure pandas (no Streamlit, no torch on import). The catalogue's predictions are computed once, at
+build time, by :func:`build_catalog_predictions` (``python scripts/build_catalog_predictions.py``, which runs
+:func:`gmtnet.screen.run_screen` over every bundled crystal) and shipped as
+``gmtnet/resources/data/catalog_predictions.parquet``: reading that file takes tens of
+milliseconds, predicting the catalogue in the app would take minutes (measured in
+``benchmarks/browse_start.py``, results in ``benchmarks/results/browse-start.json``).
+
+The shipped table has the columns of a screen (:data:`gmtnet.screen.OUTPUT_COLUMNS` without the
+``tensor`` and ``voigt_ieee`` lists, to keep the package small: Explore shows the tensors) plus,
+where the bundled data has a DFT tensor of that kind, the same derived scalars of the DFT tensor
+as ``dft_<column>`` and ``dft_flags``. All scalars are rotation-invariant; units in
+:data:`gmtnet.scalars.SCALAR_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gmtnet.kinds import DATASETS, KINDS, get_kind
+from gmtnet.scalars import SCALAR_COLUMNS
+
+__all__ = [
+    "CATALOG_PREDICTIONS",
+    "BASE_COLUMNS",
+    "catalog_predictions_file",
+    "load_catalog_predictions",
+    "build_catalog_predictions",
+    "dataset_hashes",
+    "scalar_columns_for",
+    "read_screen_files",
+    "filter_predictions",
+    "to_csv_bytes",
+    "to_parquet_bytes",
+]
+
+#: File name of the shipped catalogue predictions (in ``gmtnet/resources/data``).
+CATALOG_PREDICTIONS = "catalog_predictions.parquet"
+
+#: Identity and symmetry columns shown first in the Browse table.
+BASE_COLUMNS: tuple[str, ...] = ("id", "formula", "spacegroup_symbol", "point_group", "crystal_system", "nsites")
+
+_REQUIRED = ("id", "kind", "formula", "crystal_system", "error")
+
+
+def catalog_predictions_file():
+    """Path (importlib resource) of the shipped catalogue predictions."""
+    return files("gmtnet.resources.data").joinpath(CATALOG_PREDICTIONS)
+
+
+def dataset_hashes() -> dict[str, str]:
+    """SHA-256 of each bundled dataset file: the shipped predictions record the data they came from."""
+    from gmtnet.data import dataset_file
+
+    return {d: hashlib.sha256(dataset_file(d).read_bytes()).hexdigest() for d in DATASETS}
+
+
+def load_catalog_predictions() -> pd.DataFrame:
+    """The shipped predictions of every bundled crystal for every kind (one row per crystal and kind).
+
+    Raises:
+        FileNotFoundError: when the file was not built (``python -m gmtnet.browse``).
+    """
+    path = catalog_predictions_file()
+    if not path.is_file():
+        raise FileNotFoundError(f"{CATALOG_PREDICTIONS} is missing: build it with `python scripts/build_catalog_predictions.py`")
+    from gmtnet.screen import to_frame
+
+    with path.open("rb") as fh:
+        return to_frame(pq.read_table(fh))
+
+
+def _dft_scalars(kind: str) -> pd.DataFrame:
+    """``dft_<scalar>`` of every bundled DFT tensor of ``kind`` (index: material_id)."""
+    from gmtnet.data import load_dataset
+    from gmtnet.scalars import scalar_columns
+
+    k = get_kind(kind)
+    df = load_dataset(k)
+    elastic = {}
+    if k.rank == 3:
+        el = load_dataset("elastic")
+        elastic = dict(zip(el["material_id"], el["tensor"]))
+    rows = []
+    for mid, t, flags in zip(df["material_id"], df[k.column], df["flags"]):
+        cols = scalar_columns(k.name, np.asarray(t, dtype=float), elastic=elastic.get(mid))
+        rows.append({"id": mid, **{f"dft_{c}": v for c, v in cols.items()}, "dft_flags": ", ".join(flags)})
+    return pd.DataFrame(rows).set_index("id")
+
+
+def build_catalog_predictions(out: str | Path | None = None, workers: int = 2, chunk_size: int = 128,
+                              progress: bool = True) -> dict:
+    """Predict every bundled crystal for every kind with :func:`gmtnet.screen.run_screen` and write
+    the shipped table (default: into the package). Returns build facts (counts, seconds, hashes)."""
+    from gmtnet.catalog import build_catalog
+    from gmtnet.data import load_dataset
+    from gmtnet.screen import read_screen, run_screen
+
+    target = Path(out) if out is not None else Path(str(catalog_predictions_file()))
+    cat = build_catalog()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "catalog.jsonl"
+        # The structure of the first dataset holding each material, as gmtnet.catalog.reference_structure.
+        structures: dict = {}
+        for dataset in DATASETS:
+            df = load_dataset(dataset)
+            for mid, s in zip(df["material_id"], df["structure"]):
+                structures.setdefault(mid, s)
+        with src.open("w") as fh:
+            for mid in cat["material_id"]:
+                fh.write(json.dumps({"id": mid, "structure": structures[mid].as_dict()}) + "\n")
+        summary = run_screen(src, Path(tmp) / "screen", kinds=list(KINDS), workers=workers, chunk_size=chunk_size,
+                             progress=progress)
+        table = read_screen(Path(tmp) / "screen", with_tensors=False)
+    seconds = time.perf_counter() - t0
+    parts = []
+    for kind in KINDS:
+        rows = table[table["kind"] == kind].set_index("id")
+        parts.append(rows.join(_dft_scalars(kind), how="left").reset_index())
+    full = pd.concat(parts, ignore_index=True)
+    meta = cat.set_index("material_id")[["split"]]
+    full = full.join(meta, on="id")
+    full = full.drop(columns=["source"])
+    facts = {
+        "crystals": int(len(cat)),
+        "rows": int(len(full)),
+        "error_rows": int(full["error"].notna().sum()),
+        "screen_seconds": round(seconds, 1),
+        "workers": summary.workers,
+        "dataset_sha256": dataset_hashes(),
+        "command": "python scripts/build_catalog_predictions.py",
+    }
+    arrow = pa.Table.from_pandas(full, preserve_index=False)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), b"gmtnet": json.dumps(facts).encode()})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(arrow, target, compression="zstd")
+    return facts
+
+
+def shipped_build_facts() -> dict:
+    """The build facts stored in the shipped file's metadata (see :func:`build_catalog_predictions`)."""
+    with catalog_predictions_file().open("rb") as fh:
+        meta = pq.read_schema(fh).metadata or {}
+    return json.loads(meta.get(b"gmtnet", b"{}"))
+
+
+def scalar_columns_for(kind: str, table: pd.DataFrame | None = None) -> list[str]:
+    """The derived-scalar columns that apply to ``kind`` (and exist in ``table`` when given)."""
+    k = get_kind(kind).name
+    cols = [c for c, (_, _, kinds) in SCALAR_COLUMNS.items() if k in kinds]
+    return cols if table is None else [c for c in cols if c in table.columns]
+
+
+def read_screen_files(blobs: Iterable[bytes]) -> pd.DataFrame:
+    """Screen output uploaded as one or more Parquet part files (bytes) as one table.
+
+    Raises:
+        ValueError: a file that is not Parquet, or lacks the screen columns (naming them).
+    """
+    from gmtnet.screen import to_frame
+
+    frames = []
+    for i, data in enumerate(blobs):
+        try:
+            frame = to_frame(pq.read_table(io.BytesIO(data)))
+        except Exception as err:  # noqa: BLE001 - pyarrow raises several types for non-Parquet bytes
+            raise ValueError(f"file {i + 1} is not a Parquet file: {err}") from None
+        missing = [c for c in _REQUIRED if c not in frame.columns]
+        if missing:
+            raise ValueError(f"file {i + 1} is not `gmtnet screen` output: missing columns {missing}")
+        frames.append(frame)
+    if not frames:
+        raise ValueError("no file given")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _elements(formula: str) -> frozenset[str]:
+    from pymatgen.core import Composition
+
+    try:
+        return frozenset(str(e) for e in Composition(formula).elements)
+    except Exception:  # noqa: BLE001 - error rows have no formula
+        return frozenset()
+
+
+def filter_predictions(
+    table: pd.DataFrame,
+    kind: str,
+    crystal_systems: Iterable[str] = (),
+    elements: Iterable[str] = (),
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    with_errors: bool = False,
+) -> pd.DataFrame:
+    """Rows of ``kind`` that match every given criterion, with the columns worth showing.
+
+    Args:
+        table: catalogue predictions or screen output.
+        kind: tensor kind.
+        crystal_systems: keep these systems (empty: all).
+        elements: symbols the crystal must contain (all of them).
+        ranges: column → (low, high), inclusive; a NaN value fails a range.
+        with_errors: keep rows whose prediction failed (their scalars are empty).
+
+    Returns:
+        A copy with :data:`BASE_COLUMNS`, the kind's scalar columns, their ``dft_`` partners, then
+        the remaining columns (``tensor`` / ``voigt_ieee`` lists are dropped from the view).
+
+    Raises:
+        ValueError: unknown kind, element symbol or column.
+    """
+    from gmtnet.catalog import _parse_elements
+
+    k = get_kind(kind).name
+    rows = table[table["kind"] == k]
+    if not with_errors:
+        rows = rows[rows["error"].isna()]
+    systems = list(crystal_systems)
+    if systems:
+        rows = rows[rows["crystal_system"].isin(systems)]
+    want = _parse_elements(list(elements)) if not isinstance(elements, str) else _parse_elements(elements)
+    if want:
+        rows = rows[rows["formula"].map(lambda f: want.issubset(_elements(f)))]
+    for col, (lo, hi) in (ranges or {}).items():
+        if col not in rows.columns:
+            raise ValueError(f"no column {col!r} to filter on; columns: {list(rows.columns)}")
+        values = rows[col].astype(float)
+        rows = rows[(values >= lo) & (values <= hi)]
+    scalars = scalar_columns_for(k, rows)
+    dft = [f"dft_{c}" for c in scalars if f"dft_{c}" in rows.columns]
+    first = [c for c in (*BASE_COLUMNS, *scalars, *dft) if c in rows.columns]
+    other_scalars = set(SCALAR_COLUMNS) - set(scalars)
+    rest = [c for c in rows.columns if c not in first and c not in ("tensor", "voigt_ieee", "kind")
+            and c not in other_scalars and c.removeprefix("dft_") not in other_scalars]
+    return rows[first + rest].reset_index(drop=True)
+
+
+def column_range(table: pd.DataFrame, column: str) -> tuple[float, float] | None:
+    """Finite (min, max) of a numeric column, or None when it has no finite value."""
+    values = pd.to_numeric(table[column], errors="coerce").astype(float)
+    values = values[np.isfinite(values)]
+    if values.empty:
+        return None
+    return float(values.min()), float(values.max())
+
+
+def to_csv_bytes(table: pd.DataFrame) -> bytes:
+    """UTF-8 CSV of a table (list columns as JSON text)."""
+    out = table.copy()
+    for c in out.columns:
+        if out[c].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
+            out[c] = out[c].map(lambda v: json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray)) else v)
+    return out.to_csv(index=False).encode()
+
+
+def to_parquet_bytes(table: pd.DataFrame) -> bytes:
+    """The table as Parquet bytes."""
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    return buf.getvalue()

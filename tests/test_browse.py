@@ -1,0 +1,158 @@
+"""Browse: the shipped catalogue predictions, the filtering helpers and the page (AppTest)."""
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gmtnet.browse import (
+    dataset_hashes,
+    filter_predictions,
+    load_catalog_predictions,
+    read_screen_files,
+    shipped_build_facts,
+    to_csv_bytes,
+    to_parquet_bytes,
+)
+from gmtnet.catalog import build_catalog, reference_structure
+from gmtnet.kinds import KINDS
+from gmtnet.predict import Predictor
+from gmtnet.scalars import vrh_moduli
+from gmtnet.screen import run_screen
+from helpers import perovskite_srtio3, wurtzite_zno
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run` puts the app's folder on sys.path; AppTest does not
+    sys.path.insert(0, str(ROOT))
+
+TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return load_catalog_predictions()
+
+
+def test_shipped_predictions_cover_the_catalogue_and_match_the_data(table):
+    facts = shipped_build_facts()
+    assert facts["dataset_sha256"] == dataset_hashes(), (
+        "the bundled datasets changed: rebuild with `python scripts/build_catalog_predictions.py`")
+    ids = set(build_catalog()["material_id"])
+    for kind in KINDS:
+        rows = table[table["kind"] == kind]
+        assert set(rows["id"]) == ids and rows["id"].is_unique
+    assert facts["rows"] == len(table) == len(ids) * len(KINDS)
+
+
+def test_shipped_predictions_are_the_shipped_models_output(table):
+    predictor = Predictor.load(kinds=["dielectric_electronic", "elastic"])
+    for mid in ("mp-2133", "mp-1265"):
+        s = reference_structure(mid)
+        for kind, col in (("dielectric_electronic", "eps_mean"), ("elastic", "k_vrh")):
+            row = table[(table["id"] == mid) & (table["kind"] == kind)].iloc[0]
+            t = predictor.predict(s, kind).tensor
+            value = np.trace(t) / 3 if kind == "dielectric_electronic" else vrh_moduli(t)["k_vrh"]
+            assert row[col] == pytest.approx(value, rel=1e-5)
+
+
+def test_filter_predictions(table):
+    view = filter_predictions(table, "elastic", ["cubic"], "Si", {"k_vrh": (50.0, 500.0)})
+    assert len(view) > 0
+    assert set(view["crystal_system"]) == {"cubic"}
+    assert view["formula"].str.contains("Si").all()
+    assert view["k_vrh"].between(50.0, 500.0).all()
+    assert list(view.columns[:6]) == ["id", "formula", "spacegroup_symbol", "point_group", "crystal_system", "nsites"]
+    assert "dft_k_vrh" in view.columns and "eps_mean" not in view.columns
+    with pytest.raises(ValueError, match="Qq"):
+        filter_predictions(table, "elastic", elements="Qq")
+    with pytest.raises(ValueError, match="no column"):
+        filter_predictions(table, "elastic", ranges={"nope": (0, 1)})
+    back = pd.read_parquet(io.BytesIO(to_parquet_bytes(view)))
+    pd.testing.assert_frame_equal(back, view)
+    assert to_csv_bytes(view).decode().splitlines()[0].startswith("id,formula,")
+
+
+def _screen_part(tmp_path) -> bytes:
+    src = tmp_path / "in"
+    src.mkdir()
+    perovskite_srtio3().to(filename=str(src / "SrTiO3.cif"))
+    wurtzite_zno().to(filename=str(src / "ZnO.cif"))
+    (src / "broken.cif").write_text("nonsense")
+    run_screen(src, tmp_path / "out", kinds=["dielectric", "piezoelectric"], workers=0, progress=False)
+    return (tmp_path / "out" / "part-000000.parquet").read_bytes()
+
+
+def test_read_screen_files(tmp_path):
+    part = _screen_part(tmp_path)
+    df = read_screen_files([part])
+    assert len(df) == 6 and df["error"].notna().sum() == 2
+    with pytest.raises(ValueError, match="not a Parquet"):
+        read_screen_files([b"hello"])
+    buf = io.BytesIO()
+    pq.write_table(pq.read_table(io.BytesIO(part)).drop(["kind"]), buf)
+    with pytest.raises(ValueError, match="missing columns"):
+        read_screen_files([buf.getvalue()])
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def browse_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.switch_page("pages/browse.py")
+    return run_ok(at)
+
+
+def run_ok(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_browse_catalogue_filter_plot_download_open(table):
+    at = browse_page()
+    assert at.title[0].value == "Browse predictions"
+    at.radio(key="b_kind").set_value("elastic")
+    at.multiselect(key="b_systems").select("hexagonal")
+    at.text_input(key="b_elements").input("Zn, O")
+    run_ok(at)
+    expected = filter_predictions(table, "elastic", ["hexagonal"], "Zn, O")
+    shown = at.dataframe[0].value
+    assert len(shown) == len(expected) > 0
+    assert {"k_vrh", "dft_k_vrh", "born_stable"} <= set(shown.columns)
+    assert any(f"{len(expected)} rows match" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 2
+    at.selectbox(key="b_choice").select("mp-2133")
+    at.button(key="b_open").click()
+    run_ok(at)
+    assert at.session_state["crystal"].material_id == "mp-2133"
+    assert at.title[0].value == "GMTNet Explorer"  # switched to Explore
+    assert at.header[0].value == "ZnO (mp-2133)"
+
+
+def test_browse_uploaded_screen(tmp_path):
+    at = browse_page()
+    at.radio(key="b_source").set_value("Upload `gmtnet screen` output")
+    run_ok(at)
+    assert at.info and "gmtnet screen" in at.info[0].value
+    at.file_uploader(key="b_upload").set_value([("part-000000.parquet", _screen_part(tmp_path), "application/octet-stream")])
+    run_ok(at)
+    at.radio(key="b_kind").set_value("piezoelectric")
+    run_ok(at)
+    shown = at.dataframe[0].value
+    assert sorted(shown["id"]) == ["SrTiO3.cif", "ZnO.cif"] and "e_long_max" in shown.columns
+    at.checkbox(key="b_errors").check()
+    run_ok(at)
+    assert "broken.cif" in set(at.dataframe[0].value["id"])
+    at.selectbox(key="b_choice").select("ZnO.cif")
+    at.button(key="b_open").click()
+    run_ok(at)
+    assert any("not a bundled crystal" in e.value for e in at.error)
+    at.file_uploader(key="b_upload").set_value([("x.parquet", b"not parquet", "application/octet-stream")])
+    run_ok(at)
+    assert any("not a Parquet file" in e.value for e in at.error)
