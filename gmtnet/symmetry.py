@@ -143,9 +143,9 @@ _AXIS_ENTRIES = np.array([0.0, 0.5, math.sqrt(3.0) / 2.0, 1.0])
 SNAP_TOLERANCE = 1e-3
 
 
-def _snap_to_axes(rotations: np.ndarray, tol: float = SNAP_TOLERANCE) -> np.ndarray:
-    """The operations with their symmetry elements exactly on the coordinate axes, when they are
-    within ``tol`` of them (else unchanged).
+def _snap_to_axes(rotations: np.ndarray, w: np.ndarray, tol: float = SNAP_TOLERANCE) -> np.ndarray:
+    """The operations (``w``: the same as integer matrices) with their symmetry elements exactly
+    on the coordinate axes, when they are within ``tol`` of them (else unchanged).
 
     Why: the operations come from the symmetrised lattice, which differs from the stored one by a
     small stretch (a 6-decimal CIF, a relaxed cell, a what-if strain). That tilts a mirror meant
@@ -162,8 +162,19 @@ def _snap_to_axes(rotations: np.ndarray, tol: float = SNAP_TOLERANCE) -> np.ndar
     if np.abs(mag - nearest).max() > tol:
         return r
     snapped = np.sign(r) * nearest
-    eye = np.eye(3)
-    if np.abs(np.einsum("gij,gkj->gik", snapped, snapped) - eye).max() > 1e-12 or not is_group(snapped, atol=1e-12):
+    if np.abs(np.einsum("gij,gkj->gik", snapped, snapped) - np.eye(3)).max() > 1e-12:
+        return r
+    # Closure through the group's exact multiplication table, from the integer matrices W
+    # (n² products; is_group would compare n³).
+    wp = np.einsum("aij,bjk->abik", w, w).reshape(-1, 9)
+    lo = min(int(w.min()), int(wp.min()))
+    base = max(int(w.max()), int(wp.max())) - lo + 1
+    weights = base ** np.arange(9, dtype=np.int64)
+    keys = (w.reshape(-1, 9) - lo) @ weights
+    order = np.argsort(keys)
+    table = order[np.searchsorted(keys[order], (wp - lo) @ weights)]
+    snapped_products = np.einsum("aij,bjk->abik", snapped, snapped).reshape(-1, 9)
+    if np.abs(snapped_products - snapped.reshape(-1, 9)[table]).max() > 1e-12:
         return r
     return snapped
 
@@ -255,7 +266,7 @@ def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) ->
         raise RuntimeError(f"point operations of {formula} do not form a group")
     std_rows = (cell[0].T @ np.linalg.inv(dataset.transformation_matrix)).T
     a = _invariant_frame(std_rows, w.astype(float))
-    rotations = _snap_to_axes(np.einsum("ij,gjk,kl->gil", a, w, np.linalg.inv(a)))
+    rotations = _snap_to_axes(np.einsum("ij,gjk,kl->gil", a, w, np.linalg.inv(a)), w)
     tilt = float(np.linalg.norm(std_rows.T @ np.linalg.inv(a) - np.eye(3), 2))
     rotations.setflags(write=False)  # shared through the cache
     return PointSymmetry(
