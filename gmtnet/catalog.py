@@ -29,6 +29,7 @@ __all__ = [
     "reference_structure",
     "reference_tensor",
     "reference_in_shown_frame",
+    "source_properties",
 ]
 
 #: Columns of :func:`build_catalog`'s table (``has_<kind>`` is one bool column per kind).
@@ -298,4 +299,19 @@ def reference_in_shown_frame(material_id: str, kind: str) -> dict | None:
         "computed on this same cell" if same else
         f"computed on its own {len(own)}-site cell and rotated into this cell's frame by the exact "
         "cell mapping (pymatgen StructureMatcher)"))
+    return out
+
+
+def source_properties(material_id: str) -> dict[str, float]:
+    """Scalars the source data hold for a material beside its tensors, where present:
+    ``{"band gap (eV)": ..., "refractive index n (source)": ...}`` (Materials Project, PBE;
+    n = √(mean ε∞ eigenvalue)). Empty when the material has no dielectric row."""
+    row = _read_row("dielectric", material_id, ["band_gap", "n"])
+    if row is None:
+        return {}
+    out = {}
+    if row.get("band_gap") is not None and np.isfinite(row["band_gap"]):
+        out["band gap (eV)"] = round(float(row["band_gap"]), 3)
+    if row.get("n") is not None and np.isfinite(row["n"]):
+        out["refractive index n (source)"] = round(float(row["n"]), 3)
     return out
