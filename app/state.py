@@ -7,6 +7,7 @@ waits for it only if it is still loading.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from concurrent.futures import Future
@@ -127,25 +128,87 @@ def load_material(material_id: str) -> None:
     set_current(Crystal(structure=s, label=label, material_id=material_id))
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _predict_cached(structure_json: str, kind: str, symprec_: float):
+def structure_key(structure: Structure) -> str:
+    """A cheap content hash of a structure (lattice, species, fractional coordinates), used as
+    cache key: hashing the arrays takes microseconds, a JSON round trip milliseconds."""
+    h = hashlib.sha1(np.ascontiguousarray(structure.lattice.matrix, dtype=float).tobytes())
+    h.update(np.ascontiguousarray(structure.frac_coords, dtype=float).tobytes())
+    h.update(" ".join(str(sp) for sp in structure.species).encode())
+    return h.hexdigest()
 
-    structure = Structure.from_str(structure_json, fmt="json")
-    return get_predictor(kind).predict(structure, kind, symprec=symprec_)
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _predict_cached(key: str, kind: str, symprec_: float, _structure: Structure):
+    return get_predictor(kind).predict(_structure, kind, symprec=symprec_)
 
 
 def predict(structure: Structure, kinds=APP_KINDS, symprec_: float | None = None) -> dict:
     """Predictions ``{kind: Prediction | str(error)}`` for the structure, cached per structure."""
     tol = symprec() if symprec_ is None else symprec_
-    key = structure.to_json()
+    key = structure_key(structure)
     out = {}
     with st.spinner("Predicting tensors…"):
         for k in kinds:
             try:
-                out[k] = _predict_cached(key, k, tol)
+                out[k] = _predict_cached(key, k, tol, structure)
             except ValueError as err:
                 out[k] = str(err)
     return out
+
+
+#: The two frames the app can show tensors in.
+FRAMES = {
+    "structure": "structure frame (Cartesian axes of the cell as loaded)",
+    "ieee": "IEEE 176 standard frame (as Materials Project and textbooks)",
+}
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _ieee_view(key: str, _structure: Structure) -> tuple[np.ndarray, Structure]:
+    from pymatgen.core import Lattice
+
+    from gmtnet.tensors import ieee_rotation
+
+    rot = ieee_rotation(_structure)
+    rotated = Structure(Lattice(_structure.lattice.matrix @ rot.T), _structure.species, _structure.frac_coords)
+    return rot, rotated
+
+
+def frame_view(structure: Structure, frame: str) -> tuple[np.ndarray, Structure]:
+    """``(R, structure in that frame)``: R rotates structure-frame tensors into ``frame``
+    (identity for ``"structure"``); the structure is the same crystal with rotated axes."""
+    if frame == "structure":
+        return np.eye(3), structure
+    return _ieee_view(structure_key(structure), structure)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _prediction_in_frame(key: str, kind: str, symprec_: float, frame: str, _pred, _structure: Structure):
+    from gmtnet.predict import _make_prediction
+    from gmtnet.symmetry import symmetry_constraints
+    from gmtnet.tensors import rotate
+
+    rot, rotated = frame_view(_structure, frame)
+    c = symmetry_constraints(rotated, kind, symprec=symprec_)
+    # Projecting with the rotated structure's own constraints turns the rotation's round-off
+    # (~1e-16) in the forbidden components into exact zeros again.
+    return _make_prediction(_pred.kind, c.project(rotate(_pred.tensor, rot)), c)
+
+
+def in_frame(pred, structure: Structure, frame: str, symprec_: float | None = None):
+    """A :class:`gmtnet.predict.Prediction` expressed in ``frame`` (errors pass through)."""
+    if isinstance(pred, str) or frame == "structure":
+        return pred
+    tol = symprec() if symprec_ is None else symprec_
+    return _prediction_in_frame(structure_key(structure), pred.kind.name, tol, frame, pred, structure)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def reference(material_id: str, kind: str) -> dict | None:
+    """The DFT reference in the frame of the shown structure (:func:`gmtnet.catalog.reference_in_shown_frame`)."""
+    from gmtnet.catalog import reference_in_shown_frame
+
+    return reference_in_shown_frame(material_id, kind)
 
 
 def page_setup() -> None:

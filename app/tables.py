@@ -36,9 +36,10 @@ def axis_labels(kind: str) -> tuple[list[str], list[str]]:
 DISPLAY_ZERO = 1e-12
 
 
-def voigt_table(voigt: np.ndarray, kind: str, clean: bool = True) -> pd.DataFrame:
-    """The Voigt matrix (IEEE order, kind's units) as a labelled DataFrame; with ``clean``,
-    round-off below :data:`DISPLAY_ZERO` × max|entry| is shown as 0."""
+def voigt_table(voigt: np.ndarray, kind: str, clean: bool = False) -> pd.DataFrame:
+    """The Voigt matrix (IEEE order, kind's units) as a labelled DataFrame, values as given
+    (predictions carry exact zeros already); ``clean`` shows round-off below
+    :data:`DISPLAY_ZERO` × max|entry| as 0."""
     v = np.asarray(voigt, dtype=float)
     if clean and v.size:
         v = np.where(np.abs(v) < DISPLAY_ZERO * np.abs(v).max(), 0.0, v)

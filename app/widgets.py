@@ -23,10 +23,15 @@ from gmtnet.symmetry import analyze_symmetry
 
 #: Largest upload accepted, in bytes (the structure itself is limited to MAX_ATOMS sites).
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES
-FRAME_NOTE = (
-    "Frame: the Cartesian frame of the structure as loaded (for bundled crystals the DFT cell, "
-    "the same frame the DFT reference is stored in)."
-)
+FRAME_NOTES = {
+    "structure": "Frame: the Cartesian frame of the structure as loaded.",
+    "ieee": "Frame: the IEEE 176 standard frame of this crystal (pymatgen's convention, as Materials "
+    "Project and textbooks write tensors), rotated from the structure frame.",
+}
+
+
+def frame_label(frame: str) -> str:
+    return "IEEE 176 frame" if frame == "ieee" else "structure frame"
 _TABLE_COLUMNS = [
     "material_id", "formula", "spacegroup_symbol", "spacegroup_number", "crystal_system", "nsites",
     *(f"has_{k}" for k in KINDS), "flags",
@@ -155,8 +160,8 @@ def _ingest_bytes(name: str, data: bytes, fmt_choice: str) -> str | None:
 # --------------------------------------------------------------------------- structure
 
 
-def structure_panel(structure: Structure, key: str = "main") -> None:
-    """3D view with display options beside the structure facts."""
+def structure_panel(structure: Structure, key: str = "main", material_id: str | None = None) -> None:
+    """3D view with display options beside the structure facts (and the source's band gap)."""
     left, right = st.columns([3, 2])
     with left:
         o1, o2, o3 = st.columns(3)
@@ -169,6 +174,18 @@ def structure_panel(structure: Structure, key: str = "main") -> None:
                        "of the structure as loaded.")
     with right:
         structure_facts(structure)
+        if material_id:
+            source_facts(material_id)
+
+
+def source_facts(material_id: str) -> None:
+    """What the data source (Materials Project) reports beside the tensors: band gap, n."""
+    from gmtnet.catalog import source_properties
+
+    props = source_properties(material_id)
+    if props:
+        st.dataframe(pd.DataFrame([props]), hide_index=True)
+        st.caption("From the Materials Project source data (DFT, PBE), not predicted.")
 
 
 #: Most atoms drawn in the 3D view (supercell repeats beyond it are refused).
@@ -230,8 +247,30 @@ def structure_facts(structure: Structure) -> None:
 # --------------------------------------------------------------------------- tensors
 
 
-def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, key: str = "main") -> None:
-    """Voigt matrix, allowed form, derived quantities, surfaces and the DFT comparison for one kind."""
+def reference_in_frame(material_id: str | None, kind: str, rot: np.ndarray, shown: Structure) -> dict | None:
+    """The DFT reference of an unedited bundled crystal in the shown frame (rotation ``rot`` from
+    the structure frame), or None; says so when its cell could not be mapped onto the shown one."""
+    if not material_id:
+        return None
+    ref = state.reference(material_id, kind)
+    if ref is None:
+        return None
+    if ref["tensor"] is None:
+        st.warning(f"DFT reference not compared: it was {ref['mapping']}.")
+        return None
+    if np.array_equal(rot, np.eye(3)):
+        return ref
+    from gmtnet.tensors import rotate
+
+    return {**ref, "tensor": rotate(ref["tensor"], rot), "structure": shown}
+
+
+
+def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, key: str = "main",
+                 frame: str = "structure", extra: dict | None = None) -> None:
+    """Voigt matrix, allowed form, derived quantities, surfaces and the DFT comparison for one kind,
+    all in ``frame`` (``structure`` is the crystal in that frame; ``extra`` other predictions of the
+    same crystal, in the same frame, for quantities that need two tensors such as d = e·S)."""
     k = get_kind(kind)
     st.markdown(f"**{k.title}** ({k.symbol}) — unit: {k.unit_label}. {tables.VOIGT_ORDER_NOTE}.")
     if isinstance(pred, str):
@@ -240,23 +279,25 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     c = pred.constraints
     st.caption(
         f"Point group {pred.symmetry.point_group} ({pred.symmetry.crystal_system}), "
-        f"{c.n_independent} independent components. {FRAME_NOTE}"
+        f"{c.n_independent} independent components. {FRAME_NOTES[frame]}"
     )
     cols = st.columns(2 if reference is not None else 1)
     with cols[0]:
-        st.markdown(f"Predicted {k.symbol} ({k.unit_label})")
+        st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")
         st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"))
     if reference is not None:
         from gmtnet.tensors import to_voigt
 
         with cols[1]:
-            st.markdown(f"DFT reference {k.symbol} ({k.unit_label})")
+            st.markdown(f"DFT reference {k.symbol} ({k.unit_label}, {frame_label(frame)})")
             st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind, clean=False).style.format("{:.4g}"))
     st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
     st.dataframe(tables.allowed_form(c))
     _heatmap(pred, reference, key)
-    derived_panel(kind, pred, reference, structure)
+    derived_panel(kind, pred, reference, structure, frame)
+    if kind == "piezoelectric" and extra and not isinstance(extra.get("elastic"), (str, type(None))):
+        strain_coefficients_panel(pred, extra["elastic"], frame)
 
 
 def _heatmap(pred, reference, key) -> None:
@@ -270,19 +311,44 @@ def _heatmap(pred, reference, key) -> None:
     st.plotly_chart(fig, key=f"{key}_hm_{pred.kind.name}")
 
 
-def derived_panel(kind: str, pred, reference: dict | None, structure: Structure) -> None:
+@st.cache_data(show_spinner=False, max_entries=128)
+def _derived_rows(tensor_bytes: bytes, kind: str, key: str, _tensor: np.ndarray, _structure: Structure) -> pd.DataFrame:
     from gmtnet.properties import derived_properties, properties_table
 
-    rows = pd.DataFrame(properties_table(derived_properties(pred.tensor, kind, structure)))
+    return pd.DataFrame(properties_table(derived_properties(_tensor, kind, _structure)))
+
+
+def derived_rows(tensor: np.ndarray, kind: str, structure: Structure) -> pd.DataFrame:
+    """Derived quantities of a tensor as table rows, cached on the tensor's bytes (the elastic
+    extrema take a few hundred ms)."""
+    t = np.ascontiguousarray(tensor, dtype=float)
+    return _derived_rows(t.tobytes(), kind, state.structure_key(structure), t, structure)
+
+
+def derived_panel(kind: str, pred, reference: dict | None, structure: Structure, frame: str = "structure") -> None:
+    rows = derived_rows(pred.tensor, kind, structure).copy()
     if reference is not None:
-        ref_rows = pd.DataFrame(properties_table(derived_properties(np.asarray(reference["tensor"]), kind, reference["structure"])))
+        ref_rows = derived_rows(np.asarray(reference["tensor"]), kind, reference["structure"])
         rows.insert(2, "DFT", ref_rows["value"].values if len(ref_rows) == len(rows) else "")
-    st.markdown("Derived quantities (directions: unit vectors in the structure frame)")
+    st.markdown(f"Derived quantities (directions: unit vectors in the {frame_label(frame)})")
     st.dataframe(rows, hide_index=True)
 
 
-def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main") -> None:
-    """Zero and equality checks, residuals, and the error against DFT, in the structure frame."""
+def strain_coefficients_panel(e_pred, c_pred, frame: str) -> None:
+    """Piezoelectric strain coefficients d = e·S (pC/N) from the predicted e and C."""
+    from gmtnet.properties import piezo_strain_coefficients
+
+    d = piezo_strain_coefficients(e_pred.tensor, c_pred.tensor)
+    st.markdown(f"Piezoelectric strain coefficients d = e·S (pC/N, {frame_label(frame)}), from the predicted e "
+                "and the predicted C; Voigt columns with the strain convention (shear columns × 2)")
+    if not np.isfinite(d).all():
+        st.warning("The predicted C is not positive definite, so S = C⁻¹ and d are undefined.")
+        return
+    st.dataframe(tables.voigt_table(d, "piezoelectric").style.format("{:.4g}"))
+
+
+def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", frame: str = "structure") -> None:
+    """Zero and equality checks, residuals, and the error against DFT, both in ``frame``."""
     if isinstance(pred, str):
         return
     k = get_kind(kind)
@@ -307,7 +373,8 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main") -
     st.caption(
         "Checks against the point group detected at the current symprec: forbidden components ≤ 1e-5 "
         "and forced pairs within 1e-4 (absolute, kind's units); residual = ‖T − PT‖/‖T‖. "
-        "Both tensors are in the same frame: the bundled structure's Cartesian frame."
+        f"Both tensors are in the same frame, the {frame_label(frame)} of the structure shown. "
+        f"DFT reference: {reference.get('mapping', 'computed on this same cell')}."
     )
     from gmtnet import plots
     from gmtnet.tensors import to_voigt
@@ -329,7 +396,7 @@ def _check_row(name: str, chk: dict, unit: str) -> dict:
     }
 
 
-def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main") -> None:
+def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", frame: str = "structure") -> None:
     """3D directional surface and polar cuts (xy, xz, yz), prediction and DFT on one colour scale."""
     if isinstance(pred, str):
         return
@@ -347,7 +414,7 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main") -
         titles.append("DFT reference")
     st.plotly_chart(plots.surface_figure(tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
     st.plotly_chart(plots.polar_figure(tensors, kind, q.name, names=titles), key=f"{key}_polar_{kind}")
-    st.caption("Axes x, y, z: the structure's Cartesian frame. " + ("Prediction and DFT share one colour scale."
+    st.caption(f"Axes x, y, z: the {frame_label(frame)}. " + ("Prediction and DFT share one colour scale."
                if reference is not None else "No DFT reference for this crystal."))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,16 @@ from pymatgen.core import Composition, Element, Lattice, Structure
 from gmtnet.data import CRYSTAL_SYSTEMS, dataset_file
 from gmtnet.kinds import DATASETS, KINDS, get_kind
 
-__all__ = ["CATALOG_COLUMNS", "ELEMENTS_MODES", "build_catalog", "search", "reference_structure", "reference_tensor"]
+__all__ = [
+    "CATALOG_COLUMNS",
+    "ELEMENTS_MODES",
+    "build_catalog",
+    "search",
+    "reference_structure",
+    "reference_tensor",
+    "reference_in_shown_frame",
+    "source_properties",
+]
 
 #: Columns of :func:`build_catalog`'s table (``has_<kind>`` is one bool column per kind).
 CATALOG_COLUMNS: tuple[str, ...] = (
@@ -184,15 +194,21 @@ def _reduced(formula: str) -> str:
         return formula
 
 
-def _read_row(dataset: str, material_id: str, columns: list[str]) -> dict | None:
-    """One material's row of a bundled Parquet file (only ``columns``), or None; reads a few kB
-    instead of decoding the whole dataset as :func:`gmtnet.data.load_dataset` does."""
+@lru_cache(maxsize=None)
+def _dataset_table(dataset: str):
+    """A bundled Parquet file as a pyarrow table and ``{material_id: row}``, read once."""
     with dataset_file(dataset).open("rb") as fh:
-        table = pq.read_table(fh, columns=["material_id", *columns])
-    ids = table.column("material_id").to_pylist()
-    if material_id not in ids:
+        table = pq.read_table(fh)
+    return table, {mid: i for i, mid in enumerate(table.column("material_id").to_pylist())}
+
+
+def _read_row(dataset: str, material_id: str, columns: list[str]) -> dict | None:
+    """One material's row of a bundled Parquet file (only ``columns``), or None."""
+    table, index = _dataset_table(dataset)
+    i = index.get(material_id)
+    if i is None:
         return None
-    return table.slice(ids.index(material_id), 1).to_pylist()[0]
+    return table.select(["material_id", *columns]).slice(i, 1).to_pylist()[0]
 
 
 def _structure(row: dict) -> Structure:
@@ -240,3 +256,62 @@ def reference_tensor(material_id: str, kind: str) -> dict | None:
         "flags": tuple(row["flags"]),
         "split": row["split"],
     }
+
+
+@lru_cache(maxsize=512)
+def reference_in_shown_frame(material_id: str, kind: str) -> dict | None:
+    """The DFT tensor of ``kind`` brought into the frame of the structure the app shows.
+
+    Each dataset row stores the cell its tensor was computed on; for one material these cells can
+    differ (e.g. SiC mp-8062: the elastic tensor of the 8-site cubic cell, the dielectric one of
+    the 2-site primitive cell, whose axes are rotated against the cubic ones). The shown structure
+    is :func:`reference_structure` (the first dataset's cell); the tensor is rotated from its own
+    cell's frame into that one by the exact cell mapping :func:`gmtnet.tensors.cell_rotation`.
+
+    Returns:
+        None when there is no reference, else ``{"tensor": (3,)*rank array in the shown
+        structure's Cartesian frame (kind's units) or None when the cells could not be mapped,
+        "structure": the shown Structure, "source_tensor"/"source_structure": the row's own tensor
+        and cell, "rotation": R (3x3, source frame → shown frame) or None, "mapping": a sentence
+        saying how the frames relate, "mapping_error": None or why no mapping was found,
+        "symmetry_residual", "flags", "split"}`` (read-only arrays; cached).
+    """
+    from gmtnet.tensors import cell_rotation, rotate
+
+    ref = reference_tensor(material_id, kind)
+    if ref is None:
+        return None
+    shown = reference_structure(material_id)
+    own = ref["structure"]
+    out = {**ref, "source_tensor": ref["tensor"], "source_structure": own, "structure": shown,
+           "rotation": None, "mapping_error": None}
+    try:
+        rot = cell_rotation(own, shown)
+    except ValueError as err:
+        out.update(tensor=None, mapping=f"computed on its own {len(own)}-site cell, which could not be "
+                   f"mapped onto the shown one: {err}", mapping_error=str(err))
+        return out
+    same = np.array_equal(rot, np.eye(3))
+    tensor = ref["tensor"] if same else rotate(ref["tensor"], rot)
+    tensor.setflags(write=False)
+    rot.setflags(write=False)
+    out.update(tensor=tensor, rotation=rot, mapping=(
+        "computed on this same cell" if same else
+        f"computed on its own {len(own)}-site cell and rotated into this cell's frame by the exact "
+        "cell mapping (pymatgen StructureMatcher)"))
+    return out
+
+
+def source_properties(material_id: str) -> dict[str, float]:
+    """Scalars the source data hold for a material beside its tensors, where present:
+    ``{"band gap (eV)": ..., "refractive index n (source)": ...}`` (Materials Project, PBE;
+    n = √(mean ε∞ eigenvalue)). Empty when the material has no dielectric row."""
+    row = _read_row("dielectric", material_id, ["band_gap", "n"])
+    if row is None:
+        return {}
+    out = {}
+    if row.get("band_gap") is not None and np.isfinite(row["band_gap"]):
+        out["band gap (eV)"] = round(float(row["band_gap"]), 3)
+    if row.get("n") is not None and np.isfinite(row["n"]):
+        out["refractive index n (source)"] = round(float(row["n"]), 3)
+    return out

@@ -8,7 +8,8 @@ Where a prediction comes from, step by step (:meth:`Predictor.predict_many`):
 3. build the complete-shell neighbour graph (:func:`gmtnet.graph.build_graph`);
 4. run the equivariant network in batches (float32, GPU when present);
 5. project the output again in float64 with the exact projector, so that forbidden components are
-   exactly zero and forced pairs exactly equal (float32 round-off would leave ~1e-5 GPa);
+   exactly zero and forced pairs exactly equal (float32 round-off would leave ~1e-5 GPa; the
+   projector is built on the zero/equality pattern, see :class:`~gmtnet.symmetry.SymmetryConstraints`);
 6. make it physically admissible (:mod:`gmtnet.admissible`: ε eigenvalues ≥ 1 and ε₀ ⪰ ε∞,
    C positive definite) by spectral clipping, which commutes with the projector, and project once
    more to clear the clipping's round-off.
@@ -231,10 +232,8 @@ def _project_each(cons: Sequence[SymmetryConstraints], tensors: np.ndarray) -> n
 def _make_prediction(
     kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraints, admissible_shift: float = 0.0
 ) -> Prediction:
-    # Forbidden components come out of the float64 projection as round-off (~1e-12 of the largest
-    # allowed component, or ~1e-40 when nothing is allowed); show them as the exact zeros they are.
-    largest_allowed = np.abs(tensor[~c.zero_mask]).max(initial=0.0)
-    tensor = np.where(c.zero_mask & (np.abs(tensor) <= 1e-9 * largest_allowed + 1e-30), 0.0, tensor)
+    # ``tensor`` comes from SymmetryConstraints.project: forbidden components are exactly 0.0 and
+    # forced pairs exactly equal by construction of the projector (no clean-up needed here).
     sym = c.symmetry
     check = c.check(tensor)
     report = SymmetryReport(

@@ -19,6 +19,7 @@ projection for axes off x, y, z, so it is not used here.)
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -89,6 +90,9 @@ class PointSymmetry:
         point_group: Hermann-Mauguin point-group symbol, e.g. ``"m-3m"``.
         crystal_system: ``"triclinic"`` ... ``"cubic"``.
         symprec: distance tolerance (Å) used for the detection.
+        frame_tilt: ‖L A⁻¹ − I‖₂, the stretch between the stored lattice L and the symmetrised
+            one A the operations are exact for; bounds (in rad) how far a symmetry element can sit
+            from where the stored cell puts it (~1e-7 for a cell stored to 6 decimals).
     """
 
     rotations: np.ndarray
@@ -97,6 +101,7 @@ class PointSymmetry:
     point_group: str
     crystal_system: str
     symprec: float
+    frame_tilt: float = 0.0
 
 
 def _cell(structure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,6 +144,49 @@ def _invariant_frame(lattice_rows: np.ndarray, rotations_frac: np.ndarray) -> np
     g_mhalf = (v / np.sqrt(w)) @ v.T
     u, _, vt = np.linalg.svd(L @ g_mhalf)
     return (u @ vt) @ g_half
+
+
+#: Entries a Cartesian point operation has when its symmetry elements lie along x, y, z and the
+#: hexagonal/trigonal a axis along x or y: 0, ±1/2, ±√3/2, ±1.
+_AXIS_ENTRIES = np.array([0.0, 0.5, math.sqrt(3.0) / 2.0, 1.0])
+#: Largest entry change (≈ tilt in rad) accepted when snapping the operations onto the axes.
+SNAP_TOLERANCE = 1e-3
+
+
+def _snap_to_axes(rotations: np.ndarray, w: np.ndarray, tol: float = SNAP_TOLERANCE) -> np.ndarray:
+    """The operations (``w``: the same as integer matrices) with their symmetry elements exactly
+    on the coordinate axes, when they are within ``tol`` of them (else unchanged).
+
+    Why: the operations come from the symmetrised lattice, which differs from the stored one by a
+    small stretch (a 6-decimal CIF, a relaxed cell, a what-if strain). That tilts a mirror meant
+    to be ⟂ x by ~1e-7 to 1e-3 rad, so the components it forbids come out as 1e-7 × |T| instead
+    of 0 and the forced pairs differ in the 7th digit. The ideal structure has them on the axes
+    (the tilt is far inside the detection tolerance), so snap every entry to 0, ±1/2, ±√3/2, ±1
+    when all entries of all operations are that close, and keep the snap only if the result is
+    still an orthogonal group. A structure in a general orientation is left as it is (its
+    operations are then exact to round-off and it has no components forbidden by the frame).
+    """
+    r = np.asarray(rotations, dtype=float)
+    mag = np.abs(r)
+    nearest = _AXIS_ENTRIES[np.argmin(np.abs(mag[..., None] - _AXIS_ENTRIES), axis=-1)]
+    if np.abs(mag - nearest).max() > tol:
+        return r
+    snapped = np.sign(r) * nearest
+    if np.abs(np.einsum("gij,gkj->gik", snapped, snapped) - np.eye(3)).max() > 1e-12:
+        return r
+    # Closure through the group's exact multiplication table, from the integer matrices W
+    # (n² products; is_group would compare n³).
+    wp = np.einsum("aij,bjk->abik", w, w).reshape(-1, 9)
+    lo = min(int(w.min()), int(wp.min()))
+    base = max(int(w.max()), int(wp.max())) - lo + 1
+    weights = base ** np.arange(9, dtype=np.int64)
+    keys = (w.reshape(-1, 9) - lo) @ weights
+    order = np.argsort(keys)
+    table = order[np.searchsorted(keys[order], (wp - lo) @ weights)]
+    snapped_products = np.einsum("aij,bjk->abik", snapped, snapped).reshape(-1, 9)
+    if np.abs(snapped_products - snapped.reshape(-1, 9)[table]).max() > 1e-12:
+        return r
+    return snapped
 
 
 def _is_integer_group(w: np.ndarray) -> bool:
@@ -236,7 +284,8 @@ def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) ->
         raise RuntimeError(f"point operations of {formula} do not form a group")
     std_rows = (cell[0].T @ np.linalg.inv(dataset.transformation_matrix)).T
     a = _invariant_frame(std_rows, w.astype(float))
-    rotations = np.einsum("ij,gjk,kl->gil", a, w, np.linalg.inv(a))
+    rotations = _snap_to_axes(np.einsum("ij,gjk,kl->gil", a, w, np.linalg.inv(a)), w)
+    tilt = float(np.linalg.norm(std_rows.T @ np.linalg.inv(a) - np.eye(3), 2))
     rotations.setflags(write=False)  # shared through the cache
     return PointSymmetry(
         rotations=rotations,
@@ -245,6 +294,7 @@ def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) ->
         point_group=str(dataset.pointgroup),
         crystal_system=crystal_system_from_number(dataset.number),
         symprec=float(symprec),
+        frame_tilt=tilt,
     )
 
 
@@ -403,32 +453,67 @@ class SymmetryConstraints:
     n_independent: int = field(init=False)
     zero_mask: np.ndarray = field(init=False)
     equalities: tuple[Equality, ...] = field(init=False)
+    _reduced: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False, compare=False)
 
-    # P is exact to round-off (~1e-16): a diagonal entry below this is a structural zero, and
-    # rows that agree to this are forced equal. Generous margins, far below any allowed weight.
-    _ZERO_ATOL = 1e-10
-    _EQ_ATOL = 1e-9
+    # Classification of components from the averaged projector P: a component whose row of P has
+    # norm below the tolerance is forbidden, rows that agree (up to sign) within it are forced
+    # equal, and the projector actually used is built on that pattern, so the allowed form shown
+    # and the numbers agree exactly. The tolerance is on the rows (linear in a tilt of the
+    # operations), not on the diagonal of P (quadratic: a 1e-7 tilt gave diagonal 1e-14 and a
+    # "forbidden" component of 1e-7 × |T|, the 6e-8 "zeros" the app used to show). It follows the
+    # frame tilt of the detection (10×, at least round-off 1e-9) but stays ≤ 1e-5: larger, an
+    # allowed component of a general frame that is small by chance would be forced to zero.
+    _MIN_ATOL = 1e-9
+    _MAX_ATOL = 1e-5
+
+    @property
+    def tolerance(self) -> float:
+        """Row tolerance used to classify components as forbidden or forced equal."""
+        tilt = 0.0 if self.symmetry is None else self.symmetry.frame_tilt
+        return min(self._MAX_ATOL, max(self._MIN_ATOL, 10.0 * tilt))
 
     def __post_init__(self) -> None:
-        p = self.projector
+        p = np.asarray(self.projector, dtype=float)
         k = self.kind
-        object.__setattr__(self, "n_independent", int(round(np.trace(p))))
-        diag = np.diag(p)
-        object.__setattr__(self, "zero_mask", (diag < self._ZERO_ATOL).reshape(k.shape))
-        reps = [o[0] for o in _index_orbits(k.name) if diag[o[0]] >= self._ZERO_ATOL]
-        rows = p[reps]
-        # All pairs at once (≤ 21 rows): the pairwise loop below then visits only the matches.
-        same = np.abs(rows[:, None, :] - rows[None, :, :]).max(axis=2, initial=0.0) < self._EQ_ATOL
-        opposite = np.abs(rows[:, None, :] + rows[None, :, :]).max(axis=2, initial=0.0) < self._EQ_ATOL
+        orbits = _index_orbits(k.name)
+        tol = self.tolerance
+        row_norm = np.linalg.norm(p, axis=1)
+        zero = np.zeros(p.shape[0], dtype=bool)
+        for o in orbits:
+            zero[list(o)] = row_norm[o[0]] < tol
+        object.__setattr__(self, "zero_mask", zero.reshape(k.shape))
+        reps = [o for o in orbits if not zero[o[0]]]
         eqs: list[Equality] = []
-        for i, j in zip(*np.nonzero(np.triu(same | opposite, k=1))):
+        # Union-find over orbit representatives: root index and the sign relating each to it.
+        root = {o[0]: (o[0], 1) for o in reps}
+
+        def find(i: int) -> tuple[int, int]:
+            r, s = root[i]
+            if r == i:
+                return r, s
+            rr, ss = find(r)
+            root[i] = (rr, s * ss)
+            return rr, s * ss
+
+        for oi, oj in itertools.combinations(reps, 2):
+            i, j = oi[0], oj[0]
             for sign in (1, -1):
-                if (same if sign == 1 else opposite)[i, j]:
-                    a = tuple(int(x) for x in np.unravel_index(reps[i], k.shape))
-                    b = tuple(int(x) for x in np.unravel_index(reps[j], k.shape))
+                if np.abs(p[i] - sign * p[j]).max() < tol:
+                    a = tuple(int(x) for x in np.unravel_index(i, k.shape))
+                    b = tuple(int(x) for x in np.unravel_index(j, k.shape))
                     eqs.append(Equality(a, b, sign))
+                    (ri, si), (rj, sj) = find(i), find(j)
+                    if ri != rj:
+                        root[rj] = (ri, si * sign * sj)
                     break
         object.__setattr__(self, "equalities", tuple(eqs))
+        d, m = _pattern_exact_projector(p, reps, find)
+        clean = d @ m @ d.T
+        for a in (d, m, clean):
+            a.setflags(write=False)
+        object.__setattr__(self, "_reduced", (d, m))
+        object.__setattr__(self, "projector", clean)
+        object.__setattr__(self, "n_independent", int(round(np.trace(clean))))
 
     # ------------------------------------------------------------------ convenience
     @property
@@ -451,8 +536,9 @@ class SymmetryConstraints:
         t = np.asarray(tensor, dtype=float)
         if t.shape[t.ndim - self.kind.rank :] != self.kind.shape:
             raise ValueError(f"{self.kind.name} tensor must end in shape {self.kind.shape}, got {t.shape}")
+        d, m = self._reduced
         flat = t.reshape(-1, 3**self.kind.rank)
-        return (flat @ self.projector.T).reshape(t.shape)
+        return (((flat @ d) @ m.T) @ d.T).reshape(t.shape)
 
     def basis(self) -> np.ndarray:
         """Orthonormal basis of the allowed subspace, ``(n_independent, 3, ..., 3)``."""
@@ -524,6 +610,36 @@ class SymmetryConstraints:
             f"n_independent={self.n_independent}, n_zero={int(self.zero_mask.sum())}, "
             f"n_equalities={len(self.equalities)})"
         )
+
+
+def _pattern_exact_projector(p: np.ndarray, reps, find) -> tuple[np.ndarray, np.ndarray]:
+    """``(D, M)`` with D M Dᵀ the orthogonal projector onto range(P) ∩ C, so that its output is exact.
+
+    C is the subspace of the detected pattern: forbidden components zero, each class of forced-equal
+    components (with the intrinsic index orbits) equal up to its sign. D (columns: one unit vector
+    per class, entries ±1/√size on its members, disjoint supports) is an orthonormal basis of C;
+    with U an orthonormal basis of Dᵀ·range(P) the projector is D U Uᵀ Dᵀ. Its rows are exactly
+    zero for forbidden components and exactly equal (±) within a class, so P'T has exact zeros
+    and exact equalities for any T, whatever round-off or ~1e-7 frame mismatch P carries;
+    :meth:`SymmetryConstraints.project` applies it as D (M (Dᵀ T)), where every output component
+    is one product d·y (no sum of differently rounded terms).
+    """
+    classes: dict[int, list[tuple[tuple[int, ...], int]]] = {}
+    for o in reps:
+        r, sign = find(o[0])
+        classes.setdefault(r, []).append((o, sign))
+    d = np.zeros((p.shape[0], len(classes)))
+    for col, members in enumerate(classes.values()):
+        size = sum(len(o) for o, _ in members)
+        for o, sign in members:
+            d[list(o), col] = sign / math.sqrt(size)
+    w, v = np.linalg.eigh(0.5 * (p + p.T))
+    basis = v[:, w > 0.5]
+    if basis.shape[1] == 0 or d.shape[1] == 0:
+        return d, np.zeros((d.shape[1], d.shape[1]))
+    u, s, _ = np.linalg.svd(d.T @ basis, full_matrices=False)
+    u = u[:, s > 0.5]
+    return d, u @ u.T
 
 
 def neumann_constraints(

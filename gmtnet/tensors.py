@@ -31,6 +31,7 @@ __all__ = [
     "ieee_rotation",
     "to_ieee_frame",
     "from_ieee_frame",
+    "cell_rotation",
 ]
 
 VoigtOrder = Literal["ieee", "vasp"]
@@ -184,3 +185,67 @@ def to_ieee_frame(tensor: np.ndarray, structure) -> np.ndarray:
 def from_ieee_frame(tensor: np.ndarray, structure) -> np.ndarray:
     """Rotate a tensor given in the IEEE 176 frame into ``structure``'s Cartesian frame."""
     return rotate(tensor, ieee_rotation(structure).T)
+
+
+def _same_cell(source, target, atol: float = 1e-6) -> bool:
+    """Same lattice matrix and the same atoms up to order and a common translation."""
+    if len(source) != len(target) or not np.allclose(source.lattice.matrix, target.lattice.matrix, atol=atol):
+        return False
+    if sorted(map(str, source.species)) != sorted(map(str, target.species)):
+        return False
+    fs, ft = source.frac_coords, target.frac_coords
+    spec_s = np.array([str(x) for x in source.species])
+    spec_t = np.array([str(x) for x in target.species])
+    for j in np.flatnonzero(spec_s == spec_t[0]):
+        shift = ft[0] - fs[j]
+        d = (fs + shift)[:, None, :] - ft[None, :, :]
+        d -= np.round(d)
+        close = (np.abs(d) < 1e-4).all(axis=2) & (spec_s[:, None] == spec_t[None, :])
+        if close.any(axis=1).all() and close.any(axis=0).all():
+            return True
+    return False
+
+
+def cell_rotation(source, target, max_stretch: float = 0.05) -> np.ndarray:
+    """Orthogonal R taking ``source``'s Cartesian frame to ``target``'s, for two cells of one crystal.
+
+    A tensor computed on ``source`` is brought into ``target``'s frame with ``rotate(T, R)``. The
+    cells may differ by a supercell (primitive vs conventional), site order, origin and
+    orientation: pymatgen's :class:`~pymatgen.analysis.structure_matcher.StructureMatcher` finds
+    the integer cell mapping that also maps the atoms, and R is the orthogonal (polar) part of the
+    Cartesian map between the matched lattices; det R = −1 when the match needs an inversion
+    (which flips the sign of a rank-3 tensor, as it must). Identical cells (up to site order and
+    a translation) give exactly the identity.
+
+    Raises:
+        ValueError: when the two structures are not one crystal (no match), or when the matched
+            lattices differ by more than ``max_stretch`` (relative) beyond the rotation.
+    """
+    if _same_cell(source, target):
+        return np.eye(3)
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    matcher = StructureMatcher(primitive_cell=False, scale=True, attempt_supercell=True)
+    big_is_target = len(target) >= len(source)
+    big, small = (target, source) if big_is_target else (source, target)
+    found = matcher.get_transformation(big, small)
+    if found is None and not (big_is_target and len(big) == len(small)):
+        # Neither cell is a supercell of the other (e.g. an antiferromagnetic rhombohedral cell
+        # and the cubic conventional one): go through primitive cells, which pymatgen builds from
+        # lattice vectors of the input in the same Cartesian frame.
+        big, small = big.get_primitive_structure(), small.get_primitive_structure()
+        found = matcher.get_transformation(big, small) if len(big) >= len(small) else None
+    if found is None:
+        raise ValueError(
+            f"the cells of {source.composition.reduced_formula} ({len(source)} sites) and "
+            f"{target.composition.reduced_formula} ({len(target)} sites) are not the same crystal"
+        )
+    supercell = np.asarray(found[0], dtype=float)
+    # Row lattices: big ≈ (supercell · small) · Q, Q orthogonal up to a small relaxation stretch.
+    q, *_ = np.linalg.lstsq(supercell @ small.lattice.matrix, big.lattice.matrix, rcond=None)
+    u, sv, vt = np.linalg.svd(q)
+    if np.abs(sv - sv.mean()).max() > max_stretch * sv.mean():
+        raise ValueError(f"the matched cells differ by a {100 * (sv.max() / sv.min() - 1):.1f} % stretch")
+    q = u @ vt
+    # Row vectors map as v_big = v_small · Q, i.e. columns x_big = Qᵀ x_small.
+    return q.T if big_is_target else q

@@ -36,8 +36,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import plotly.io as pio
 
-# "plotly_mimetype+notebook" embeds plotly.js in the notebook itself: figures work offline (no CDN).
-pio.renderers.default = "plotly_mimetype+notebook"
+from gmtnet.plots import use_offline_notebook_renderer
+
+# plotly.js embedded in the notebook itself and no MathJax from a CDN: figures work offline.
+use_offline_notebook_renderer()
 np.set_printoptions(precision=4, suppress=True, linewidth=120)
 pd.set_option("display.precision", 4)
 """

@@ -21,16 +21,27 @@ fi
 
 [[ -x .venv/bin/python ]] || "$py" -m venv .venv
 
-files=(requirements.txt pyproject.toml)
-((want_test)) && files+=(requirements-test.txt)
-stamp=".venv/.installed-$(cat "${files[@]}" | sha256sum | cut -c1-16)"
-if [[ ! -e "$stamp" ]]; then
-  echo "setup: installing requirements into .venv (first run takes a few minutes)"
-  reqs=(-r requirements.txt)
-  ((want_test)) && reqs+=(-r requirements-test.txt)
+# One stamp per layer, so that app.sh (runtime) after test.sh (runtime + test) reinstalls nothing,
+# and test.sh after app.sh installs only the test requirements.
+stamp() { echo ".venv/.installed-$1-$(cat "${@:2}" | sha256sum | cut -c1-16)"; }
+pip_install() {
   # TORCH_INDEX_URL lets a machine without CUDA fetch the small CPU build of the same torch pin.
-  .venv/bin/python -m pip install --disable-pip-version-check -q ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} "${reqs[@]}"
+  .venv/bin/python -m pip install --disable-pip-version-check -q ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} "$@"
+}
+runtime_stamp=$(stamp runtime requirements.txt pyproject.toml)
+if [[ ! -e "$runtime_stamp" ]]; then
+  echo "setup: installing requirements into .venv (first run takes a few minutes)"
+  pip_install -r requirements.txt
   .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .
   .venv/bin/python -m pip check
-  touch "$stamp"
+  touch "$runtime_stamp"
+fi
+if ((want_test)); then
+  test_stamp=$(stamp test requirements.txt requirements-test.txt)
+  if [[ ! -e "$test_stamp" ]]; then
+    echo "setup: installing test requirements into .venv"
+    pip_install -r requirements.txt -r requirements-test.txt
+    .venv/bin/python -m pip check
+    touch "$test_stamp"
+  fi
 fi

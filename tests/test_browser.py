@@ -67,7 +67,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
 @pytest.fixture(scope="module")
 def server():
     port = _free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    # The network guard records (and refuses) any outside connection of the server process.
+    guard_log = ARTIFACTS / "network-guard.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    guard_log.write_text("")
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parent / "netguard"), "GMTNET_NET_GUARD_LOG": str(guard_log)}
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -77,7 +82,7 @@ def server():
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, timeout=120)
-        yield {"url": url, "t0": t0, "healthy_s": time.monotonic() - t0}
+        yield {"url": url, "t0": t0, "healthy_s": time.monotonic() - t0, "guard_log": guard_log}
     finally:
         proc.terminate()
         try:
@@ -176,4 +181,5 @@ def test_app_renders_offline_in_chromium(server):
     print("timings:", timings)
     outside = sorted({u for u in requests if not _is_local(u)})
     assert not outside, f"requests left the machine: {outside}"
+    assert not server["guard_log"].read_text().strip(), f"the server reached out: {server['guard_log'].read_text()}"
     assert requests, "no request recorded"

@@ -32,9 +32,6 @@ TIME_LIMIT = float(os.environ.get("GMTNET_NOTEBOOK_TIME_LIMIT", "180"))
 CELL_TIMEOUT = 300
 #: A <script src="http..."> or a CDN renderer would break the offline promise of the notebooks.
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//[^\"'> ]*", re.IGNORECASE)
-#: plotly's "notebook" renderer embeds plotly.js but always adds MathJax's loader from a CDN (used
-#: only for LaTeX inside figure text, which these figures do not have; no option turns it off).
-ALLOWED_REMOTE = re.compile(r"mathjax", re.IGNORECASE)
 
 
 def _read(name: str):
@@ -136,5 +133,5 @@ def test_notebook_executes(name, tmp_path):
         for out in cell.get("outputs", []):
             html = out.get("data", {}).get("text/html", "")
             html = "".join(html) if isinstance(html, list) else html
-            remote = [m.group(0) for m in REMOTE_SCRIPT.finditer(html) if not ALLOWED_REMOTE.search(m.group(0))]
+            remote = [m.group(0) for m in REMOTE_SCRIPT.finditer(html)]
             assert not remote, f"{name} cell {i} loads a remote script: {remote}"
