@@ -4,8 +4,10 @@ Commands:
     data summary [--kind K]    statistics of the bundled datasets (rows, usable rows, splits,
                                label norms, crystal systems, flags)
     train --kind K --model M   train a model on the fixed split (progress bar, resumable)
-    evaluate --kind K --model M [--checkpoint DIR]
-                               the paper's metrics on the test split, printed and written as JSON
+    evaluate --kind K --model M [--checkpoint DIR] [--fold F]
+                               the paper's metrics on the test split (or a CV fold), printed and
+                               written as JSON: ambiguity-aware over all rows, strict over rows
+                               whose label orientation is unique
     predict FILE... [--kind K] predict tensors for CIF / POSCAR / extended XYZ / pymatgen JSON files
     screen INPUT --out DIR     predict every kind for a folder / Parquet / JSON-lines / ASE database
                                of structures on Dask, into a resumable Parquet dataset
@@ -124,12 +126,15 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup-epochs", type=int, default=5, help="epochs of linear learning-rate warm-up")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
     p.add_argument("--max-train", type=int, default=None, help="train on a seeded subset of this many crystals")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="model option override, e.g. --option hidden_mul=8 (repeatable)")
     p.add_argument("--time-limit", type=float, default=None, help="stop after the epoch that crosses this many seconds")
+    p.add_argument("--cv-fold", type=int, default=None, metavar="F",
+                   help="cross-validation: train on the non-test rows outside fold F, keep the last weights")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_train)
@@ -159,8 +164,9 @@ def _run_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(
         kind=args.kind, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        warmup_epochs=args.warmup_epochs,
         seed=args.seed, device=args.device, max_train=args.max_train, time_limit=args.time_limit,
-        model_options=_parse_options(args.option),
+        cv_fold=args.cv_fold, model_options=_parse_options(args.option),
     )
     out = args.out or _default_run_dir(args.kind, args.model)
     command = "python -m gmtnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))
@@ -180,6 +186,10 @@ def _add_evaluate_parser(subparsers) -> None:
     p.add_argument("--json", default=None, help="where to write the metrics (default: CHECKPOINT/metrics-SPLIT.json)")
     p.add_argument("--random-frame", type=int, default=None, metavar="SEED",
                    help="put every test crystal in a random rotated/reflected frame (seeded) first")
+    p.add_argument("--fold", type=int, default=None, metavar="F",
+                   help="evaluate on cross-validation fold F instead of --split")
+    p.add_argument("--predictions", default=None, metavar="NPZ",
+                   help="also save the predictions and label candidates to this .npz file")
     p.set_defaults(func=_run_evaluate)
 
 
@@ -196,7 +206,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         model_dir = shipped_model_dir(args.kind)
     else:
         model_dir = Path(_default_run_dir(args.kind, args.model))
-    metrics = evaluate_model(model_dir, split=args.split, device=args.device, random_frame_seed=args.random_frame)
+    metrics = evaluate_model(model_dir, split=args.split, device=args.device, random_frame_seed=args.random_frame,
+                             fold=args.fold, predictions_path=args.predictions)
     if metrics["kind"] != args.kind or metrics["model"] != args.model:
         raise SystemExit(f"{model_dir} holds a {metrics['model']} model for {metrics['kind']!r}, "
                          f"not {args.model} for {args.kind!r}")
@@ -204,7 +215,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     out = Path(args.json) if args.json else None
     if out is None:
         writable = model_dir if not _is_package_path(model_dir) else Path(_default_run_dir(args.kind, args.model))
-        out = writable / f"metrics-{args.split}.json"
+        out = writable / (f"metrics-fold{args.fold}.json" if args.fold is not None else f"metrics-{args.split}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"wrote {out}")
@@ -223,13 +234,20 @@ def format_metrics(metrics: dict) -> str:
     """Text table of :func:`gmtnet.train.evaluate_model`'s result, one row per crystal system."""
     import pandas as pd
 
-    rows = {"overall": metrics["overall"], **metrics["per_crystal_system"]}
+    rows = {"overall": metrics["overall"]}
+    if metrics.get("unique_rows", {}).get("n"):
+        rows["unique rows (strict)"] = metrics["unique_rows"]
+    rows |= metrics["per_crystal_system"] | metrics.get("per_point_group_class", {})
     df = pd.DataFrame(rows).T[["n", "fnorm", "ewt25", "ewt10", "ewt5", "zero_success", "equality_success"]]
     df["n"] = df["n"].astype(int)
     for col in ("ewt25", "ewt10", "ewt5", "zero_success", "equality_success"):
         df[col] = (100 * df[col].astype(float)).map(lambda x: f"{x:.1f} %")
+    ambiguous = metrics["overall"].get("n_ambiguous", 0)
     head = (f"{metrics['model']} on {metrics['kind']} ({metrics['split']} split); "
             f"Fnorm in {metrics['unit']}; device {metrics['device']}")
+    if ambiguous:
+        head += (f"\n{ambiguous} of {metrics['overall']['n']} labels have an ambiguous orientation: all-row figures "
+                 "use the candidate closest to each prediction ('overall' and the breakdowns); 'unique rows (strict)' only the others")
     return head + "\n" + df.to_string(float_format=lambda x: f"{x:.4g}")
 
 

@@ -1,23 +1,30 @@
 """The bundled Materials Project tensor datasets: loading, quality flags, the fixed split, summaries.
 
 Three datasets ship in ``gmtnet/resources/data/`` (built by ``scripts/build_datasets.py`` from the
-matminer 0.4.0 CSVs; provenance, licence, counts and how to cite are in ``DATA_CARD.md`` there):
+matminer 0.4.0 CSVs and a legacy Materials Project elastic set; provenance, licence, counts and
+how to cite are in ``DATA_CARD.md`` there):
 
 * ``dielectric`` (1,056 rows): ``tensor`` = static ε₀ (electronic + ionic) and
   ``tensor_electronic`` = high-frequency ε∞, dimensionless;
 * ``piezoelectric`` (941 rows): ``tensor`` = stress constants e_ijk, C/m²;
-* ``elastic`` (1,181 rows): ``tensor`` = stiffness C_ijkl, GPa.
+* ``elastic`` (2,272 rows: 1,181 matminer + 1,091 legacy): ``tensor`` = stiffness C_ijkl, GPa.
 
 Every tensor is full rank, shape ``(3,) * rank``, float64, in source units and in the Cartesian
-frame of the row's ``structure`` (the piezoelectric tensors were rotated back from the IEEE frame
-the source gives them in). A kind's label column is ``gmtnet.kinds.get_kind(kind).column``.
+frame of the row's ``structure`` (the cell it was computed on; tensors the source gave in the
+IEEE frame were rotated back). A kind's label column is ``gmtnet.kinds.get_kind(kind).column``.
+Where the IEEE convention leaves the orientation open, ``candidates`` lists every structure-frame
+tensor the label may be (:mod:`gmtnet.orientation`); :func:`label_candidates` gives them for any
+kind.
 
 Quality flags (:data:`FLAGS`) mark rows whose label disagrees with the structure's own symmetry
 (frame mismatch or DFT noise) or is unphysically large. Flagged rows stay in the data as
 references; training and test use ``load_dataset(kind, include_flagged=False)``.
 
 The train/val/test split is fixed per Materials Project id over the union of the three datasets
-(:func:`assign_splits`, seed :data:`SPLIT_SEED`), so no material is in two splits across kinds.
+(:func:`assign_splits`, seed :data:`SPLIT_SEED` for the matminer ids, :data:`NEW_IDS_SPLIT_SEED`
+for the ids added with the legacy elastic rows), so no material is in two splits across kinds.
+The non-test ids are also cut into :data:`N_FOLDS` fixed cross-validation folds
+(:func:`assign_folds`, the ``fold`` column; :data:`TEST_FOLD` for test rows).
 
 Importing this module does not import torch.
 """
@@ -43,12 +50,20 @@ __all__ = [
     "SPLIT_SEED",
     "SPLITS",
     "SPLIT_FRACTIONS",
+    "NEW_IDS_SPLIT_SEED",
+    "N_FOLDS",
+    "FOLD_SEED",
+    "TEST_FOLD",
     "FLAGS",
     "CRYSTAL_SYSTEMS",
+    "POINT_GROUP_CLASSES",
+    "point_group_class",
     "resolve_kind",
     "dataset_file",
     "assign_splits",
+    "assign_folds",
     "load_dataset",
+    "label_candidates",
     "summary_table",
 ]
 
@@ -67,6 +82,16 @@ LARGE_EPS_LIMIT = 100.0
 #: Seed of ``numpy.random.default_rng`` for the train/val/test assignment. Changing it changes
 #: every split; the shipped files record the seed they were built with.
 SPLIT_SEED = 2025
+
+#: Seed of the split of the material ids that came with the legacy elastic rows (not in any
+#: matminer file). A separate assignment, so every original id keeps the split it had.
+NEW_IDS_SPLIT_SEED = 2026
+
+#: Number of cross-validation folds over the non-test material ids, their seed, and the ``fold``
+#: value of test rows (which are in no fold: the test split stays a holdout for shipped models).
+N_FOLDS = 5
+FOLD_SEED = 2027
+TEST_FOLD = -1
 
 #: Split names, in the order of :data:`SPLIT_FRACTIONS`.
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -98,7 +123,24 @@ CRYSTAL_SYSTEMS: tuple[str, ...] = (
     "cubic",
 )
 
+#: Point groups by class: centrosymmetric (the 11 Laue groups), polar (the 10 pyroelectric groups,
+#: with a unique polar axis or none fixed), other (non-centrosymmetric, non-polar). Hermann-Mauguin
+#: symbols as spglib writes them.
+POINT_GROUP_CLASSES: dict[str, frozenset[str]] = {
+    "centrosymmetric": frozenset({"-1", "2/m", "mmm", "4/m", "4/mmm", "-3", "-3m", "6/m", "6/mmm", "m-3", "m-3m"}),
+    "polar": frozenset({"1", "2", "m", "mm2", "4", "4mm", "3", "3m", "6", "6mm"}),
+    "other": frozenset({"222", "-4", "422", "-42m", "32", "-6", "622", "-6m2", "23", "432", "-43m"}),
+}
+
 _STRUCTURE_COLUMNS = ("lattice", "species", "frac_coords")
+
+
+def point_group_class(point_group: str) -> str:
+    """``"centrosymmetric"``, ``"polar"`` or ``"other"`` for a Hermann-Mauguin point group."""
+    for name, members in POINT_GROUP_CLASSES.items():
+        if point_group in members:
+            return name
+    raise ValueError(f"unknown point group {point_group!r}")
 
 
 def resolve_kind(kind: str | TensorKind) -> TensorKind:
@@ -160,6 +202,28 @@ def assign_splits(
     return dict(zip(ids, labels.tolist(), strict=True))
 
 
+def assign_folds(split_of: dict[str, str], n_folds: int = N_FOLDS, seed: int = FOLD_SEED) -> dict[str, int]:
+    """Seeded cross-validation folds over the non-test material ids.
+
+    The sorted non-test ids are permuted with ``numpy.random.default_rng(seed)`` and dealt round
+    robin into ``n_folds`` folds (sizes differ by at most one); test ids get :data:`TEST_FOLD`.
+
+    Args:
+        split_of: ``{material_id: split}`` as from :func:`assign_splits`.
+
+    Returns:
+        ``{material_id: fold}`` for every id of ``split_of``.
+    """
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+    ids = sorted(m for m, split in split_of.items() if split != "test")
+    order = np.random.default_rng(seed).permutation(len(ids))
+    folds = {m: TEST_FOLD for m, split in split_of.items() if split == "test"}
+    for position, i in enumerate(order):
+        folds[ids[i]] = int(position % n_folds)
+    return folds
+
+
 # --------------------------------------------------------------------------- loading
 
 
@@ -171,7 +235,18 @@ def _field_shape(field: pa.Field) -> tuple[int, ...] | None:
 
 
 def _array_column(column: pa.ChunkedArray, shape: tuple[int, ...]) -> list[np.ndarray]:
-    """Fixed-size list column -> one read-only float64 array of ``shape`` per row."""
+    """Fixed-size list column -> one read-only float64 array of ``shape`` per row.
+
+    A leading -1 in ``shape`` (a list of fixed-size lists, e.g. ``candidates``) gives each row
+    its own length along the first axis.
+    """
+    if shape[0] == -1:
+        offsets = column.combine_chunks().offsets.to_numpy()
+        inner = column.combine_chunks().flatten()
+        flat = inner.flatten().to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        stacked = flat.reshape((-1, *shape[1:]))
+        stacked.setflags(write=False)
+        return [stacked[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
     flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     stacked = flat.reshape((len(column), *shape))
     # The arrays are shared by every copy of the cached frame: in-place edits would corrupt it.
@@ -209,6 +284,18 @@ def _decode(table: pa.Table) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def label_candidates(frame: pd.DataFrame, kind: str | TensorKind) -> list[np.ndarray]:
+    """Per row every structure-frame tensor its label may be, ``(k, 3, ..., 3)``, kind's units.
+
+    The ``candidates`` column where the kind's label is ``tensor`` and the dataset has one (labels
+    the source gave in the IEEE frame, see :mod:`gmtnet.orientation`); otherwise the label alone.
+    """
+    k = resolve_kind(kind)
+    if k.column == "tensor" and "candidates" in frame.columns:
+        return list(frame["candidates"])
+    return [np.asarray(t)[None] for t in frame[k.column]]
+
+
 @cache
 def _read_dataset(dataset: str) -> pd.DataFrame:
     with dataset_file(dataset).open("rb") as fh:
@@ -236,14 +323,20 @@ def load_dataset(kind: str | TensorKind, include_flagged: bool = True) -> pd.Dat
           ε₀ (dimensionless), e (C/m²) or C (GPa); dielectric also ``tensor_electronic`` (ε∞);
           piezoelectric also ``ieee_rotation`` ``(3, 3)``, mapping the structure frame to the
           IEEE-176 frame of the source (``rotate(tensor, ieee_rotation)``);
-        * ``split``: ``"train"``, ``"val"`` or ``"test"``;
+        * ``split``: ``"train"``, ``"val"`` or ``"test"``; ``fold``: cross-validation fold
+          0..``N_FOLDS``-1, or :data:`TEST_FOLD` for test rows;
+        * piezoelectric and elastic: ``source`` (raw dataset), ``orientation`` (see
+          :data:`gmtnet.orientation.ORIENTATIONS`) and ``candidates`` ``(k, 3, ..., 3)`` (every
+          structure-frame tensor the label may be, same units; see :func:`label_candidates`);
         * ``spacegroup_number``, ``spacegroup_symbol``, ``point_group``, ``crystal_system``
           (spglib at ``DEFAULT_SYMPREC``), ``spacegroup_number_mp`` (the source's label);
         * ``symmetry_residual`` (and ``symmetry_residual_electronic``): relative, see
           :data:`RESIDUAL_THRESHOLD`; ``flags``: tuple of :data:`FLAGS` names;
         * extras: dielectric ``band_gap`` (eV, PBE), ``n`` (refractive index),
-          ``pot_ferroelectric``; piezoelectric ``eij_max`` (C/m²), ``point_group_mp``; elastic
-          ``K_VRH``, ``G_VRH`` (GPa).
+          ``pot_ferroelectric``; piezoelectric ``eij_max`` (C/m²), ``point_group_mp``,
+          ``ieee_rotation_corrected``; elastic ``K_VRH``, ``G_VRH`` (GPa, matminer rows; NaN for
+          legacy rows) and ``K_Voigt``, ``G_Voigt`` (GPa, legacy rows; NaN for matminer rows).
+          ``spacegroup_number_mp`` is NaN where the source gives none (legacy elastic rows).
 
         The tensor arrays are read-only (they are shared with the cache); copy before editing.
 

@@ -4,6 +4,11 @@ All inputs are full-rank Cartesian tensors in the kind's units (ε dimensionless
 prediction and reference in the same frame. Errors are measured in the forms the paper uses:
 ε as the 3x3 matrix, e as the 3x6 Voigt matrix, C as the 6x6 Voigt matrix (Voigt order does not
 change a Frobenius norm; IEEE order is used).
+
+Labels known only up to a set of candidates (``gmtnet.orientation``: IEEE-frame sources) are
+scored against the candidate closest to the prediction (:func:`closest_candidates`); results are
+reported over all rows that way (ambiguity-aware) and strictly over the rows with one candidate.
+Confidence intervals: :func:`bootstrap_ci` resamples crystals.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ __all__ = [
     "fnorm",
     "ewt",
     "symmetry_success",
+    "closest_candidates",
+    "relative_errors",
+    "bootstrap_ci",
     "evaluate",
 ]
 
@@ -76,6 +84,60 @@ def ewt(pred: np.ndarray, true: np.ndarray, kind: str | TensorKind, threshold: f
     return float((rel < threshold).mean())
 
 
+def closest_candidates(
+    pred: np.ndarray, candidates: np.ndarray, mask: np.ndarray, kind: str | TensorKind
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per crystal the candidate label closest to the prediction (Frobenius, paper form).
+
+    Args:
+        pred: ``(N, 3, ..., 3)``; candidates: ``(N, K, 3, ..., 3)``, kind's units, same frame;
+        mask: ``(N, K)`` bool, True for real candidates (padding is never chosen).
+
+    Returns:
+        ``(N, 3, ..., 3)`` the chosen labels and ``(N,)`` their index.
+    """
+    k = get_kind(kind)
+    p = paper_form(pred, k).reshape(len(pred), 1, -1)
+    c = np.asarray(candidates, dtype=float)
+    cf = to_voigt(c, k, order="ieee").reshape(len(c), c.shape[1], -1)
+    dist = np.linalg.norm(cf - p, axis=2)
+    dist = np.where(np.asarray(mask, dtype=bool), dist, np.inf)
+    idx = dist.argmin(axis=1)
+    return c[np.arange(len(c)), idx], idx
+
+
+def relative_errors(pred: np.ndarray, true: np.ndarray, kind: str | TensorKind) -> np.ndarray:
+    """Per-crystal ||pred − true||_F / ||true||_F in the paper's form, ``(N,)`` (inf for a zero
+    reference unless the prediction is exactly zero, then 0)."""
+    k = get_kind(kind)
+    norms = np.linalg.norm(paper_form(true, k).reshape(len(_batch(true, k)), -1), axis=1)
+    err = frobenius_errors(pred, true, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = err / norms
+    return np.where(norms == 0, np.where(err == 0, 0.0, np.inf), rel)
+
+
+def bootstrap_ci(values: np.ndarray, statistic=np.mean, n_resamples: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over crystals (rows of ``values``).
+
+    Args:
+        values: ``(N, ...)`` per-crystal quantities (e.g. errors, or 0/1 for EwT hits).
+        statistic: reduces axis 0 of a resample (called on ``(n_resamples, N, ...)`` with ``axis=1``
+            when it accepts ``axis``, as numpy reductions do).
+
+    Returns:
+        ``(low, high)`` of the central ``level`` interval.
+    """
+    v = np.asarray(values, dtype=float)
+    if len(v) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(v), size=(n_resamples, len(v)))
+    stats = statistic(v[idx], axis=1)
+    a = (1 - level) / 2
+    return float(np.quantile(stats, a)), float(np.quantile(stats, 1 - a))
+
+
 def symmetry_success(
     pred: np.ndarray,
     constraints: Sequence[SymmetryConstraints],
@@ -110,8 +172,11 @@ def evaluate(
     kind: str | TensorKind,
     constraints: Sequence[SymmetryConstraints],
     crystal_systems: Sequence[str],
+    candidates: np.ndarray | None = None,
+    candidate_mask: np.ndarray | None = None,
+    point_groups: Sequence[str] | None = None,
 ) -> dict:
-    """All metrics, overall and per crystal system.
+    """All metrics, overall, per crystal system and (with ``point_groups``) per point-group class.
 
     Args:
         pred, true: ``(N, 3, ..., 3)`` full-rank tensors, kind's units, same frame.
@@ -119,20 +184,48 @@ def evaluate(
         constraints: each crystal's :class:`~gmtnet.symmetry.SymmetryConstraints` (for the
             zero-element and equality success rates).
         crystal_systems: each crystal's crystal system.
+        candidates, candidate_mask: ``(N, K, 3, ..., 3)`` and ``(N, K)``: every label each row
+            may be (``true`` among them). When given, each row is scored against the candidate
+            closest to its prediction.
+        point_groups: each crystal's Hermann-Mauguin point group (for ``per_point_group_class``).
 
     Returns:
-        ``{"overall": {...}, "per_crystal_system": {system: {...}}}``; each entry has ``n``,
-        ``fnorm`` (kind's units), ``ewt25``/``ewt10``/``ewt5`` and the success rates as shares 0..1,
-        and ``mean_label_norm``.
+        ``{"overall": {...}, "unique_rows": {...}, "per_crystal_system": {system: {...}},
+        "per_point_group_class": {class: {...}}}``. ``overall`` and the breakdowns are over all
+        rows (ambiguity-aware when candidates are given); ``unique_rows`` is strict, over the
+        rows with a single candidate (all rows without candidates). Each entry has ``n``,
+        ``fnorm`` (kind's units), ``ewt25``/``ewt10``/``ewt5`` and the success rates as shares
+        0..1, and ``mean_label_norm``; ``overall`` also ``n_ambiguous``.
     """
     k = get_kind(kind)
     p, t = _batch(pred, k), _batch(true, k)
     systems = np.asarray(crystal_systems)
     if not (len(p) == len(t) == len(systems)):
         raise ValueError(f"lengths differ: {len(p)} predictions, {len(t)} references, {len(systems)} systems")
+    if candidates is None:
+        unique = np.ones(len(p), dtype=bool)
+    else:
+        mask = np.ones(np.shape(candidates)[:2], dtype=bool) if candidate_mask is None else np.asarray(candidate_mask)
+        if len(mask) != len(p):
+            raise ValueError(f"{len(p)} predictions but {len(mask)} candidate sets")
+        t, _ = closest_candidates(p, candidates, mask, k)
+        unique = mask.sum(axis=1) == 1
     zero_ok, eq_ok = symmetry_success(p, constraints)
-    result = {"overall": _summary(p, t, k, zero_ok, eq_ok), "per_crystal_system": {}}
+    result = {
+        "overall": _summary(p, t, k, zero_ok, eq_ok) | {"n_ambiguous": int((~unique).sum())},
+        "unique_rows": _summary(p[unique], t[unique], k, zero_ok[unique], eq_ok[unique]) if unique.any() else {"n": 0},
+        "per_crystal_system": {},
+    }
     for system in sorted(set(systems.tolist())):
         m = systems == system
         result["per_crystal_system"][system] = _summary(p[m], t[m], k, zero_ok[m], eq_ok[m])
+    if point_groups is not None:
+        from gmtnet.data import point_group_class
+
+        classes = np.array([point_group_class(g) for g in point_groups])
+        result["per_point_group_class"] = {
+            c: _summary(p[classes == c], t[classes == c], k, zero_ok[classes == c], eq_ok[classes == c])
+            for c in ("centrosymmetric", "polar", "other")
+            if (classes == c).any()
+        }
     return result

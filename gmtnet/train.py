@@ -8,7 +8,13 @@ computes the paper's metrics on the test split. Both are what ``python -m gmtnet
 Loss: the mean over crystals of the Frobenius norm of the full-rank error, divided by the kind's
 target scale (the RMS label component on the training split). It is the training-time form of the
 paper's Fnorm, and behaves like an L1 loss per crystal, which keeps the few very large DFT tensors
-(|e| up to 46 C/m², ε up to 100) from dominating.
+(|e| up to 46 C/m², ε up to 100) from dominating. Where the label's orientation is known only up
+to a set of candidates (``gmtnet.orientation``: IEEE-frame sources), the error is measured to the
+candidate closest to the prediction; candidates are padded to one count per batch with a mask.
+
+Cross-validation: ``TrainConfig(cv_fold=k)`` trains on the non-test rows of the other folds (the
+``fold`` column) and keeps the final (EMA) weights, with no validation-based selection, so the
+held-out fold k stays untouched until ``evaluate_model(..., fold=k)``.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ import torch
 from pymatgen.core import Lattice, Structure
 from tqdm.auto import tqdm
 
-from gmtnet.data import load_dataset
+from gmtnet.data import N_FOLDS, label_candidates, load_dataset
 from gmtnet.graph import CrystalGraph, build_graph, collate
 from gmtnet.kinds import get_kind
 from gmtnet.metrics import evaluate as compute_metrics
+from gmtnet.orientation import pad_candidates
 from gmtnet.predict import run_model
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
 from gmtnet.tensors import rotate
@@ -56,6 +63,9 @@ class TrainConfig:
 
     ``time_limit`` (seconds of training, optional) stops after the epoch that crosses it, for
     runs on a time budget; the summary then records how many epochs ran.
+
+    ``cv_fold`` (0..N_FOLDS-1, optional): train on the non-test rows outside this fold and keep
+    the last weights (no validation split, no selection); evaluate on the fold afterwards.
     """
 
     kind: str
@@ -73,17 +83,25 @@ class TrainConfig:
     max_train: int | None = None
     symprec: float = DEFAULT_SYMPREC
     time_limit: float | None = None
+    cv_fold: int | None = None
     model_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         get_kind(self.kind)
         if self.model not in ARCHITECTURES:
             raise ValueError(f"unknown model {self.model!r}; expected one of {ARCHITECTURES}")
+        if self.cv_fold is not None and not 0 <= self.cv_fold < N_FOLDS:
+            raise ValueError(f"cv_fold must be in 0..{N_FOLDS - 1}, got {self.cv_fold}")
 
 
 @dataclass
 class Examples:
-    """Pre-processed crystals of one split: graphs, projectors, labels (kind's units, structure frame)."""
+    """Pre-processed crystals of one split: graphs, projectors, labels (kind's units, structure frame).
+
+    ``candidates`` ``(N, K, 3, ..., 3)`` holds every structure-frame tensor each label may be
+    (the label first; padding repeats it), ``candidate_mask`` ``(N, K)`` marks the real ones;
+    K = 1 for a kind without orientation ambiguity. ``targets`` is ``candidates[:, 0]``.
+    """
 
     material_ids: list[str]
     crystal_systems: list[str]
@@ -91,6 +109,9 @@ class Examples:
     constraints: list[SymmetryConstraints]
     projectors: np.ndarray  # (N, d, d) float32
     targets: np.ndarray  # (N, 3, ..., 3) float64
+    candidates: np.ndarray  # (N, K, 3, ..., 3) float64
+    candidate_mask: np.ndarray  # (N, K) bool
+    point_groups: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -105,35 +126,42 @@ def prepare_examples(
     seed: int = 0,
     progress: bool = True,
     random_frame_seed: int | None = None,
+    folds: tuple[int, ...] | None = None,
 ) -> Examples:
-    """Graphs, Neumann projectors and labels for the unflagged rows of one split.
+    """Graphs, Neumann projectors, labels and label candidates for the unflagged rows of one split.
 
     ``limit`` keeps a seeded random subset (for quick runs and the teaching notebook).
     ``random_frame_seed`` puts every crystal (and its label) in its own random rotated or
     reflected Cartesian frame, to test that symmetry handling does not depend on the frame.
+    ``folds``: take the rows of these cross-validation folds instead of ``split``.
     """
     k = get_kind(kind)
     df = load_dataset(k.name, include_flagged=False)
-    df = df[df["split"] == split]
+    df = df[df["fold"].isin(folds)] if folds is not None else df[df["split"] == split]
     if limit is not None and limit < len(df):
         df = df.sample(n=limit, random_state=seed)
-    ids, systems, graphs, cons, targets = [], [], [], [], []
+    ids, systems, groups, graphs, cons, cands = [], [], [], [], [], []
     rng = None if random_frame_seed is None else np.random.default_rng(random_frame_seed)
-    rows = df.itertuples(index=False)
-    for row in tqdm(rows, total=len(df), desc=f"{k.name} {split}: graphs", disable=not progress, leave=False):
-        structure, target = row.structure, getattr(row, k.column)
+    rows = zip(df.itertuples(index=False), label_candidates(df, k), strict=True)
+    what = f"folds {list(folds)}" if folds is not None else split
+    for row, candidates in tqdm(rows, total=len(df), desc=f"{k.name} {what}: graphs", disable=not progress, leave=False):
+        structure = row.structure
         if rng is not None:
             q = random_orthogonal(rng)
             structure = Structure(Lattice(structure.lattice.matrix @ q.T), structure.species, structure.frac_coords)
-            target = rotate(target, q)
+            candidates = rotate(candidates, q, rank=k.rank)
         cons.append(symmetry_constraints(structure, k, symprec=symprec))
         graphs.append(build_graph(structure, num_neighbors=num_neighbors))
         ids.append(row.material_id)
         systems.append(row.crystal_system)
-        targets.append(target)
-    targets = np.stack(targets) if targets else np.zeros((0, *k.shape))
+        groups.append(row.point_group)
+        cands.append(candidates)
+    if cands:
+        padded, mask = pad_candidates(cands, k.shape)
+    else:
+        padded, mask = np.zeros((0, 1, *k.shape)), np.zeros((0, 1), dtype=bool)
     projectors = np.stack([c.projector for c in cons]).astype(np.float32) if cons else np.zeros((0, 3**k.rank, 3**k.rank), np.float32)
-    return Examples(ids, systems, graphs, cons, projectors, targets.astype(np.float64))
+    return Examples(ids, systems, graphs, cons, projectors, padded[:, 0].copy(), padded, mask, groups)
 
 
 def random_orthogonal(rng: np.random.Generator) -> np.ndarray:
@@ -170,16 +198,26 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _loss(pred: torch.Tensor, target: torch.Tensor, scale: float) -> torch.Tensor:
-    diff = (pred - target).reshape(len(pred), -1) / scale
-    return torch.sqrt((diff**2).sum(dim=1) + 1e-12).mean()
+def _loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
+    """Mean over crystals of min over candidates of ||pred − candidate||_F / scale.
+
+    Args:
+        pred: ``(B, 3, ..., 3)``; candidates: ``(B, K, 3, ..., 3)``; mask: ``(B, K)`` bool.
+    """
+    diff = (pred.reshape(len(pred), 1, -1) - candidates.reshape(len(pred), candidates.shape[1], -1)) / scale
+    dist = torch.sqrt((diff**2).sum(dim=2) + 1e-12)
+    dist = torch.where(mask, dist, torch.full_like(dist, math.inf))
+    return dist.min(dim=1).values.mean()
 
 
 def _evaluate_examples(model, ex: Examples, reproject: bool, batch_size: int = 128) -> tuple[np.ndarray, dict]:
     pred = run_model(model, ex.graphs, ex.projectors, batch_size=batch_size)
     if reproject:
         pred = np.stack([c.project(p) for c, p in zip(ex.constraints, pred)]) if len(pred) else pred
-    metrics = compute_metrics(pred, ex.targets, model.config.kind, ex.constraints, ex.crystal_systems)
+    metrics = compute_metrics(
+        pred, ex.targets, model.config.kind, ex.constraints, ex.crystal_systems,
+        candidates=ex.candidates, candidate_mask=ex.candidate_mask, point_groups=ex.point_groups,
+    )
     return pred, metrics
 
 
@@ -194,8 +232,13 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     device = resolve_device(config.device)
     model_cfg = ModelConfig(kind=config.kind, architecture=config.model, **config.model_options)
     t_prep = time.perf_counter()
-    train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress)
-    val_ex = prepare_examples(config.kind, "val", model_cfg.num_neighbors, config.symprec, progress=progress)
+    if config.cv_fold is None:
+        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress)
+        val_ex = prepare_examples(config.kind, "val", model_cfg.num_neighbors, config.symprec, progress=progress)
+    else:
+        others = tuple(f for f in range(N_FOLDS) if f != config.cv_fold)
+        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, folds=others)
+        val_ex = None
     prep_seconds = time.perf_counter() - t_prep
     model_cfg.target_scale = _target_scale(train_ex.targets)
     model = build_model(model_cfg).to(device)
@@ -218,7 +261,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         (out / "log.csv").unlink(missing_ok=True)
 
     extra = {"train": asdict(config), "command": command}
-    targets = torch.as_tensor(train_ex.targets, dtype=torch.float32)
+    candidates = torch.as_tensor(train_ex.candidates, dtype=torch.float32)
+    candidate_mask = torch.as_tensor(train_ex.candidate_mask)
     reproject = config.model in REPROJECTED
     log_new = not (out / "log.csv").is_file()
     with open(out / "log.csv", "a", newline="") as fh:
@@ -234,7 +278,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             for s in range(0, len(order), config.batch_size):
                 idx = order[s : s + config.batch_size]
                 batch = collate([train_ex.graphs[i] for i in idx], train_ex.projectors[idx]).to(device)
-                loss = _loss(model(batch), targets[idx].to(device), model_cfg.target_scale)
+                loss = _loss(model(batch), candidates[idx].to(device), candidate_mask[idx].to(device), model_cfg.target_scale)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -245,13 +289,18 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             sched.step()
             best_model = model if ema is None else ema.module
             best_model.eval()
-            _, val = _evaluate_examples(best_model, val_ex, reproject)
-            elapsed += time.perf_counter() - t0
-            val_fnorm = val["overall"]["fnorm"]
-            if val_fnorm < best:
-                best, best_epoch = val_fnorm, epoch
+            if val_ex is None:  # cross-validation: no selection, the last weights are the model
+                elapsed += time.perf_counter() - t0
+                val_fnorm, val_ewt25, best, best_epoch = math.nan, math.nan, math.nan, epoch
                 save_model(best_model, out, extra)
-            log.writerow([epoch, f"{np.mean(losses):.5f}", f"{val_fnorm:.5f}", f"{val['overall']['ewt25']:.4f}", f"{opt.param_groups[0]['lr']:.2e}", f"{time.perf_counter() - t0:.2f}"])
+            else:
+                _, val = _evaluate_examples(best_model, val_ex, reproject)
+                elapsed += time.perf_counter() - t0
+                val_fnorm, val_ewt25 = val["overall"]["fnorm"], val["overall"]["ewt25"]
+                if val_fnorm < best:
+                    best, best_epoch = val_fnorm, epoch
+                    save_model(best_model, out, extra)
+            log.writerow([epoch, f"{np.mean(losses):.5f}", f"{val_fnorm:.5f}", f"{val_ewt25:.4f}", f"{opt.param_groups[0]['lr']:.2e}", f"{time.perf_counter() - t0:.2f}"])
             fh.flush()
             bar.set_postfix(loss=f"{np.mean(losses):.4f}", val_fnorm=f"{val_fnorm:.4g}", best=f"{best:.4g}")
             stop = config.time_limit is not None and elapsed > config.time_limit
@@ -268,7 +317,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         "model": config.model,
         "parameters": int(n_params),
         "train_crystals": len(train_ex),
-        "val_crystals": len(val_ex),
+        "val_crystals": 0 if val_ex is None else len(val_ex),
+        "cv_fold": config.cv_fold,
         "epochs": config.epochs,
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
@@ -284,21 +334,38 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
 
 
 def evaluate_model(
-    model_dir: str | Path, split: str = "test", device: str = "auto", progress: bool = True, random_frame_seed: int | None = None
+    model_dir: str | Path,
+    split: str = "test",
+    device: str = "auto",
+    progress: bool = True,
+    random_frame_seed: int | None = None,
+    fold: int | None = None,
+    predictions_path: str | Path | None = None,
 ) -> dict:
     """The paper's metrics for a saved model on one split of its kind (unflagged rows).
 
+    Metrics are ambiguity-aware (closest label candidate) over all rows, and strict over the rows
+    with one candidate (``"unique_rows"``); see :func:`gmtnet.metrics.evaluate`.
     With ``random_frame_seed``, every crystal is first put in a random rotated/reflected frame.
+    ``fold``: evaluate on that cross-validation fold instead of ``split``.
+    ``predictions_path``: also save ``material_ids``, ``pred`` and ``candidates`` (kind's units,
+    structure frame) and ``candidate_mask`` there as ``.npz``.
     """
     model = load_model(model_dir, device)
     cfg = model.config
-    ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress, random_frame_seed=random_frame_seed)
+    folds = None if fold is None else (fold,)
+    ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress, random_frame_seed=random_frame_seed, folds=folds)
     t0 = time.perf_counter()
-    _, metrics = _evaluate_examples(model, ex, cfg.architecture in REPROJECTED)
+    pred, metrics = _evaluate_examples(model, ex, cfg.architecture in REPROJECTED)
+    if predictions_path is not None:
+        np.savez_compressed(
+            predictions_path, material_ids=np.array(ex.material_ids), pred=pred,
+            candidates=ex.candidates, candidate_mask=ex.candidate_mask,
+        )
     metrics.update(
         kind=cfg.kind,
         model=cfg.architecture,
-        split=split,
+        split=split if fold is None else f"fold {fold}",
         random_frame_seed=random_frame_seed,
         unit=get_kind(cfg.kind).unit_label,
         model_dir=str(model_dir),

@@ -1,4 +1,4 @@
-"""Build the bundled tensor datasets in ``gmtnet/resources/data/`` from the raw matminer CSVs.
+"""Build the bundled tensor datasets in ``gmtnet/resources/data/`` from the raw data.
 
 Usage (from the repository root)::
 
@@ -17,7 +17,14 @@ Cartesian frame of the stored structure (the ``poscar`` cell):
   it is expanded and rotated back with the QC table's R (structure frame -> IEEE frame):
   ``T_struct = rotate(T_ieee, R.T)``;
 * elastic: ``elastic_tensor_original`` (6x6, IEEE Voigt order, POSCAR frame), not the
-  IEEE-rotated ``elastic_tensor``.
+  IEEE-rotated ``elastic_tensor``; plus the rows of the legacy Materials Project set
+  ``mp_elastic_legacy_trachote`` (JSON of columns, CIF structures, 6x6 IEEE Voigt in the IEEE
+  frame, whole GPa) whose ids are not in the matminer set, rotated back like the piezo rows.
+
+Rows whose label came in the IEEE frame carry ``orientation`` and ``candidates``
+(``gmtnet.orientation``): every structure-frame tensor the IEEE convention leaves possible. The
+pymatgen IEEE rotation is corrected for tetragonal cells with c < a, where the sources put the
+4-fold axis along x3 (``gmtnet.orientation.source_ieee_rotation``).
 
 The build takes a few minutes (parsing POSCARs and running spglib at five tolerances).
 """
@@ -39,7 +46,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pymatgen.core
 import spglib
-from pymatgen.core import Composition, Structure
+from pymatgen.core import Composition, Lattice, Structure
 from tqdm import tqdm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,12 +56,27 @@ import gmtnet  # noqa: E402
 from gmtnet.data import (  # noqa: E402
     CRYSTAL_SYSTEMS,
     FLAGS,
+    FOLD_SEED,
     LARGE_EPS_LIMIT,
+    N_FOLDS,
+    NEW_IDS_SPLIT_SEED,
     RESIDUAL_THRESHOLD,
     SPLIT_FRACTIONS,
     SPLIT_SEED,
     SPLITS,
+    TEST_FOLD,
+    assign_folds,
     assign_splits,
+    point_group_class,
+)
+from gmtnet.orientation import (  # noqa: E402
+    MERGE_TOL,
+    ORIENTATIONS,
+    STRUCTURE_FRAME,
+    frame_candidates,
+    lattice_rotations,
+    orientation_class,
+    source_ieee_rotation,
 )
 from gmtnet.symmetry import (  # noqa: E402
     DEFAULT_ANGLE_TOLERANCE,
@@ -63,7 +85,7 @@ from gmtnet.symmetry import (  # noqa: E402
     analyze_symmetry,
     symmetry_residual,
 )
-from gmtnet.tensors import from_voigt, rotate  # noqa: E402
+from gmtnet.tensors import from_voigt, ieee_rotation, rotate  # noqa: E402
 
 #: spglib distance tolerances (Å) compared against the Materials Project space-group labels.
 SYMPRECS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
@@ -81,17 +103,29 @@ MATMINER_SDIST = {
 class Source:
     """One raw dataset and its QC table."""
 
+    name: str  # the `source` column of its rows
     dataset: str
     csv: str  # relative to --raw
-    sdist_path: str  # path inside the matminer sdist
+    sdist_path: str  # path inside the matminer sdist ("" for files from elsewhere)
     qc_csv: str  # relative to --qc
     qc_consistent: str  # QC column: True when the tensor obeys the structure's symmetry
-    qc_residual: str  # QC column: the residual of the stored tensor
+    qc_residual: str | None  # QC column: the residual of the stored tensor (None: not in the table)
     reference: str
+    ieee_frame: bool  # the label is given in the IEEE-176 frame, not the structure's
+    # The source put the 4-fold axis of tetragonal cells with c < a along x3 (IEEE 176), not along
+    # x1 as pymatgen's rule does (gmtnet.orientation.source_ieee_rotation). Measured per source:
+    # the 2015 matminer files did (elastic pairs, all 32 such piezo rows); the legacy query did not
+    # (31 of its 33 such rows obey their point group with pymatgen's rotation and break it with
+    # the corrected one).
+    tetragonal_c_along_x3: bool = False
+
+
+TRACHOTE = "mp_elastic_legacy_trachote"
 
 
 SOURCES = (
     Source(
+        "matminer_dielectric_constant",
         "dielectric",
         "matminer_dielectric_constant/dielectric_constant.csv",
         "matminer-0.4.0/matminer/datasets/dielectric_constant.csv",
@@ -100,8 +134,11 @@ SOURCES = (
         "resid_e_total",
         "Petousis, I. et al. High-throughput screening of inorganic compounds for the discovery of novel "
         "dielectric and optical materials. Sci. Data 4, 160134 (2017).",
+        False,
+        True,
     ),
     Source(
+        "matminer_piezoelectric_tensor",
         "piezoelectric",
         "matminer_piezoelectric_tensor/piezoelectric_tensor.csv",
         "matminer-0.4.0/matminer/datasets/piezoelectric_tensor.csv",
@@ -110,8 +147,11 @@ SOURCES = (
         "resid_backrotated_vs_poscar",
         "de Jong, M., Chen, W., Geerlings, H., Asta, M. & Persson, K. A. A database to enable discovery "
         "and design of piezoelectric materials. Sci. Data 2, 150053 (2015).",
+        True,
+        True,
     ),
     Source(
+        "matminer_elastic_tensor_2015",
         "elastic",
         "matminer_elastic_tensor_2015/elastic_tensor.csv",
         "matminer-0.4.0/matminer/datasets/elastic_tensor.csv",
@@ -120,8 +160,27 @@ SOURCES = (
         "resid_original_vs_poscar",
         "de Jong, M. et al. Charting the complete elastic properties of inorganic crystalline compounds. "
         "Sci. Data 2, 150009 (2015).",
+        False,
+        True,
+    ),
+    Source(
+        TRACHOTE,
+        "elastic",
+        "mp_elastic_legacy_trachote/mp_val_clean.json",
+        "",
+        "qc_mp_elastic_legacy_trachote.csv",
+        "symmetry_consistent_after_backrotation",
+        None,
+        "Materials Project legacy API query (pre-2021), via GitHub trachote/predict_elastic_tensor "
+        "data/mp_val_clean.json at commit 2178392a6895287af3c7f95c2a31f7985b28b1e8 (MIT); data: "
+        "de Jong, M. et al. Sci. Data 2, 150009 (2015).",
+        True,
+        False,
     ),
 )
+#: The source whose ids keep the split they had before the legacy elastic rows were added.
+ORIGINAL_SOURCES = tuple(s.name for s in SOURCES if s.name != TRACHOTE)
+
 
 
 # --------------------------------------------------------------------------- stored columns
@@ -136,12 +195,13 @@ class Column:
     unit: str
     description: str
     shape: tuple[int, ...] | None = None
+    nullable: bool = False
 
     def field(self) -> pa.Field:
         meta = {"unit": self.unit, "description": self.description}
         if self.shape is not None:
             meta["shape"] = ",".join(str(n) for n in self.shape)
-        return pa.field(self.name, self.type, nullable=False, metadata=meta)
+        return pa.field(self.name, self.type, nullable=self.nullable, metadata=meta)
 
 
 def _tensor_column(name: str, rank: int, unit: str, description: str) -> Column:
@@ -175,12 +235,23 @@ _HEAD = (
 
 _TAIL = (
     Column("split", pa.string(), "", "train / val / test, fixed per material id over all three datasets"),
+    Column(
+        "fold",
+        pa.int8(),
+        "",
+        f"cross-validation fold 0..{N_FOLDS - 1} of a non-test material id, fixed over all datasets; "
+        f"{TEST_FOLD} for the test split (in no fold)",
+    ),
     Column("spacegroup_number", pa.int16(), "", "spglib international number at DEFAULT_SYMPREC"),
     Column("spacegroup_symbol", pa.string(), "", "spglib Hermann-Mauguin symbol at DEFAULT_SYMPREC"),
     Column("point_group", pa.string(), "", "spglib Hermann-Mauguin point group at DEFAULT_SYMPREC"),
     Column("crystal_system", pa.string(), "", "crystal system of spacegroup_number"),
     Column(
-        "spacegroup_number_mp", pa.int16(), "", "space-group number given by the source (Materials Project)"
+        "spacegroup_number_mp",
+        pa.int16(),
+        "",
+        "space-group number given by the source (Materials Project); null where the source gives none",
+        nullable=True,
     ),
     Column(
         "symmetry_residual",
@@ -191,6 +262,29 @@ _TAIL = (
 )
 
 _FLAGS = Column("flags", pa.list_(pa.string()), "", "quality flags (empty = usable): " + ", ".join(FLAGS))
+
+
+def _orientation_columns(rank: int, unit: str) -> tuple[Column, ...]:
+    return (
+        Column("source", pa.string(), "", "raw dataset the row comes from (see DATA_CARD.md, Provenance)"),
+        Column(
+            "orientation",
+            pa.string(),
+            "",
+            "how far the label's orientation in the structure frame is known: "
+            + "; ".join(f"{k}: {v}" for k, v in ORIENTATIONS.items()),
+        ),
+        Column(
+            "candidates",
+            pa.list_(pa.list_(pa.float64(), 3**rank)),
+            unit,
+            "every structure-frame tensor the source's label is compatible with (gmtnet.orientation."
+            "frame_candidates; `tensor` first where it obeys the point group; only `tensor` for "
+            "structure-frame and unresolved rows); each full rank, flattened row-major, structure frame",
+            (-1,) + (3,) * rank,
+        ),
+    )
+
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "dielectric": (
@@ -224,12 +318,21 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
             "ieee_rotation",
             pa.list_(pa.float64(), 9),
             "",
-            "R from the QC table (pymatgen get_ieee_rotation): maps the structure frame to the "
-            "IEEE-176 frame of the source, tensor_ieee = rotate(tensor, R); 3x3 flattened row-major",
+            "R used to rotate the label back: the QC table's (pymatgen get_ieee_rotation), corrected "
+            "for tetragonal cells with c < a (gmtnet.orientation.source_ieee_rotation); maps the "
+            "structure frame to the IEEE-176 frame of the source, tensor_ieee = rotate(tensor, R); "
+            "3x3 flattened row-major",
             (3, 3),
+        ),
+        Column(
+            "ieee_rotation_corrected",
+            pa.bool_(),
+            "",
+            "True where ieee_rotation differs from pymatgen's (tetragonal, c < a)",
         ),
         *_TAIL,
         _FLAGS,
+        *_orientation_columns(3, "C/m²"),
         Column(
             "eij_max",
             pa.float64(),
@@ -244,13 +347,17 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
             "tensor",
             4,
             "GPa",
-            "elastic stiffness tensor C_ijkl, source `elastic_tensor_original` "
-            "(6x6 IEEE Voigt, POSCAR frame)",
+            "elastic stiffness tensor C_ijkl: matminer rows `elastic_tensor_original` "
+            "(6x6 IEEE Voigt, POSCAR frame); legacy rows `elasticity.elastic_tensor` (6x6 IEEE "
+            "Voigt, IEEE frame, whole GPa) rotated back like the piezoelectric rows",
         ),
         *_TAIL,
         _FLAGS,
-        Column("K_VRH", pa.float64(), "GPa", "Voigt-Reuss-Hill bulk modulus (source)"),
-        Column("G_VRH", pa.float64(), "GPa", "Voigt-Reuss-Hill shear modulus (source)"),
+        *_orientation_columns(4, "GPa"),
+        Column("K_VRH", pa.float64(), "GPa", "Voigt-Reuss-Hill bulk modulus (matminer source; null for legacy rows)", nullable=True),
+        Column("G_VRH", pa.float64(), "GPa", "Voigt-Reuss-Hill shear modulus (matminer source; null for legacy rows)", nullable=True),
+        Column("K_Voigt", pa.float64(), "GPa", "Voigt bulk modulus (legacy source; null for matminer rows)", nullable=True),
+        Column("G_Voigt", pa.float64(), "GPa", "Voigt shear modulus (legacy source; null for matminer rows)", nullable=True),
     ),
 }
 
@@ -259,8 +366,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 
 
 def parse_matrix(text: str) -> np.ndarray:
-    """A Python-literal nested list (as stored in the CSVs) -> float64 array."""
-    return np.asarray(ast.literal_eval(text), dtype=float)
+    """A Python-literal nested list (as stored in the CSVs) or a JSON list -> float64 array."""
+    return np.asarray(ast.literal_eval(text) if isinstance(text, str) else text, dtype=float)
 
 
 def rotation_from_qc(qc_row: pd.Series) -> np.ndarray:
@@ -272,33 +379,69 @@ def rotation_from_qc(qc_row: pd.Series) -> np.ndarray:
     return r
 
 
-def source_tensors(dataset: str, row: pd.Series, qc_row: pd.Series) -> dict[str, np.ndarray]:
-    """The row's label tensors, full rank, source units, in the POSCAR cell's Cartesian frame."""
-    if dataset == "dielectric":
+def source_structure(source: Source, row: pd.Series) -> Structure:
+    """The cell the row's tensor was computed on: the matminer `poscar` or the legacy set's CIF."""
+    if source.name == TRACHOTE:
+        # pymatgen's own P1 CIF of the cell; parsed as CIF text, nothing decoded from objects.
+        return Structure.from_str(row["cif"], fmt="cif")
+    return Structure.from_str(row["poscar"], fmt="poscar")
+
+
+def source_tensors(source: Source, row: pd.Series, qc_row: pd.Series, structure: Structure) -> dict:
+    """The row's label tensors, full rank, source units, in the structure's Cartesian frame.
+
+    For IEEE-frame sources also ``ieee_rotation`` (the R used) and ``ieee_rotation_corrected``.
+    """
+    if source.dataset == "dielectric":
         return {
             "tensor": parse_matrix(row["e_total"]),
             "tensor_electronic": parse_matrix(row["e_electronic"]),
         }
-    if dataset == "piezoelectric":
-        r = rotation_from_qc(qc_row)
-        t_ieee = from_voigt(parse_matrix(row["piezoelectric_tensor"]), "piezoelectric", order="ieee")
-        return {"tensor": rotate(t_ieee, r.T), "ieee_rotation": r}
-    if dataset == "elastic":
+    if source.name == "matminer_elastic_tensor_2015":
         return {"tensor": from_voigt(parse_matrix(row["elastic_tensor_original"]), "elastic", order="ieee")}
-    raise ValueError(f"unknown dataset {dataset!r}")
+    r, corrected = rotation_from_qc(qc_row), False
+    if source.tetragonal_c_along_x3:
+        r, corrected = source_ieee_rotation(structure, r)
+    if source.dataset == "piezoelectric":
+        t_ieee = from_voigt(parse_matrix(row["piezoelectric_tensor"]), "piezoelectric", order="ieee")
+    elif source.name == TRACHOTE:
+        t_ieee = from_voigt(parse_matrix(row["elasticity.elastic_tensor"]), "elastic", order="ieee")
+    else:
+        raise ValueError(f"unknown source {source.name!r}")
+    return {"tensor": rotate(t_ieee, r.T), "ieee_rotation": r, "ieee_rotation_corrected": corrected}
 
 
-def source_extras(dataset: str, row: pd.Series) -> dict:
+def source_extras(source: Source, row: pd.Series) -> dict:
     """Scalar columns copied from the source."""
-    if dataset == "dielectric":
+    if source.dataset == "dielectric":
         return {
             "band_gap": float(row["band_gap"]),
             "n": float(row["n"]),
             "pot_ferroelectric": bool(row["pot_ferroelectric"]),
         }
-    if dataset == "piezoelectric":
+    if source.dataset == "piezoelectric":
         return {"eij_max": float(row["eij_max"]), "point_group_mp": str(row["point_group"])}
-    return {"K_VRH": float(row["K_VRH"]), "G_VRH": float(row["G_VRH"])}
+    if source.name == TRACHOTE:
+        return {
+            "K_VRH": None,
+            "G_VRH": None,
+            "K_Voigt": float(row["elasticity.K_Voigt"]),
+            "G_Voigt": float(row["elasticity.G_Voigt"]),
+        }
+    return {"K_VRH": float(row["K_VRH"]), "G_VRH": float(row["G_VRH"]), "K_Voigt": None, "G_Voigt": None}
+
+
+def orientation_fields(source: Source, tensor: np.ndarray, structure: Structure, sym: PointSymmetry) -> dict:
+    """``orientation`` and ``candidates`` of one row (see gmtnet.orientation)."""
+    if not source.ieee_frame:
+        return {"orientation": STRUCTURE_FRAME, "candidates": [tensor.reshape(-1).tolist()]}
+    found = frame_candidates(tensor, sym.rotations, lattice_rotations(structure.lattice.matrix))
+    # An unresolved row keeps its label as the only candidate (it is flagged and not trained on).
+    kept = found if len(found) else tensor[None]
+    return {
+        "orientation": orientation_class(len(found), structure_frame_source=False),
+        "candidates": [c.reshape(-1).tolist() for c in kept],
+    }
 
 
 def structure_fields(structure: Structure) -> dict:
@@ -384,10 +527,11 @@ def tolerance_scan(structure: Structure, tensors: dict[str, np.ndarray], usable_
     return {"numbers": numbers, "usable": usable}
 
 
-def build_row(dataset: str, row: pd.Series, qc_row: pd.Series) -> tuple[dict, dict]:
-    """One stored record (split still missing) and its build-time diagnostics."""
-    structure = Structure.from_str(row["poscar"], fmt="poscar")
-    tensors = source_tensors(dataset, row, qc_row)
+def build_row(source: Source, row: pd.Series, qc_row: pd.Series) -> tuple[dict, dict]:
+    """One stored record (split and fold still missing) and its build-time diagnostics."""
+    structure = source_structure(source, row)
+    found = source_tensors(source, row, qc_row, structure)
+    tensors = {k: v for k, v in found.items() if k.startswith("tensor")}
     sym = analyze_symmetry(structure, symprec=DEFAULT_SYMPREC, angle_tolerance=DEFAULT_ANGLE_TOLERANCE)
     residuals = residuals_for(tensors, sym.rotations)
     flags = quality_flags(residuals, tensors)
@@ -396,17 +540,23 @@ def build_row(dataset: str, row: pd.Series, qc_row: pd.Series) -> tuple[dict, di
         **structure_fields(structure),
         **{name: t.reshape(-1).tolist() for name, t in tensors.items()},
         **symmetry_fields(sym),
-        "spacegroup_number_mp": int(row["space_group"]),
+        "spacegroup_number_mp": None if source.name == TRACHOTE else int(row["space_group"]),
         **residuals,
         "flags": flags,
-        **source_extras(dataset, row),
+        "source": source.name,
+        **source_extras(source, row),
     }
+    if "ieee_rotation" in found:
+        record["ieee_rotation"] = found["ieee_rotation"].reshape(-1).tolist()
+        record["ieee_rotation_corrected"] = bool(found["ieee_rotation_corrected"])
+    if source.dataset != "dielectric":
+        record |= orientation_fields(source, tensors["tensor"], structure, sym)
     qc_sym = analyze_symmetry(structure, symprec=QC_SYMPREC, angle_tolerance=QC_ANGLE_TOLERANCE)
     diagnostics = {
         "scan": tolerance_scan(structure, tensors, usable_at_default=not flags),
         "qc_settings_spacegroup": qc_sym.spacegroup_number,
         "qc_settings_consistent": symmetry_consistent(residuals_for(tensors, qc_sym.rotations)),
-        "source_formula": str(row["formula"]),
+        "source_formula": str(row["formula"]) if "formula" in row else structure.composition.reduced_formula,
         "source_nsites": int(row["nsites"]),
     }
     return record, diagnostics
@@ -416,17 +566,27 @@ def build_row(dataset: str, row: pd.Series, qc_row: pd.Series) -> tuple[dict, di
 
 
 def read_source(source: Source, raw_dir: Path, qc_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    raw = pd.read_csv(raw_dir / source.csv, comment="#")
+    if source.csv.endswith(".json"):
+        # A JSON object of columns (pandas to_json layout), every value a string: plain json only.
+        raw = pd.DataFrame(json.loads((raw_dir / source.csv).read_text(encoding="utf-8")))
+        raw = raw.sort_values("material_id", key=lambda ids: ids.map(_id_key)).reset_index(drop=True)
+    else:
+        raw = pd.read_csv(raw_dir / source.csv, comment="#")
     qc = pd.read_csv(qc_dir / source.qc_csv, comment="#").set_index("material_id")
     if not raw["material_id"].is_unique or set(raw["material_id"]) != set(qc.index):
-        raise ValueError(f"{source.dataset}: raw ids are not unique or differ from the QC table's ids")
+        raise ValueError(f"{source.name}: raw ids are not unique or differ from the QC table's ids")
     return raw, qc
+
+
+def _id_key(material_id: str) -> tuple[str, int]:
+    prefix, _, number = material_id.rpartition("-")
+    return prefix, int(number) if number.isdigit() else -1
 
 
 def build_dataset(source: Source, raw: pd.DataFrame, qc: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     records, diagnostics = [], []
-    for _, row in tqdm(raw.iterrows(), total=len(raw), desc=source.dataset, unit="row"):
-        record, diag = build_row(source.dataset, row, qc.loc[row["material_id"]])
+    for _, row in tqdm(raw.iterrows(), total=len(raw), desc=source.name, unit="row"):
+        record, diag = build_row(source, row, qc.loc[row["material_id"]])
         records.append(record)
         diagnostics.append(diag)
     return records, diagnostics
@@ -485,6 +645,41 @@ def dataset_counts(records: list[dict], diagnostics: list[dict]) -> dict:
         "nsites_differs_from_source": sum(
             r["nsites"] != d["source_nsites"] for r, d in zip(records, diagnostics, strict=True)
         ),
+        "sources": {
+            name: {
+                "rows": sum(r["source"] == name for r in records),
+                "usable": sum(r["source"] == name for r in usable),
+            }
+            for name in dict.fromkeys(r["source"] for r in records)
+        },
+        "orientation": orientation_counts(records),
+    }
+
+
+def orientation_counts(records: list[dict]) -> dict | None:
+    """Rows per orientation class (all / usable), usable rows per point group and class."""
+    if "orientation" not in records[0]:
+        return None
+    usable = [r for r in records if not r["flags"]]
+    by_pg: dict[str, dict[str, int]] = {}
+    for r in sorted(usable, key=lambda r: r["point_group"]):
+        if r["orientation"] == STRUCTURE_FRAME:
+            continue
+        counts = by_pg.setdefault(r["point_group"], {k: 0 for k in ORIENTATIONS if k != STRUCTURE_FRAME})
+        counts[r["orientation"]] += 1
+    return {
+        "all": _counts((r["orientation"] for r in records), ORIENTATIONS),
+        "usable": _counts((r["orientation"] for r in usable), ORIENTATIONS),
+        "usable_candidates": _counts((len(r["candidates"]) for r in usable), sorted({len(r["candidates"]) for r in usable})),
+        "usable_by_point_group": by_pg,
+        "usable_by_point_group_class": {
+            c: _counts((r["orientation"] for r in usable if point_group_class(r["point_group"]) == c), ORIENTATIONS)
+            for c in ("centrosymmetric", "polar", "other")
+        },
+        "ieee_rotation_corrected": {
+            "all": sum(bool(r.get("ieee_rotation_corrected")) for r in records),
+            "usable": sum(bool(r.get("ieee_rotation_corrected")) for r in usable),
+        },
     }
 
 
@@ -498,6 +693,7 @@ def symprec_agreement(all_records: dict[str, list[dict]], all_diags: dict[str, l
             sum(
                 d["scan"]["numbers"][i] == r["spacegroup_number_mp"]
                 for r, d in zip(records, diags, strict=True)
+                if r["spacegroup_number_mp"] is not None
             )
             for i in range(len(SYMPRECS))
         ]
@@ -510,6 +706,10 @@ def symprec_agreement(all_records: dict[str, list[dict]], all_diags: dict[str, l
         "angle_tolerance_degrees": DEFAULT_ANGLE_TOLERANCE,
         "rows": {d: len(r) for d, r in all_records.items()}
         | {"all": sum(len(r) for r in all_records.values())},
+        "rows_with_mp_spacegroup": {
+            d: sum(x["spacegroup_number_mp"] is not None for x in r) for d, r in all_records.items()
+        }
+        | {"all": sum(x["spacegroup_number_mp"] is not None for r in all_records.values() for x in r)},
         "rows_matching_mp_spacegroup": matching,
         "rows_usable": usable,
         "best_symprecs_by_mp_agreement": [
@@ -521,6 +721,8 @@ def symprec_agreement(all_records: dict[str, list[dict]], all_diags: dict[str, l
 
 def _disagreement_reason(record: dict, diag: dict, qc_consistent: bool) -> str:
     """Why our consistency verdict differs from the QC table's, as far as the build can tell."""
+    if record.get("ieee_rotation_corrected"):
+        return "the IEEE rotation was corrected (tetragonal, c < a: 4-fold axis along x3); the QC used pymatgen's"
     if diag["qc_settings_consistent"] != qc_consistent:
         near = abs(record["symmetry_residual"] - RESIDUAL_THRESHOLD) < 1e-3
         return "residual within rounding of the threshold" if near else "unexplained"
@@ -538,12 +740,18 @@ def qc_agreement(source: Source, records: list[dict], diagnostics: list[dict], q
     agree, ours_only, qc_only, with_qc_settings = 0, 0, 0, 0
     residual_diffs = []
     disagreements = []
+    corrected = 0
     for record, diag in zip(records, diagnostics, strict=True):
+        if record["source"] != source.name:
+            continue
         qc_row = qc.loc[record["material_id"]]
         ours = not ({"asymmetric", "asymmetric_electronic"} & set(record["flags"]))
         theirs = bool(qc_row[source.qc_consistent])
-        with_qc_settings += diag["qc_settings_consistent"] == theirs
-        if record["spacegroup_number"] == int(qc_row["space_group_spglib"]):
+        # The QC judged pymatgen's rotation; a corrected row is compared on its own line.
+        corrected += bool(record.get("ieee_rotation_corrected"))
+        with_qc_settings += diag["qc_settings_consistent"] == theirs or bool(record.get("ieee_rotation_corrected"))
+        has_qc_symmetry = source.qc_residual is not None
+        if has_qc_symmetry and record["spacegroup_number"] == int(qc_row["space_group_spglib"]):
             residual_diffs.append(abs(record["symmetry_residual"] - float(qc_row[source.qc_residual])))
         if ours == theirs:
             agree += 1
@@ -557,10 +765,10 @@ def qc_agreement(source: Source, records: list[dict], diagnostics: list[dict], q
                 "consistent_ours": ours,
                 "consistent_qc": theirs,
                 "spacegroup_ours": record["spacegroup_number"],
-                "spacegroup_qc": int(qc_row["space_group_spglib"]),
+                "spacegroup_qc": int(qc_row["space_group_spglib"]) if has_qc_symmetry else None,
                 "spacegroup_mp": record["spacegroup_number_mp"],
                 "residual_ours": round(record["symmetry_residual"], 6),
-                "residual_qc": round(float(qc_row[source.qc_residual]), 6),
+                "residual_qc": round(float(qc_row[source.qc_residual]), 6) if has_qc_symmetry else None,
                 "reason": _disagreement_reason(record, diag, theirs),
             }
         )
@@ -568,14 +776,137 @@ def qc_agreement(source: Source, records: list[dict], diagnostics: list[dict], q
         "qc_column": source.qc_consistent,
         "ours_consistent_means": "no 'asymmetric' flag"
         + (" and no 'asymmetric_electronic' flag" if source.dataset == "dielectric" else ""),
-        "rows": len(records),
+        "rows": sum(r["source"] == source.name for r in records),
         "agree": agree,
         "consistent_ours_not_qc": ours_only,
         "consistent_qc_not_ours": qc_only,
+        "ieee_rotation_corrected": corrected,
         "agree_when_recomputed_with_qc_settings": with_qc_settings,
-        "max_abs_residual_difference_same_spacegroup": float(max(residual_diffs)),
+        "max_abs_residual_difference_same_spacegroup": float(max(residual_diffs)) if residual_diffs else None,
         "disagreements": disagreements,
     }
+
+
+def _source_key(source: Source) -> str:
+    """Report key of a source: the dataset name for the original matminer files, else its name."""
+    return source.dataset if source.name in ORIGINAL_SOURCES else source.name
+
+
+# --------------------------------------------------------------------------- orientation checks
+
+
+def _close(a: np.ndarray, b: np.ndarray, tol: float = 0.02) -> bool:
+    return bool(np.linalg.norm(a - b) <= tol * max(np.linalg.norm(b), 1e-12))
+
+
+def _in_candidates(t: np.ndarray, candidates: np.ndarray) -> bool:
+    return any(_close(c, t) for c in candidates)
+
+
+def check_elastic_convention(raw: pd.DataFrame) -> dict:
+    """Does back-rotating the matminer `elastic_tensor` (IEEE frame) give `elastic_tensor_original`?
+
+    The source's own rotation is the one that maps the POSCAR-frame tensor onto the IEEE one, so
+    these rows test pymatgen's rotation, the corrected one and the candidate sets directly.
+    """
+    counts = {"rows": 0, "pymatgen_reproduces": 0, "corrected_reproduces": 0, "rotation_corrected": 0,
+              "in_candidates": 0, "not_in_candidates_consistent": 0, "not_in_candidates_flagged": 0}
+    for _, row in tqdm(raw.iterrows(), total=len(raw), desc="check elastic IEEE rotation", unit="row"):
+        structure = Structure.from_str(row["poscar"], fmt="poscar")
+        t_orig = from_voigt(parse_matrix(row["elastic_tensor_original"]), "elastic", order="ieee")
+        t_ieee = from_voigt(parse_matrix(row["elastic_tensor"]), "elastic", order="ieee")
+        r_pm = ieee_rotation(structure)
+        r_src, corrected = source_ieee_rotation(structure, r_pm)
+        back = rotate(t_ieee, r_src.T)
+        sym = analyze_symmetry(structure)
+        candidates = frame_candidates(back, sym.rotations, lattice_rotations(structure.lattice.matrix))
+        counts["rows"] += 1
+        counts["pymatgen_reproduces"] += _close(rotate(t_ieee, r_pm.T), t_orig)
+        counts["corrected_reproduces"] += _close(back, t_orig)
+        counts["rotation_corrected"] += corrected
+        if _in_candidates(t_orig, candidates):
+            counts["in_candidates"] += 1
+        elif symmetry_residual(t_orig, sym.rotations) <= RESIDUAL_THRESHOLD:
+            counts["not_in_candidates_consistent"] += 1
+        else:
+            counts["not_in_candidates_flagged"] += 1
+    return counts
+
+
+def check_roundoff(records: list[dict], decimals=(4, 3)) -> dict:
+    """The issue's instability test on usable IEEE-frame rows: round the lattice to 1e-4 / 1e-3 Å,
+    recompute the rotation and the back-rotated label; is it still one of the row's candidates?"""
+    out = {}
+    usable = [r for r in records if not r["flags"] and r["orientation"] != STRUCTURE_FRAME]
+    for dec in decimals:
+        changed = in_set = 0
+        for r in tqdm(usable, desc=f"check round-off 1e-{dec} Å", unit="row"):
+            lattice = np.reshape(r["lattice"], (3, 3))
+            frac = np.reshape(r["frac_coords"], (-1, 3))
+            rank = int(round(np.log(len(r["tensor"])) / np.log(3)))
+            t = np.reshape(r["tensor"], (3,) * rank)
+            t_ieee = rotate(t, np.reshape(r["ieee_rotation"], (3, 3)))
+            rounded = Structure(Lattice(np.round(lattice, dec)), r["species"], frac)
+            r2 = ieee_rotation(rounded)
+            if next(s for s in SOURCES if s.name == r["source"]).tetragonal_c_along_x3:
+                r2, _ = source_ieee_rotation(rounded, r2)
+            t2 = rotate(t_ieee, r2.T)
+            changed += not _close(t2, t)
+            in_set += _in_candidates(t2, np.reshape(r["candidates"], (-1, *t.shape)))
+        out[f"1e-{dec}"] = {"rows": len(usable), "label_changes": changed, "still_a_candidate": in_set}
+    return out
+
+
+def check_legacy_tetragonal(raw: pd.DataFrame, qc: pd.DataFrame) -> dict:
+    """Which tetragonal convention the legacy query used: for its tetragonal rows with c < a,
+    does the label obey the point group with pymatgen's R or with the corrected one?"""
+    source = next(s for s in SOURCES if s.name == TRACHOTE)
+    counts = {"tetragonal_c_below_a": 0, "pymatgen_obeys": 0, "corrected_obeys": 0, "corrected_would_break": 0}
+    for _, row in raw[raw["spacegroup.crystal_system"] == "tetragonal"].iterrows():
+        structure = source_structure(source, row)
+        r_pm = rotation_from_qc(qc.loc[row["material_id"]])
+        r_fix, changed = source_ieee_rotation(structure, r_pm)
+        if not changed:
+            continue
+        t_ieee = from_voigt(parse_matrix(row["elasticity.elastic_tensor"]), "elastic", order="ieee")
+        rotations = analyze_symmetry(structure).rotations
+        ok_pm = symmetry_residual(rotate(t_ieee, r_pm.T), rotations) <= RESIDUAL_THRESHOLD
+        ok_fix = symmetry_residual(rotate(t_ieee, r_fix.T), rotations) <= RESIDUAL_THRESHOLD
+        counts["tetragonal_c_below_a"] += 1
+        counts["pymatgen_obeys"] += ok_pm
+        counts["corrected_obeys"] += ok_fix
+        counts["corrected_would_break"] += ok_pm and not ok_fix
+    return counts
+
+
+def check_trachote_overlap(overlap: pd.DataFrame, qc: pd.DataFrame, matminer: pd.DataFrame) -> dict:
+    """The legacy rows whose id is also a matminer elastic row: same IEEE tensor? Is the matminer
+    POSCAR-frame tensor one of the candidates of the legacy row (where the two cells coincide)?"""
+    known = matminer.set_index("material_id")
+    source = next(s for s in SOURCES if s.name == TRACHOTE)
+    counts = {"rows": len(overlap), "ieee_tensor_within_1_GPa": 0, "same_cell": 0,
+              "same_cell_in_candidates": 0, "same_cell_unique": 0, "same_cell_unique_correct": 0}
+    for _, row in overlap.iterrows():
+        ref = known.loc[row["material_id"]]
+        ieee_old = parse_matrix(ref["elastic_tensor"])
+        ieee_new = parse_matrix(row["elasticity.elastic_tensor"])
+        # The legacy file rounds to whole GPa: agreement within 1 GPa (plus float slack).
+        counts["ieee_tensor_within_1_GPa"] += bool(np.abs(ieee_old - ieee_new).max() <= 1.0 + 1e-6)
+        structure = source_structure(source, row)
+        poscar = Structure.from_str(ref["poscar"], fmt="poscar")
+        if not np.allclose(structure.lattice.matrix, poscar.lattice.matrix, atol=1e-3):
+            continue
+        counts["same_cell"] += 1
+        t = source_tensors(source, row, qc.loc[row["material_id"]], structure)["tensor"]
+        sym = analyze_symmetry(structure)
+        cands = frame_candidates(t, sym.rotations, lattice_rotations(structure.lattice.matrix))
+        t_orig = from_voigt(parse_matrix(ref["elastic_tensor_original"]), "elastic", order="ieee")
+        # Whole-GPa rounding: compare with a 2 % tolerance on the Frobenius norm.
+        hit = _in_candidates(t_orig, cands)
+        counts["same_cell_in_candidates"] += hit
+        counts["same_cell_unique"] += len(cands) == 1
+        counts["same_cell_unique_correct"] += len(cands) == 1 and hit
+    return counts
 
 
 def build_report(
@@ -586,9 +917,11 @@ def build_report(
     all_diags: dict[str, list[dict]],
     qcs: dict[str, pd.DataFrame],
     split_of: dict[str, str],
+    fold_of: dict[str, int],
+    checks: dict,
 ) -> dict:
     sources = {
-        s.dataset: {
+        _source_key(s): {
             "file": s.csv,
             "sdist_path": s.sdist_path,
             "sha256": sha256(raw_dir / s.csv),
@@ -596,6 +929,7 @@ def build_report(
             "qc_file": s.qc_csv,
             "qc_sha256": sha256(qc_dir / s.qc_csv),
             "reference": s.reference,
+            "frame": "IEEE-176" if s.ieee_frame else "structure (POSCAR)",
         }
         for s in SOURCES
     }
@@ -613,7 +947,11 @@ def build_report(
             "residual_threshold": RESIDUAL_THRESHOLD,
             "large_eps_limit": LARGE_EPS_LIMIT,
             "split_seed": SPLIT_SEED,
+            "new_ids_split_seed": NEW_IDS_SPLIT_SEED,
             "split_fractions": dict(zip(SPLITS, SPLIT_FRACTIONS, strict=True)),
+            "n_folds": N_FOLDS,
+            "fold_seed": FOLD_SEED,
+            "candidate_merge_tol": MERGE_TOL,
         },
         "versions": {
             "python": platform.python_version(),
@@ -630,6 +968,10 @@ def build_report(
         "materials": {
             "union": len(split_of),
             "splits": _counts(split_of.values(), SPLITS),
+            "original_ids": sum(1 for m in split_of if m not in checks["new_ids"]),
+            "new_ids": len(checks["new_ids"]),
+            "new_ids_splits": _counts((split_of[m] for m in checks["new_ids"]), SPLITS),
+            "folds": _counts(fold_of.values(), [TEST_FOLD, *range(N_FOLDS)]),
             "overlaps": {
                 f"{a}&{b}": len(ids[a] & ids[b]) for i, a in enumerate(names) for b in names[i + 1 :]
             }
@@ -637,9 +979,10 @@ def build_report(
         },
         "symprec_agreement": symprec_agreement(all_records, all_diags),
         "qc_agreement": {
-            s.dataset: qc_agreement(s, all_records[s.dataset], all_diags[s.dataset], qcs[s.dataset])
+            _source_key(s): qc_agreement(s, all_records[s.dataset], all_diags[s.dataset], qcs[s.name])
             for s in SOURCES
         },
+        "orientation_checks": checks["orientation"],
         "outputs": {
             f"{d}.parquet": {
                 "bytes": (out_dir / f"{d}.parquet").stat().st_size,
@@ -668,10 +1011,13 @@ def _card_intro(report: dict) -> str:
     ds = report["datasets"]
     return f"""# Data card: GMTNet Explorer bundled tensor datasets
 
-Three Materials Project DFT tensor datasets, as distributed in the matminer 0.4.0 package, cleaned
-into one Parquet file each: the dielectric tensor (ε₀ and ε∞), the piezoelectric stress tensor e
-and the elastic stiffness tensor C. Every tensor is stored **full rank, in the Cartesian frame of
-the stored crystal structure**, in source units. Load them with
+Three Materials Project DFT tensor datasets, as distributed in the matminer 0.4.0 package, plus
+{_n(ds["elastic"]["sources"][TRACHOTE]["rows"])} further elastic tensors from a legacy Materials Project query, cleaned
+into one Parquet file per tensor: the dielectric tensor (ε₀ and ε∞), the piezoelectric stress
+tensor e and the elastic stiffness tensor C. Every tensor is stored **full rank, in the Cartesian
+frame of the crystal structure it was computed on** (stored with it), in source units; where the
+source gave it in the IEEE frame, the row also lists every structure-frame tensor the label may
+be (`orientation`, `candidates`; see "Label orientation"). Load them with
 `gmtnet.data.load_dataset(kind, include_flagged=...)`; print statistics with
 `python -m gmtnet data summary`.
 
@@ -684,7 +1030,7 @@ not this file.
 | --- | --- |
 | `dielectric.parquet` | {_n(ds["dielectric"]["rows"])} rows: ε₀ (`tensor`), ε∞ (`tensor_electronic`) |
 | `piezoelectric.parquet` | {_n(ds["piezoelectric"]["rows"])} rows: e (`tensor`), C/m² |
-| `elastic.parquet` | {_n(ds["elastic"]["rows"])} rows: C (`tensor`), GPa |
+| `elastic.parquet` | {_n(ds["elastic"]["rows"])} rows: C (`tensor`), GPa ({", ".join(f"{k} {_n(v['rows'])}" for k, v in ds["elastic"]["sources"].items())}) |
 | `build_report.json` | every count and check below, source and output sha256s, library versions |
 | `CITATION.bib` | the papers to cite |"""
 
@@ -692,16 +1038,16 @@ not this file.
 def _card_provenance(report: dict) -> str:
     sdist, v = report["matminer_sdist"], report["versions"]
     table = _md_table(
-        ["dataset", "file in the sdist", "sha256", "bytes", "reference"],
+        ["source", "file", "sha256", "bytes", "label frame", "reference"],
         [
-            [d, f"`{s['sdist_path']}`", f"`{s['sha256']}`", _n(s["bytes"]), s["reference"]]
+            [d, f"`{s['sdist_path'] or s['file']}`", f"`{s['sha256']}`", _n(s["bytes"]), s["frame"], s["reference"]]
             for d, s in report["sources"].items()
         ],
     )
     return f"""## Provenance
 
-Source: the {sdist["package"]}, which bundles the CSVs below (later matminer versions download
-newer versions instead):
+Source of the dielectric, piezoelectric and first elastic file: the {sdist["package"]}, which
+bundles the CSVs below (later matminer versions download newer versions instead):
 
 - obtained with `{sdist["command"]}`
 - sdist sha256 `{sdist["sha256"]}`
@@ -709,10 +1055,19 @@ newer versions instead):
 The data were computed by the Materials Project with VASP (GGA/PBE; DFPT for the dielectric and
 piezoelectric tensors, stress-strain fits for the elastic tensors).
 
+The legacy elastic set (`{TRACHOTE}`): the file `data/mp_val_clean.json` of the public GitHub
+repository `trachote/predict_elastic_tensor` (MIT licence), added in commit
+`2178392a6895287af3c7f95c2a31f7985b28b1e8` and later deleted there; a query of the legacy (pre-2021)
+Materials Project API: material id, a P1 CIF of the cell (written by pymatgen), the elastic tensor
+(6x6 IEEE-order Voigt, **IEEE frame**, rounded to whole GPa) and Voigt moduli. Read with `json` and
+pandas, the CIF with pymatgen's CIF parser. Of its 1,211 rows, those whose id is already in the
+matminer elastic set are not added (they keep their POSCAR-frame label) and serve as a check.
+
 {table}
 
 Per-row symmetry QC tables (`shared/data/qc/`, spglib 2.8.0, symprec 0.01 Å, angle tolerance 5°)
-supplied the IEEE rotations of the piezoelectric rows and the cross-check below.
+supplied pymatgen's IEEE rotations of the piezoelectric and legacy elastic rows and the
+cross-check below.
 
 Built with: spglib {v["spglib"]}, pymatgen {v["pymatgen"]}, numpy {v["numpy"]}, pandas {v["pandas"]},
 pyarrow {v["pyarrow"]}, Python {v["python"]}."""
@@ -743,23 +1098,29 @@ def _card_processing(report: dict) -> str:
     materials = ", ".join(f"{k} {_n(v)}" for k, v in mats["splits"].items())
     return f"""## What was done
 
-- **Structures**: the source's `poscar` cell (the cell the tensors were computed in), stored as
-  plain arrays: `lattice` (rows a, b, c, Å), `species`, `frac_coords`. Its Cartesian frame is the
-  frame of every tensor in the file.
+- **Structures**: the source's `poscar` cell (legacy elastic rows: the CIF's cell), the cell the
+  tensor was computed on, stored with the row as plain arrays: `lattice` (rows a, b, c, Å),
+  `species`, `frac_coords`. Its Cartesian frame is the frame of the row's tensors. A material in
+  several files may have a different cell (or setting) in each; every tensor travels with its own.
 - **Dielectric**: `e_total` (ε₀) and `e_electronic` (ε∞) are already in the POSCAR frame; stored
   unchanged (the ionic part is their difference). The source's `poly_*` averages are not kept.
 - **Piezoelectric**: the source gives a 3x6 Voigt matrix in IEEE order (xx, yy, zz, yz, xz, xy)
   **in the IEEE-176 frame**, not the structure's. It is expanded to e_ijk (no Voigt factors for
   stress constants) and rotated back with the QC table's R (pymatgen `get_ieee_rotation`, structure
-  frame → IEEE frame): e_struct = R^T·e_ieee on every index. R is stored as `ieee_rotation`.
+  frame → IEEE frame), corrected for tetragonal cells with c < a (the source's convention, see
+  "Label orientation"):
+  e_struct = R^T·e_ieee on every index. R is stored as `ieee_rotation`
+  (`ieee_rotation_corrected` marks the {_n(piezo["orientation"]["ieee_rotation_corrected"]["all"])} corrected rows).
   For {_n(piezo["flags"]["asymmetric"])} of {_n(piezo["rows"])} rows the back-rotated tensor does not
-  obey the structure's symmetry (flagged `asymmetric`): mostly rows whose source IEEE frame used
-  another axis convention than today's pymatgen, which cannot be recovered uniquely. Even for
-  consistent rows the absolute sign of e relative to the polar axis cannot be checked without the
-  original calculation.
+  obey the structure's symmetry under any frame choice (flagged `asymmetric`, orientation
+  `unresolved`). Where it does, the orientation is often still open: see "Label orientation".
 - **Elastic**: `elastic_tensor_original` (6x6 IEEE-order Voigt, POSCAR frame) expanded to C_ijkl
   (no Voigt factors for stiffnesses). The IEEE-rotated `elastic_tensor` and the compliances are
-  not used.
+  not used (the pair serves to check the IEEE convention, see "Label orientation"). Legacy rows:
+  `elasticity.elastic_tensor` (IEEE frame, whole GPa) rotated back with the QC table's R
+  (pymatgen's, uncorrected: that source's own convention, see "Label orientation");
+  `K_VRH`/`G_VRH` are null for them and `K_Voigt`/`G_Voigt` (theirs) null for the matminer rows;
+  the legacy source gives no space-group number (`spacegroup_number_mp` null).
 - **Symmetry**: spglib through `gmtnet.symmetry.analyze_symmetry` at `DEFAULT_SYMPREC` =
   {p["symprec_angstrom"]:g} Å and angle tolerance {p["angle_tolerance_degrees"]:g} (spglib's own
   choice): space group, point group, crystal system and the Cartesian point operations. The
@@ -775,11 +1136,97 @@ def _card_processing(report: dict) -> str:
 {_card_flags_table(ds)}
 
 - **Split**: one train/val/test assignment per Materials Project id over the union of the ids of
-  the three datasets, so no material is in two splits across kinds. The sorted unique ids are
-  permuted with `numpy.random.default_rng({p["split_seed"]})` (`SPLIT_SEED` in `gmtnet/data.py`)
-  and cut {cuts} (`gmtnet.data.assign_splits`). Every row, flagged or not, has a split.
+  the three datasets, so no material is in two splits across kinds. The sorted unique ids of the
+  matminer files ({_n(mats["original_ids"])}) are permuted with `numpy.random.default_rng({p["split_seed"]})`
+  (`SPLIT_SEED` in `gmtnet/data.py`) and cut {cuts} (`gmtnet.data.assign_splits`): the split they
+  always had. The {_n(mats["new_ids"])} ids new with the legacy elastic rows get their own assignment with
+  the same fractions and seed {p["new_ids_split_seed"]} (`NEW_IDS_SPLIT_SEED`):
+  {", ".join(f"{k} {_n(v)}" for k, v in mats["new_ids_splits"].items())}. Every row, flagged or not, has a split.
   - {_n(mats["union"])} materials: {materials}
-  - ids in more than one dataset: {overlaps}"""
+  - ids in more than one dataset: {overlaps}
+- **Cross-validation folds** (`fold`): the non-test ids, sorted, permuted with seed
+  {p["fold_seed"]} (`FOLD_SEED`) and dealt round robin into {p["n_folds"]} folds
+  (`gmtnet.data.assign_folds`), the same folds for every kind; test rows have fold -1 and stay a
+  holdout. Materials per fold: {", ".join(f"{k} {_n(v)}" for k, v in mats["folds"].items())}."""
+
+
+def _card_orientation(report: dict) -> str:
+    ds, checks, p = report["datasets"], report["orientation_checks"], report["parameters"]
+    qa_legacy = checks["legacy_tetragonal_convention"]
+    names = [d for d in ds if ds[d]["orientation"]]
+    classes = list(ORIENTATIONS)
+    table = _md_table(
+        ["orientation", "meaning", *(f"{d} (all / usable)" for d in names)],
+        [
+            [f"`{c}`", ORIENTATIONS[c], *(f"{_n(ds[d]['orientation']['all'][c])} / {_n(ds[d]['orientation']['usable'][c])}" for d in names)]
+            for c in classes
+        ],
+    )
+    pg_rows = []
+    for d in names:
+        for pg, counts in ds[d]["orientation"]["usable_by_point_group"].items():
+            pg_rows.append([d, pg, point_group_class(pg), counts["unique"], counts["ambiguous"], counts["unresolved"]])
+    by_pg = _md_table(["dataset", "point group", "class", "unique", "ambiguous", "unresolved"], pg_rows)
+    el = checks["matminer_elastic_ieee_vs_original"]
+    ov = checks["legacy_elastic_overlap_with_matminer"]
+    ro = checks["roundoff"]
+    ro_lines = "\n".join(
+        f"  - {d}, lattice rounded to {dec} Å: the back-rotated label changes for {_n(x['label_changes'])} of "
+        f"{_n(x['rows'])} usable IEEE-frame rows; it is one of the row's candidates for {_n(x['still_a_candidate'])}."
+        for d, per in ro.items() for dec, x in per.items()
+    )
+    return f"""## Label orientation
+
+A tensor given in the IEEE-176 frame (piezoelectric rows, legacy elastic rows) is rotated back
+with R, the rotation from the structure frame to the IEEE frame. pymatgen builds R from the
+lattice vectors of spglib's conventional cell; where the lattice has more symmetry than the
+crystal, several conventional cells are equally valid and round-off (or another spglib version)
+picks one. Two such choices differ by a proper operation h of the lattice's point group, so the
+tensor the source computed is one of the images ρ(h)·T of the back-rotated T (`gmtnet.orientation`):
+
+- `candidates` = the distinct images ρ(h)·T over the proper rotations h of the lattice's point
+  group (spglib on the lattice alone, symprec {p["symprec_angstrom"]:g} Å) that obey the crystal's point
+  group to {p["residual_threshold"]:g} (the DFT tensor does), merged below {p["candidate_merge_tol"]:g} relative difference.
+  The set is an orbit, so it does not depend on which candidate the back-rotation gave: two
+  settings of one crystal whose labels differ by a lost operation get the same set.
+- `orientation`: `unique` (one candidate), `ambiguous` (several), `unresolved` (no image obeys
+  the point group; these rows are also flagged `asymmetric`), `structure` (the source gave the
+  label in the structure's own frame: dielectric, matminer elastic).
+
+The source's own convention, recovered where it can be: the matminer elastic file carries the
+POSCAR-frame and the IEEE-frame tensor of {_n(el["rows"])} crystals, which fixes the rotation the source
+used. Back-rotating its IEEE tensor with today's pymatgen R reproduces the POSCAR-frame tensor
+(to 2 %) for {_n(el["pymatgen_reproduces"])} rows. pymatgen's tetragonal rule compares unsorted lengths, so for c < a
+it puts the 4-fold axis along x1; the source put it along x3 (as IEEE 176 asks). With that one
+correction (`gmtnet.orientation.source_ieee_rotation`, {_n(el["rotation_corrected"])} elastic rows) R reproduces
+{_n(el["corrected_reproduces"])} rows (the rest: monoclinic and flagged rows); the POSCAR-frame tensor is one of the candidates for {_n(el["in_candidates"])} rows
+({_n(el["not_in_candidates_flagged"])} others break their own point group, i.e. are flagged; {_n(el["not_in_candidates_consistent"])} obey it but are
+not a candidate: monoclinic cells, whose IEEE cell choice is not a lattice symmetry). The same
+correction resolves {_n(ds["piezoelectric"]["orientation"]["ieee_rotation_corrected"]["usable"])} piezoelectric rows (every tetragonal piezo row with c < a broke
+its point group with pymatgen's R and obeys it with the corrected one). The convention does not
+carry over to the legacy elastic query, made later with pymatgen's rule: {_n(qa_legacy["corrected_would_break"])} of its
+{_n(qa_legacy["tetragonal_c_below_a"])} tetragonal rows with c < a obey their point group with pymatgen's R and would break
+it with the corrected one, so those rows keep pymatgen's R. The elastic tensor cannot tell a polar
+axis from its reverse (it is centrosymmetric), so the sign ambiguities of e stay.
+
+Checks:
+
+- The issue's instability test (rounding the stored lattice and recomputing R):
+{ro_lines}
+- The {_n(ov["rows"])} legacy elastic rows whose id is also a matminer elastic row: the two IEEE tensors agree to
+  1 GPa for {_n(ov["ieee_tensor_within_1_GPa"])}; {_n(ov["same_cell"])} share the matminer cell exactly, and for
+  {_n(ov["same_cell_in_candidates"])} of them the matminer POSCAR-frame tensor is one of the legacy row's candidates
+  ({_n(ov["same_cell_unique"])} unique, {_n(ov["same_cell_unique_correct"])} of those equal to it).
+
+{table}
+
+Usable IEEE-frame rows per point group (class: centrosymmetric / polar / other):
+
+{by_pg}
+
+Training (`gmtnet.train`) and the metrics (`gmtnet.metrics`, `python -m gmtnet evaluate`) take,
+per row, the candidate closest to the prediction; the metrics are also reported strictly, on the
+rows whose label has one candidate."""
 
 
 def _card_counts(report: dict) -> str:
@@ -881,7 +1328,7 @@ def _card_symprec(report: dict) -> str:
     table = _md_table(
         [
             "symprec (Å)",
-            *(f"{d}: same as MP (of {_n(sa['rows'][d])})" for d in groups),
+            *(f"{d}: same as MP (of {_n(sa['rows_with_mp_spacegroup'].get(d, sa['rows'][d]))})" for d in groups),
             *(f"{d}: usable" for d in groups),
         ],
         [
@@ -907,10 +1354,11 @@ the rows that would be usable (no flag) if the symmetry operations were detected
 def _disagreement_line(dataset: str, x: dict) -> str:
     ours = "consistent" if x["consistent_ours"] else "flagged"
     theirs = "consistent" if x["consistent_qc"] else "inconsistent"
+    qc_residual = "-" if x["residual_qc"] is None else f"{x['residual_qc']:.4g}"
     return (
         f"- {dataset} `{x['material_id']}` ({x['formula']}): {ours} here, {theirs} in QC; space group "
-        f"{x['spacegroup_ours']} here / {x['spacegroup_qc']} QC / {x['spacegroup_mp']} MP label; residual "
-        f"{x['residual_ours']:.4g} here / {x['residual_qc']:.4g} QC. Cause: {x['reason']}."
+        f"{x['spacegroup_ours']} here / {x['spacegroup_qc'] or '-'} QC / {x['spacegroup_mp'] or '-'} MP label; residual "
+        f"{x['residual_ours']:.4g} here / {qc_residual} QC. Cause: {x['reason']}."
     )
 
 
@@ -939,7 +1387,15 @@ def _card_qc(report: dict) -> str:
             for d, q in qa.items()
         ],
     )
-    lines = [_disagreement_line(d, x) for d, q in qa.items() for x in q["disagreements"]]
+    corrected_note = "the IEEE rotation was corrected"
+    lines = [_disagreement_line(d, x) for d, q in qa.items() for x in q["disagreements"] if not x["reason"].startswith(corrected_note)]
+    for d, q in qa.items():
+        ids = [x["material_id"] for x in q["disagreements"] if x["reason"].startswith(corrected_note)]
+        if ids:
+            lines.append(
+                f"- {d}: {len(ids)} rows consistent here, inconsistent in QC, because the IEEE rotation was "
+                f"corrected (tetragonal, c < a; the QC used pymatgen's): {', '.join(f'`{i}`' for i in ids)}."
+            )
     return f"""## Cross-check with the QC tables
 
 The QC tables (`shared/data/qc/`) call a row consistent when its residual is below 1 % (for the
@@ -967,6 +1423,8 @@ _CARD_LICENCE_AND_CITATION = """## Licence
   papers below. The CSVs themselves carry no data licence; they cite their papers.
 - Distribution: taken from the matminer package, BSD-style licence, "Copyright (c) 2015, The
   Regents of the University of California, through Lawrence Berkeley National Laboratory".
+- Legacy elastic rows: taken from the GitHub repository trachote/predict_elastic_tensor (MIT
+  licence for the repository); the data are Materials Project data (CC BY 4.0, as above).
 - The CC BY 4.0 terms are general knowledge about Materials Project data, not stated in the
   package; verify before redistributing. Whoever redistributes the derived files here (cleaned
   tensors, flags, splits) must keep that attribution: credit the Materials Project and the papers
@@ -978,8 +1436,9 @@ Please cite the paper of each dataset you use and the Materials Project (BibTeX 
 
 - Dielectric: I. Petousis et al., "High-throughput screening of inorganic compounds for the
   discovery of novel dielectric and optical materials", Sci. Data 4, 160134 (2017).
-- Elastic: M. de Jong et al., "Charting the complete elastic properties of inorganic crystalline
-  compounds", Sci. Data 2, 150009 (2015).
+- Elastic (both files): M. de Jong et al., "Charting the complete elastic properties of inorganic
+  crystalline compounds", Sci. Data 2, 150009 (2015); for the legacy rows also the Materials
+  Project (below) and the repository they were taken from (`trachote2021predict` in CITATION.bib).
 - Piezoelectric: M. de Jong, W. Chen, H. Geerlings, M. Asta, K. A. Persson, "A database to enable
   discovery and design of piezoelectric materials", Sci. Data 2, 150053 (2015).
 - A. Jain et al., "Commentary: The Materials Project: A materials genome approach to
@@ -1006,6 +1465,7 @@ def render_card(report: dict) -> str:
         _card_intro(report),
         _card_provenance(report),
         _card_processing(report),
+        _card_orientation(report),
         _card_counts(report),
         _card_columns(),
         _card_symprec(report),
@@ -1046,17 +1506,33 @@ def main(argv=None) -> int:
         (out_dir / "DATA_CARD.md").write_text(render_card(report), encoding="utf-8")
         return 0
 
-    all_records, all_diags, qcs = {}, {}, {}
+    all_records: dict[str, list[dict]] = {}
+    all_diags: dict[str, list[dict]] = {}
+    qcs, raws = {}, {}
     for source in SOURCES:
         raw, qc = read_source(source, raw_dir, qc_dir)
+        if source.name == TRACHOTE:
+            # Ids already in the matminer elastic set keep that set's POSCAR-frame label; the
+            # legacy copies serve as a check of the back-rotation (check_trachote_overlap).
+            known = set(raws["matminer_elastic_tensor_2015"]["material_id"])
+            raws["trachote_overlap"] = raw[raw["material_id"].isin(known)]
+            raw = raw[~raw["material_id"].isin(known)].reset_index(drop=True)
         raw = raw.head(args.limit) if args.limit else raw
-        all_records[source.dataset], all_diags[source.dataset] = build_dataset(source, raw, qc)
-        qcs[source.dataset] = qc
+        records, diags = build_dataset(source, raw, qc)
+        all_records.setdefault(source.dataset, []).extend(records)
+        all_diags.setdefault(source.dataset, []).extend(diags)
+        qcs[source.name], raws[source.name] = qc, raw
 
-    split_of = assign_splits(r["material_id"] for recs in all_records.values() for r in recs)
+    # The original ids keep the split they always had; ids new with the legacy elastic rows get
+    # their own seeded assignment with the same fractions (an old test material stays in test).
+    original_ids = {r["material_id"] for recs in all_records.values() for r in recs if r["source"] in ORIGINAL_SOURCES}
+    new_ids = {r["material_id"] for recs in all_records.values() for r in recs} - original_ids
+    split_of = assign_splits(original_ids) | assign_splits(new_ids, seed=NEW_IDS_SPLIT_SEED)
+    fold_of = assign_folds(split_of)
     for records in all_records.values():
         for r in records:
             r["split"] = split_of[r["material_id"]]
+            r["fold"] = fold_of[r["material_id"]]
 
     build_meta = {
         "symprec_angstrom": DEFAULT_SYMPREC,
@@ -1064,11 +1540,25 @@ def main(argv=None) -> int:
         "residual_threshold": RESIDUAL_THRESHOLD,
         "large_eps_limit": LARGE_EPS_LIMIT,
         "split_seed": SPLIT_SEED,
+        "new_ids_split_seed": NEW_IDS_SPLIT_SEED,
+        "fold_seed": FOLD_SEED,
+        "n_folds": N_FOLDS,
     }
     for dataset, records in all_records.items():
         write_parquet(dataset, records, out_dir / f"{dataset}.parquet", build_meta)
 
-    report = build_report(raw_dir, qc_dir, out_dir, all_records, all_diags, qcs, split_of)
+    checks = {
+        "new_ids": new_ids,
+        "orientation": {
+            "matminer_elastic_ieee_vs_original": check_elastic_convention(raws["matminer_elastic_tensor_2015"]),
+            "legacy_tetragonal_convention": check_legacy_tetragonal(raws[TRACHOTE], qcs[TRACHOTE]),
+            "legacy_elastic_overlap_with_matminer": check_trachote_overlap(
+                raws["trachote_overlap"], qcs[TRACHOTE], raws["matminer_elastic_tensor_2015"]
+            ),
+            "roundoff": {d: check_roundoff(all_records[d]) for d in ("piezoelectric", "elastic")},
+        },
+    }
+    report = build_report(raw_dir, qc_dir, out_dir, all_records, all_diags, qcs, split_of, fold_of, checks)
     (out_dir / "build_report.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )

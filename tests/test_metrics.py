@@ -68,3 +68,43 @@ def test_bad_shapes():
         fnorm(np.zeros((2, 3, 3)), np.zeros((2, 3, 3, 3)), "dielectric")
     with pytest.raises(ValueError, match="predictions"):
         symmetry_success(np.zeros((2, 3, 3)), [])
+
+
+def test_ambiguous_labels_are_scored_against_the_closest_candidate():
+    """A polar label known only up to its sign: the prediction -e is right for the all-row
+    (ambiguity-aware) metrics and is left out of the strict ones."""
+    from gmtnet.metrics import closest_candidates
+
+    cons = neumann_constraints(point_group_operations("6mm"), "piezoelectric")
+    rng = np.random.default_rng(0)
+    e = cons.project(rng.normal(size=(2, 3, 3, 3)))
+    cands = np.stack([np.stack([e[0], -e[0]]), np.stack([e[1], e[1]])])
+    mask = np.array([[True, True], [True, False]])  # row 1: one candidate (padded)
+    pred = np.stack([-e[0], 1.5 * e[1]])
+    chosen, idx = closest_candidates(pred, cands, mask, "piezoelectric")
+    assert idx.tolist() == [1, 0]
+    np.testing.assert_allclose(chosen[0], -e[0])
+    # Padding is never chosen, even when it would be closer.
+    _, idx = closest_candidates(np.stack([e[0], 2 * e[1]]), np.stack([cands[0], np.stack([e[1], 2 * e[1]])]), mask, "piezoelectric")
+    assert idx.tolist() == [0, 0]
+    res = evaluate(pred, e, "piezoelectric", [cons, cons], ["hexagonal"] * 2, candidates=cands, candidate_mask=mask,
+                   point_groups=["6mm", "6mm"])
+    assert res["overall"]["n"] == 2 and res["overall"]["n_ambiguous"] == 1
+    assert res["overall"]["ewt25"] == pytest.approx(0.5)  # row 0 exact, row 1 off by 50 %
+    assert res["unique_rows"]["n"] == 1 and res["unique_rows"]["ewt25"] == 0.0
+    assert res["per_point_group_class"]["polar"]["n"] == 2
+    # Without candidates the same prediction is scored against the stored label only.
+    strict = evaluate(pred, e, "piezoelectric", [cons, cons], ["hexagonal"] * 2)
+    assert strict["overall"]["ewt25"] == 0.0 and strict["unique_rows"]["n"] == 2
+
+
+def test_bootstrap_interval_brackets_the_mean_and_shrinks_with_n():
+    from gmtnet.metrics import bootstrap_ci
+
+    rng = np.random.default_rng(1)
+    small, large = rng.normal(size=50), rng.normal(size=5000)
+    lo_s, hi_s = bootstrap_ci(small)
+    lo_l, hi_l = bootstrap_ci(large)
+    assert lo_s < small.mean() < hi_s and lo_l < large.mean() < hi_l
+    assert (hi_l - lo_l) < (hi_s - lo_s) / 5  # width ~ 1/sqrt(n): 100x the crystals, ~10x narrower
+    assert bootstrap_ci(np.ones(10)) == (1.0, 1.0)

@@ -76,3 +76,37 @@ def test_bad_training_config():
         TrainConfig(kind="elastic", model="resnet")
     with pytest.raises(ValueError, match="unknown tensor kind"):
         TrainConfig(kind="thermal")
+
+
+def test_loss_takes_the_closest_candidate_and_ignores_padding():
+    from gmtnet.train import _loss
+
+    e = torch.randn(2, 3, 3, 3)
+    cands = torch.stack([torch.stack([e[0], -e[0]]), torch.stack([e[1], -e[1]])])
+    mask = torch.tensor([[True, True], [True, False]])
+    pred = torch.stack([-e[0], -e[1]])
+    # Row 0: -e is a candidate (no error); row 1: its second slot is padding, so the error is 2|e|.
+    expected = (2 * e[1].norm()) / 2
+    assert _loss(pred, cands, mask, 1.0).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert _loss(pred, cands, torch.ones(2, 2, dtype=torch.bool), 1.0).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_cross_validation_fold_trains_outside_the_fold_and_evaluates_on_it(tmp_path):
+    torch.set_num_threads(1)
+    cfg = TrainConfig(kind="piezoelectric", epochs=1, max_train=16, batch_size=8, device="cpu", model_options=SMALL, cv_fold=2)
+    summary = train(cfg, tmp_path, progress=False)
+    assert summary["cv_fold"] == 2 and summary["val_crystals"] == 0 and summary["best_epoch"] == 0
+    metrics = evaluate_model(tmp_path, device="cpu", progress=False, fold=2, predictions_path=tmp_path / "p.npz")
+    assert metrics["split"] == "fold 2"
+    with np.load(tmp_path / "p.npz") as z:
+        ids, cands, mask = z["material_ids"], z["candidates"], z["candidate_mask"]
+    from gmtnet.data import load_dataset
+
+    frame = load_dataset("piezoelectric", include_flagged=False).set_index("material_id")
+    assert set(frame.loc[ids, "fold"]) == {2}
+    assert len(ids) == metrics["overall"]["n"] == (frame["fold"] == 2).sum()
+    assert metrics["overall"]["n_ambiguous"] == int((mask.sum(axis=1) > 1).sum()) > 0
+    assert metrics["unique_rows"]["n"] + metrics["overall"]["n_ambiguous"] == len(ids)
+    assert cands.shape[:2] == mask.shape
+    with pytest.raises(ValueError, match="cv_fold"):
+        TrainConfig(kind="elastic", cv_fold=5)
