@@ -1,0 +1,166 @@
+"""Deep ensembles of tensor heads: per-component standard deviation, a scalar uncertainty, calibration.
+
+An ensemble's prediction is the mean of its members' (each exactly Neumann-projected, so the mean
+is too); its per-component standard deviation is taken over the members, full rank, structure's
+Cartesian frame, kind's unit. Components that symmetry forbids or ties are the same in every
+member, so their deviation is exactly zero or tied as well.
+
+The scalar uncertainty of a prediction is the Frobenius norm of the deviation in the paper's form
+(ε 3x3, e 3x6 Voigt, C 6x6 Voigt; the Voigt maps of these kinds carry no factors), in the kind's
+unit: the ensemble's estimate of the Fnorm error of that crystal.
+
+Calibration (:func:`calibration`): the share of reference components (paper form, components with
+a nonzero deviation) within ±1σ, which is 68.3 % for a calibrated Gaussian, a reliability curve
+over nominal levels, and the Spearman rank correlation between the scalar uncertainty and the
+actual Frobenius error per crystal. :func:`fit_std_scale` gives the one factor that makes the ±1σ
+share 68.3 % on a set of crystals (fit it on validation crystals, measure on others).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import erf, sqrt
+from pathlib import Path
+
+import numpy as np
+
+from gmtnet.kinds import TensorKind, get_kind
+from gmtnet.metrics import frobenius_errors, paper_form
+
+__all__ = [
+    "ONE_SIGMA",
+    "EnsemblePrediction",
+    "ensemble_statistics",
+    "scalar_uncertainty",
+    "fit_std_scale",
+    "calibration",
+    "HeadEnsemble",
+]
+
+#: Probability mass of a Gaussian within ±1σ.
+ONE_SIGMA = erf(1 / sqrt(2))
+#: Nominal central probabilities of the reliability curve.
+RELIABILITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.683, 0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class EnsemblePrediction:
+    """Mean ``(N, 3, ..., 3)``, per-component std (same shape) and scalar uncertainty ``(N,)``; all
+    float64, kind's unit, structure frames."""
+
+    kind: TensorKind
+    mean: np.ndarray
+    std: np.ndarray
+    uncertainty: np.ndarray
+
+
+def ensemble_statistics(member_predictions: np.ndarray, kind: str | TensorKind) -> EnsemblePrediction:
+    """``(M, N, 3, ..., 3)`` member predictions (M ≥ 2) -> :class:`EnsemblePrediction`.
+
+    The deviation uses ``ddof=1`` (the unbiased variance over members).
+    """
+    k = get_kind(kind)
+    p = np.asarray(member_predictions, dtype=np.float64)
+    if p.ndim != k.rank + 2 or p.shape[2:] != k.shape:
+        raise ValueError(f"member predictions must have shape (M, N, {', '.join(['3'] * k.rank)}), got {p.shape}")
+    if p.shape[0] < 2:
+        raise ValueError(f"an ensemble needs at least 2 members, got {p.shape[0]}")
+    mean, std = p.mean(axis=0), p.std(axis=0, ddof=1)
+    return EnsemblePrediction(k, mean, std, scalar_uncertainty(std, k))
+
+
+def scalar_uncertainty(std: np.ndarray, kind: str | TensorKind) -> np.ndarray:
+    """Frobenius norm of the per-component deviation in the paper's form, ``(N,)``, kind's unit."""
+    k = get_kind(kind)
+    s = paper_form(std, k)
+    return np.linalg.norm(s.reshape(len(s), -1), axis=1)
+
+
+def _normalised_errors(mean, std, true, k) -> np.ndarray:
+    m, s, t = paper_form(mean, k), paper_form(std, k), paper_form(true, k)
+    keep = s > 0  # forbidden or fixed components carry no uncertainty and are not counted
+    return np.abs(m - t)[keep] / s[keep]
+
+
+def fit_std_scale(mean: np.ndarray, std: np.ndarray, true: np.ndarray, kind: str | TensorKind, target: float = ONE_SIGMA) -> float:
+    """Factor c such that a share ``target`` of components lies within ±c·σ on these crystals."""
+    z = _normalised_errors(mean, std, true, get_kind(kind))
+    if not len(z):
+        raise ValueError("no component with a nonzero standard deviation")
+    return float(np.quantile(z, target))
+
+
+def calibration(mean: np.ndarray, std: np.ndarray, true: np.ndarray, kind: str | TensorKind, std_scale: float = 1.0) -> dict:
+    """Calibration of ``std * std_scale`` against the references ``true`` (all ``(N, 3, ..., 3)``).
+
+    Returns:
+        ``within_1sigma`` (share of components, paper form, σ > 0), ``n_components``,
+        ``spearman`` (scalar uncertainty vs Frobenius error per crystal) with its ``spearman_p``,
+        ``reliability``: ``[{"nominal": p, "observed": share within z_p σ}]`` for Gaussian z_p,
+        and ``std_scale``.
+    """
+    from scipy.stats import norm, spearmanr
+
+    k = get_kind(kind)
+    s = np.asarray(std) * std_scale
+    z = _normalised_errors(mean, s, true, k)
+    err = frobenius_errors(mean, true, k)
+    unc = scalar_uncertainty(s, k)
+    rho = spearmanr(unc, err)
+    return {
+        "within_1sigma": float((z <= 1.0).mean()) if len(z) else float("nan"),
+        "n_components": int(len(z)),
+        "n_crystals": int(len(err)),
+        "spearman": float(rho.statistic),
+        "spearman_p": float(rho.pvalue),
+        "mean_uncertainty": float(unc.mean()),
+        "mean_error": float(err.mean()),
+        "reliability": [{"nominal": p, "observed": float((z <= norm.ppf(0.5 + p / 2)).mean())} for p in RELIABILITY_LEVELS],
+        "std_scale": float(std_scale),
+    }
+
+
+class HeadEnsemble:
+    """Several :class:`gmtnet.head.EncoderTensorHead` of one kind (different seeds), saved as
+    ``member-<i>/`` directories plus ``ensemble.json`` (the std scale fitted on validation)."""
+
+    def __init__(self, heads: Sequence, std_scale: float = 1.0) -> None:
+        if len(heads) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(heads)}")
+        kinds = {h.config.kind for h in heads}
+        if len(kinds) != 1:
+            raise ValueError(f"ensemble members predict different kinds: {sorted(kinds)}")
+        self.heads = list(heads)
+        self.kind = get_kind(kinds.pop())
+        self.std_scale = float(std_scale)
+
+    def predict(self, examples, idx: Sequence[int]) -> EnsemblePrediction:
+        """Mean, calibrated std (``std * std_scale``) and scalar uncertainty for rows ``idx`` of
+        :class:`gmtnet.head_training.HeadExamples`."""
+        from gmtnet.head_training import predict_head
+
+        preds = np.stack([predict_head(h, examples, idx) for h in self.heads])
+        stats = ensemble_statistics(preds, self.kind)
+        std = stats.std * self.std_scale
+        return EnsemblePrediction(self.kind, stats.mean, std, scalar_uncertainty(std, self.kind))
+
+    def save(self, directory: str | Path, extra: dict | None = None) -> Path:
+        from gmtnet.head_training import save_head
+
+        out = Path(directory)
+        for i, h in enumerate(self.heads):
+            save_head(h, out / f"member-{i}")
+        meta = {"kind": self.kind.name, "members": len(self.heads), "std_scale": self.std_scale, **(extra or {})}
+        (out / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "HeadEnsemble":
+        from gmtnet.head_training import load_head
+
+        path = Path(directory)
+        meta = json.loads((path / "ensemble.json").read_text())
+        heads = [load_head(path / f"member-{i}") for i in range(int(meta["members"]))]
+        return cls(heads, std_scale=float(meta.get("std_scale", 1.0)))

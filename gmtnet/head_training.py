@@ -1,0 +1,235 @@
+"""Training heads on cached frozen encoder features: examples, one fit, evaluation, save/load.
+
+The examples of a kind are all its unflagged rows (node features from a
+:class:`gmtnet.encoder.FeatureCache`, Neumann projectors, labels, the fixed split); a fit takes
+the row indices to train on and to select on, so any split or cross-validation fold (for example
+fixed folds over material ids) plugs in without re-encoding. The loss is a function of
+``(prediction, targets of the batch, scale)`` so that another loss (e.g. a minimum over candidate
+orientations of a label) can be handed in.
+
+Tensors are full rank, in each structure's Cartesian frame and the kind's unit (ε dimensionless,
+e C/m², C GPa); metrics are :func:`gmtnet.metrics.evaluate` (paper forms, IEEE Voigt order).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from gmtnet.data import load_dataset
+from gmtnet.encoder import FeatureCache, structure_hash
+from gmtnet.head import EncoderTensorHead, HeadConfig, collate_features
+from gmtnet.kinds import get_kind
+from gmtnet.metrics import evaluate as compute_metrics
+from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
+
+__all__ = [
+    "HeadExamples",
+    "HeadTrainConfig",
+    "prepare_head_examples",
+    "frobenius_loss",
+    "fit_head",
+    "predict_head",
+    "evaluate_predictions",
+    "save_head",
+    "load_head",
+]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+
+
+@dataclass
+class HeadExamples:
+    """All unflagged rows of one kind with their cached features.
+
+    ``features[i]``: ``(n_atoms_i, dim)`` float32; ``targets``: ``(N, 3, ..., 3)`` float64 (kind's
+    unit, structure frame); ``projectors``: ``(N, 3**rank, 3**rank)`` float32; ``splits``: the
+    fixed split of each row (``"train"``/``"val"``/``"test"``).
+    """
+
+    kind: str
+    material_ids: list[str]
+    splits: np.ndarray
+    crystal_systems: list[str]
+    features: list[np.ndarray]
+    constraints: list[SymmetryConstraints]
+    projectors: np.ndarray
+    targets: np.ndarray
+    irreps: str
+    encoder: str
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def indices(self, split: str) -> np.ndarray:
+        """Row indices of one split of the fixed train/val/test assignment."""
+        return np.flatnonzero(self.splits == split)
+
+
+def prepare_head_examples(kind: str, cache: FeatureCache, symprec: float = DEFAULT_SYMPREC, progress: bool = True) -> HeadExamples:
+    """Features (from ``cache``; a missing entry raises, naming how to fill the cache), projectors
+    and labels of every unflagged row of ``kind``."""
+    k = get_kind(kind)
+    df = load_dataset(k.name, include_flagged=False)
+    feats, cons = [], []
+    for s in tqdm(df["structure"], desc=f"{k.name}: features + projectors", disable=not progress, leave=False):
+        f = cache.get(structure_hash(s))
+        if f is None or len(f) != len(s):
+            raise FileNotFoundError(
+                f"{k.name}: no cached {cache.encoder} features for {s.composition.reduced_formula} in {cache.directory}; "
+                "run `python scripts/encode_datasets.py` first"
+            )
+        feats.append(f)
+        cons.append(symmetry_constraints(s, k, symprec=symprec))
+    targets = np.stack(df[k.column].to_list()).astype(np.float64)
+    projectors = np.stack([c.projector for c in cons]).astype(np.float32)
+    return HeadExamples(k.name, df["material_id"].tolist(), df["split"].to_numpy(), df["crystal_system"].tolist(),
+                        feats, cons, projectors, targets, cache.irreps, cache.encoder)
+
+
+def frobenius_loss(pred: torch.Tensor, target: torch.Tensor, scale: float) -> torch.Tensor:
+    """Mean over crystals of the full-rank Frobenius error divided by ``scale`` (as gmtnet.train)."""
+    diff = (pred - target).reshape(len(pred), -1) / scale
+    return torch.sqrt((diff**2).sum(dim=1) + 1e-12).mean()
+
+
+@dataclass
+class HeadTrainConfig:
+    """Optimisation settings of :func:`fit_head` (AdamW, warm-up + cosine, EMA of the weights)."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 3e-3
+    min_lr: float = 1e-5
+    weight_decay: float = 1e-5
+    warmup_epochs: int = 3
+    grad_clip: float = 10.0
+    ema_decay: float = 0.98
+    seed: int = 0
+    time_limit: float | None = None
+    scalars: int = 32
+    hidden_mul: int = 16
+    product_mul: int = 8
+
+
+def _lr_factor(epoch: int, cfg: HeadTrainConfig) -> float:
+    if epoch < cfg.warmup_epochs:
+        return (epoch + 1) / (cfg.warmup_epochs + 1)
+    progress = (epoch - cfg.warmup_epochs) / max(1, cfg.epochs - cfg.warmup_epochs)
+    floor = cfg.min_lr / cfg.lr
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def predict_head(head: EncoderTensorHead, ex: HeadExamples, idx: Sequence[int], batch_size: int = 256) -> np.ndarray:
+    """Predictions ``(len(idx), 3, ..., 3)`` float64, re-projected in float64 with each crystal's
+    exact projector (forbidden components exactly zero, as :mod:`gmtnet.predict` does)."""
+    idx = list(idx)
+    out = []
+    head.eval()
+    with torch.inference_mode():
+        for s in range(0, len(idx), batch_size):
+            part = idx[s : s + batch_size]
+            batch = collate_features([ex.features[i] for i in part], ex.projectors[part])
+            out.append(head(batch).double().numpy())
+    pred = np.concatenate(out) if out else np.zeros((0, *get_kind(ex.kind).shape))
+    return np.stack([ex.constraints[i].project(p) for i, p in zip(idx, pred)]) if len(pred) else pred
+
+
+def evaluate_predictions(pred: np.ndarray, ex: HeadExamples, idx: Sequence[int]) -> dict:
+    """:func:`gmtnet.metrics.evaluate` of predictions for rows ``idx``."""
+    idx = list(idx)
+    return compute_metrics(pred, ex.targets[idx], ex.kind, [ex.constraints[i] for i in idx], [ex.crystal_systems[i] for i in idx])
+
+
+def fit_head(
+    ex: HeadExamples,
+    train_idx: Sequence[int],
+    val_idx: Sequence[int],
+    cfg: HeadTrainConfig = HeadTrainConfig(),
+    loss_fn: LossFn = frobenius_loss,
+    progress: bool = True,
+) -> tuple[EncoderTensorHead, dict]:
+    """Train one head on rows ``train_idx``; keep the EMA weights with the lowest Fnorm on ``val_idx``.
+
+    Returns:
+        ``(head, summary)``: the head in eval mode; the summary has the best epoch, its validation
+        Fnorm (kind's unit), the epochs run, the seconds and the per-epoch log.
+    """
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    train_idx, val_idx = np.asarray(train_idx), np.asarray(val_idx)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    scale = float(np.sqrt(np.mean(ex.targets[train_idx] ** 2)))
+    hcfg = HeadConfig(kind=ex.kind, irreps_in=ex.irreps, encoder=ex.encoder, scalars=cfg.scalars,
+                      hidden_mul=cfg.hidden_mul, product_mul=cfg.product_mul, target_scale=scale)
+    head = EncoderTensorHead(hcfg)
+    head.fit_normalisation(np.concatenate([ex.features[i] for i in train_idx]))
+    ema = AveragedModel(head, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay)) if cfg.ema_decay else None
+    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: _lr_factor(e, cfg))
+    targets = torch.as_tensor(ex.targets, dtype=torch.float32)
+    best, best_epoch, best_state, log = math.inf, -1, None, []
+    t0 = time.perf_counter()
+    bar = tqdm(range(cfg.epochs), desc=f"head {ex.kind} seed {cfg.seed}", disable=not progress, leave=False)
+    for epoch in bar:
+        head.train()
+        order = rng.permutation(train_idx)
+        losses = []
+        for s in range(0, len(order), cfg.batch_size):
+            part = order[s : s + cfg.batch_size]
+            batch = collate_features([ex.features[i] for i in part], ex.projectors[part])
+            loss = loss_fn(head(batch), targets[part], scale)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(head.parameters(), cfg.grad_clip)
+            opt.step()
+            if ema is not None:
+                ema.update_parameters(head)
+            losses.append(loss.item())
+        sched.step()
+        current = head if ema is None else ema.module
+        val = evaluate_predictions(predict_head(current, ex, val_idx), ex, val_idx)["overall"]
+        log.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_fnorm": val["fnorm"], "val_ewt25": val["ewt25"]})
+        if val["fnorm"] < best:
+            best, best_epoch = val["fnorm"], epoch
+            best_state = copy.deepcopy(current.state_dict())
+        bar.set_postfix(loss=f"{np.mean(losses):.4f}", val=f"{val['fnorm']:.4g}", best=f"{best:.4g}")
+        if cfg.time_limit is not None and time.perf_counter() - t0 > cfg.time_limit:
+            break
+    head.load_state_dict(best_state)
+    head.eval()
+    summary = {"kind": ex.kind, "seed": cfg.seed, "best_epoch": best_epoch, "best_val_fnorm": best, "epochs_run": len(log),
+               "seconds": round(time.perf_counter() - t0, 1), "train_crystals": int(len(train_idx)),
+               "val_crystals": int(len(val_idx)), "parameters": int(sum(p.numel() for p in head.parameters())),
+               "train_config": asdict(cfg), "log": log}
+    return head, summary
+
+
+def save_head(head: EncoderTensorHead, directory: str | Path, extra: dict | None = None) -> Path:
+    """``model.safetensors`` + ``config.json`` (``{"head": HeadConfig, ...extra}``) in ``directory``."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, str(out / "model.safetensors"))
+    (out / "config.json").write_text(json.dumps({"head": head.config.to_dict(), **(extra or {})}, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def load_head(directory: str | Path) -> EncoderTensorHead:
+    """Rebuild a head from ``config.json`` and load its safetensors weights (no unpickling)."""
+    path = Path(directory)
+    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{path} must contain config.json and model.safetensors")
+    head = EncoderTensorHead(HeadConfig.from_dict(json.loads((path / "config.json").read_text())["head"]))
+    head.load_state_dict(load_file(str(path / "model.safetensors")))
+    return head.eval()
