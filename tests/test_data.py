@@ -18,18 +18,28 @@ from gmtnet.data import (
     CRYSTAL_SYSTEMS,
     FLAGS,
     LARGE_EPS_LIMIT,
+    N_FOLDS,
+    NEW_IDS_SPLIT_SEED,
     RESIDUAL_THRESHOLD,
     SPLIT_SEED,
     SPLITS,
+    TEST_FOLD,
+    assign_folds,
     assign_splits,
+    label_candidates,
     load_dataset,
+    point_group_class,
     summary_table,
 )
+from gmtnet.orientation import ORIENTATIONS
 from gmtnet.kinds import DATASETS, KINDS, get_kind
 from gmtnet.symmetry import analyze_symmetry, neumann_constraints, symmetry_residual
 from gmtnet.tensors import rotate, to_voigt
 
-EXPECTED_ROWS = {"dielectric": 1056, "piezoelectric": 941, "elastic": 1181}
+EXPECTED_ROWS = {"dielectric": 1056, "piezoelectric": 941, "elastic": 2272}
+#: Elastic rows per source: the matminer file and the legacy ids not in it (1,211 - 120).
+EXPECTED_SOURCES = {"matminer_elastic_tensor_2015": 1181, "mp_elastic_legacy_trachote": 1091}
+MATMINER_SOURCES = {"matminer_dielectric_constant", "matminer_piezoelectric_tensor", "matminer_elastic_tensor_2015"}
 SYMMETRY_FLAGS = {"asymmetric", "asymmetric_electronic"}
 
 # The QC tables live beside the repository (../shared/data/qc), not in it: checked when present.
@@ -38,12 +48,18 @@ QC_TABLES = {
     "dielectric": ("qc_matminer_dielectric_constant.csv", "symmetry_consistent"),
     "piezoelectric": ("qc_matminer_piezoelectric_tensor.csv", "symmetry_consistent_after_backrotation"),
     "elastic": ("qc_matminer_elastic_tensor_2015.csv", "symmetry_consistent"),
+    "mp_elastic_legacy_trachote": ("qc_mp_elastic_legacy_trachote.csv", "symmetry_consistent_after_backrotation"),
 }
 # Rows where our flag differs from the QC table (all "consistent here, inconsistent in QC"). The QC
 # tables used spglib angle_tolerance=5°; at our -1 spglib finds a lower symmetry for these cells
 # (WO2 P2_1/c not P4_2/mnm, CsClO3 Pm not Pmn2_1, Hg I4/mmm not Im-3m) and the tensor obeys it.
 # Recomputed with the QC settings, all 3,178 rows agree (build_report.json).
-QC_DISAGREEMENTS = {"dielectric": {"mp-19372"}, "piezoelectric": {"mp-754202"}, "elastic": {"mp-569289"}}
+QC_DISAGREEMENTS = {"dielectric": {"mp-19372"}, "piezoelectric": {"mp-754202"}, "elastic": {"mp-569289"},
+                    "mp_elastic_legacy_trachote": set()}
+QC_CORRECTED = {"dielectric": 0, "piezoelectric": 32, "elastic": 0, "mp_elastic_legacy_trachote": 0}
+# Usable rows: the legacy elastic rows double the elastic training data (1,013 -> 2,079); the
+# tetragonal IEEE correction makes 32 more piezo rows usable (765 -> 797).
+EXPECTED_USABLE = {"dielectric": 994, "piezoelectric": 797, "elastic": 2079}
 
 
 def _report() -> dict:
@@ -59,6 +75,7 @@ def _usable(frame: pd.DataFrame) -> pd.Series:
 def test_row_counts_and_unique_ids(dataset):
     frame = load_dataset(dataset)
     assert len(frame) == EXPECTED_ROWS[dataset]
+    assert int(_usable(frame).sum()) == EXPECTED_USABLE[dataset]
     assert frame["material_id"].is_unique
 
 
@@ -93,13 +110,29 @@ def test_dielectric_electronic_label_column():
 
 
 def test_splits_disjoint_across_kinds_and_roughly_80_10_10():
-    rows = pd.concat([load_dataset(d)[["material_id", "split"]] for d in DATASETS])
-    assert (rows.groupby("material_id")["split"].nunique() == 1).all()
+    rows = pd.concat([load_dataset(d)[["material_id", "split", "fold"]].assign(source=load_dataset(d).get("source", "matminer_dielectric_constant")) for d in DATASETS])
+    assert (rows.groupby("material_id")[["split", "fold"]].nunique() == 1).all().all()
     per_material = rows.drop_duplicates("material_id").set_index("material_id")["split"]
     fractions = per_material.value_counts(normalize=True)
     np.testing.assert_allclose([fractions[s] for s in SPLITS], [0.8, 0.1, 0.1], atol=0.01)
-    # The shipped split is the documented seeded assignment, reproducible from the ids alone.
-    assert per_material.to_dict() == assign_splits(per_material.index, seed=SPLIT_SEED)
+    # The shipped split is the documented seeded assignment, reproducible from the ids alone: the
+    # matminer ids keep the split they had before the legacy elastic rows came (old test stays
+    # test), the new ids have their own assignment.
+    original = set(rows.loc[rows["source"].isin(MATMINER_SOURCES), "material_id"])
+    new = set(per_material.index) - original
+    assert len(original) == 2896 and len(new) == 997
+    expected = assign_splits(original, seed=SPLIT_SEED) | assign_splits(new, seed=NEW_IDS_SPLIT_SEED)
+    assert per_material.to_dict() == expected
+
+
+def test_folds_cover_the_non_test_ids_once():
+    rows = pd.concat([load_dataset(d)[["material_id", "split", "fold"]] for d in DATASETS]).drop_duplicates("material_id")
+    assert ((rows["split"] == "test") == (rows["fold"] == TEST_FOLD)).all()
+    sizes = rows.loc[rows["fold"] != TEST_FOLD, "fold"].value_counts()
+    assert sorted(sizes.index) == list(range(N_FOLDS)) and sizes.max() - sizes.min() <= 1
+    assert rows.set_index("material_id")["fold"].to_dict() == assign_folds(rows.set_index("material_id")["split"].to_dict())
+    with pytest.raises(ValueError, match="n_folds"):
+        assign_folds({"mp-1": "train"}, n_folds=1)
 
 
 def test_assign_splits_ignores_order_and_repeats():
@@ -135,19 +168,32 @@ def test_stored_symmetry_reproduces(dataset):
         )
 
 
-@pytest.mark.parametrize("dataset", DATASETS)
-def test_flags_agree_with_qc_tables(dataset):
-    name, column = QC_TABLES[dataset]
+def _frame_of(source: str) -> pd.DataFrame:
+    """The rows of one report source: a dataset name (its matminer rows) or a source name."""
+    dataset = "elastic" if source == "mp_elastic_legacy_trachote" else source
+    frame = load_dataset(dataset)
+    if "source" in frame.columns:
+        frame = frame[frame["source"].isin(MATMINER_SOURCES) if source == dataset else frame["source"] == source]
+    return frame
+
+
+@pytest.mark.parametrize("source", list(QC_TABLES))
+def test_flags_agree_with_qc_tables(source):
+    name, column = QC_TABLES[source]
     if not (QC_DIR / name).exists():
         # The QC tables live in shared/ beside the checkout, which CI always has.
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"QC table {QC_DIR / name} is missing in CI", pytrace=False)
         pytest.skip(f"QC table {QC_DIR / name} not available outside the workplace checkout")
     qc = pd.read_csv(QC_DIR / name, comment="#").set_index("material_id")[column]
-    frame = load_dataset(dataset).set_index("material_id")
+    frame = _frame_of(source).set_index("material_id")
     ours = frame["flags"].map(lambda f: not (SYMMETRY_FLAGS & set(f)))
     differ = set(ours.index[ours != qc.reindex(ours.index).astype(bool)])
-    assert differ == QC_DISAGREEMENTS[dataset]
+    # Rows whose IEEE rotation was corrected (tetragonal, c < a) obey their point group here and
+    # broke it with pymatgen's rotation, which the QC table used.
+    corrected = set(frame.index[frame["ieee_rotation_corrected"]]) if "ieee_rotation_corrected" in frame else set()
+    assert differ == QC_DISAGREEMENTS[source] | (corrected & differ)
+    assert len(corrected & differ) == QC_CORRECTED[source]
     assert ours[sorted(differ)].all()
 
 
@@ -160,9 +206,16 @@ def test_build_report_matches_shipped_files(dataset):
     assert counts["rows"] == len(frame) and counts["usable"] == len(usable)
     assert counts["splits"]["usable"] == {s: int((usable["split"] == s).sum()) for s in SPLITS}
     assert counts["flags"] == {f: int(frame["flags"].map(lambda fl, f=f: f in fl).sum()) for f in FLAGS}
-    qc = report["qc_agreement"][dataset]
-    assert {d["material_id"] for d in qc["disagreements"]} == QC_DISAGREEMENTS[dataset]
-    assert qc["agree_when_recomputed_with_qc_settings"] == len(frame)
+    for source in [dataset] + (["mp_elastic_legacy_trachote"] if dataset == "elastic" else []):
+        qc = report["qc_agreement"][source]
+        explained = {d["material_id"] for d in qc["disagreements"] if not d["reason"].startswith("the IEEE rotation was corrected")}
+        assert explained == QC_DISAGREEMENTS[source]
+        assert qc["rows"] == len(_frame_of(source))
+        assert qc["agree_when_recomputed_with_qc_settings"] == qc["rows"]
+    if "orientation" in frame.columns:
+        assert counts["orientation"]["all"] == frame["orientation"].value_counts().reindex(list(ORIENTATIONS), fill_value=0).to_dict()
+        assert counts["sources"] == {k: {"rows": int((frame["source"] == k).sum()), "usable": int((usable["source"] == k).sum())}
+                                     for k in counts["sources"]}
 
 
 def test_piezo_back_rotation_agi():
@@ -244,3 +297,78 @@ def test_cli_rejects_unknown_kind(capsys):
 def test_data_api_does_not_import_torch():
     code = "import sys, gmtnet.data, gmtnet.cli; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# Rows per orientation class (all rows) and usable rows per class, from the shipped files; see
+# the data card's "Label orientation" for the method and the checks behind it.
+ORIENTATION_COUNTS = {
+    "piezoelectric": {"all": {"ambiguous": 636, "unique": 161, "unresolved": 144}, "usable": {"ambiguous": 636, "unique": 161}},
+    "elastic": {
+        "all": {"structure": 1181, "unique": 1019, "ambiguous": 47, "unresolved": 25},
+        "usable": {"structure": 1013, "unique": 1019, "ambiguous": 47},
+    },
+}
+
+
+@pytest.mark.parametrize("dataset", ["piezoelectric", "elastic"])
+def test_orientation_counts(dataset):
+    frame = load_dataset(dataset)
+    usable = frame[_usable(frame)]
+    counts = {part: f["orientation"].value_counts().to_dict() for part, f in (("all", frame), ("usable", usable))}
+    assert counts == ORIENTATION_COUNTS[dataset]
+    # IEEE-frame sources only: the piezo file and the legacy elastic rows.
+    ieee = frame["source"] != "matminer_elastic_tensor_2015"
+    assert (frame.loc[~ieee, "orientation"] == "structure").all()
+    assert (frame.loc[ieee, "orientation"] != "structure").all()
+    # An unresolved label breaks its point group under every frame choice, so it is flagged.
+    assert frame.loc[frame["orientation"] == "unresolved", "flags"].map(lambda f: "asymmetric" in f).all()
+
+
+@pytest.mark.parametrize("dataset", ["piezoelectric", "elastic"])
+def test_candidates_obey_the_point_group_and_start_with_the_label(dataset):
+    frame = load_dataset(dataset)
+    ieee = frame[(frame["orientation"].isin(["unique", "ambiguous"]))]
+    sample = ieee.sample(n=min(150, len(ieee)), random_state=0)
+    for _, row in sample.iterrows():
+        cands = row["candidates"]
+        assert cands.shape[1:] == row["tensor"].shape
+        assert (len(cands) == 1) == (row["orientation"] == "unique")
+        np.testing.assert_allclose(cands[0], row["tensor"])
+        rotations = analyze_symmetry(row["structure"]).rotations
+        assert all(symmetry_residual(c, rotations) <= RESIDUAL_THRESHOLD for c in cands)
+        # Candidates are images under rotations: same Frobenius norm, and pairwise distinct.
+        np.testing.assert_allclose(np.linalg.norm(cands.reshape(len(cands), -1), axis=1), np.linalg.norm(row["tensor"]), rtol=1e-9)
+    structure_frame = frame[frame["orientation"] == "structure"].head(20)
+    for row, cands in zip(structure_frame.itertuples(), label_candidates(structure_frame, dataset)):
+        assert cands.shape == (1, *row.tensor.shape) and np.array_equal(cands[0], row.tensor)
+
+
+def test_label_candidates_of_kinds_without_orientation_ambiguity():
+    frame = load_dataset("dielectric_electronic").head(5)
+    cands = label_candidates(frame, "dielectric_electronic")
+    assert all(c.shape == (1, 3, 3) for c in cands)
+    np.testing.assert_array_equal(cands[0][0], frame["tensor_electronic"].iloc[0])
+
+
+def test_point_group_classes_cover_the_32_groups():
+    from gmtnet.pointgroups import POINT_GROUPS
+
+    classes = {g: point_group_class(g) for g in POINT_GROUPS}
+    assert sum(c == "centrosymmetric" for c in classes.values()) == 11
+    assert sum(c == "polar" for c in classes.values()) == 10
+    assert classes["6mm"] == "polar" and classes["-43m"] == "other" and classes["m-3m"] == "centrosymmetric"
+    with pytest.raises(ValueError, match="'7'"):
+        point_group_class("7")
+
+
+def test_elastic_sources_and_structures():
+    frame = load_dataset("elastic")
+    assert frame["source"].value_counts().to_dict() == EXPECTED_SOURCES
+    legacy = frame[frame["source"] == "mp_elastic_legacy_trachote"]
+    # Whole GPa in the IEEE frame: rotated back the tensors are no longer integers, but their
+    # invariants (trace of the Voigt matrix's top-left block) stay near whole numbers.
+    assert legacy["K_VRH"].isna().all() and legacy["K_Voigt"].notna().all()
+    assert legacy["spacegroup_number_mp"].isna().all()
+    c = np.stack(legacy["tensor"].to_list())
+    bulk = np.einsum("niijj->n", c) / 9  # Voigt bulk modulus, rotation invariant
+    np.testing.assert_allclose(bulk, legacy["K_Voigt"], atol=1.0)
