@@ -53,7 +53,8 @@ def train_kind(kind: str, args) -> dict:
     out = Path(args.runs) / kind
     heads, summaries, val_preds, test_preds, member_metrics = [], [], [], [], []
     for seed in range(args.members):
-        cfg = HeadTrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, time_limit=args.time_limit, batch_size=args.batch_size)
+        cfg = HeadTrainConfig(epochs=args.epochs, lr=args.lr, seed=seed, time_limit=args.time_limit, batch_size=args.batch_size,
+                              scalars=args.scalars, hidden_mul=args.hidden_mul, product_mul=args.product_mul)
         head, summary = fit_head(ex, tr, va, cfg, progress=False)
         save_head(head, out / f"member-{seed}", {"summary": {k: v for k, v in summary.items() if k != "log"}, "command": " ".join(sys.argv)})
         heads.append(head)
@@ -102,6 +103,17 @@ def report(args) -> None:
         f = Path(args.runs) / kind / "result.json"
         if f.is_file():
             results[kind] = json.loads(f.read_text())
+    also = {}
+    for spec in args.also:
+        label, _, directory = spec.partition("=")
+        for kind in KINDS:
+            f = Path(directory) / kind / "result.json"
+            if f.is_file():
+                r = json.loads(f.read_text())
+                also.setdefault(kind, []).append({"label": label, "single": r["single"], "members": r["members"],
+                                                  "members_mean": r["members_mean"], "members_std": r["members_std"],
+                                                  "ensemble": r.get("ensemble"), "calibration_test": r.get("calibration_test"),
+                                                  "val_fnorm": [m["best_val_fnorm"] for m in r["member_summaries"]]})
     cost_file = Path(args.encoder_cost)
     cost = json.loads(cost_file.read_text()) if cost_file.is_file() else {}
     doc = {
@@ -109,6 +121,7 @@ def report(args) -> None:
         "commands": args.commands,
         "encoder_cost": {k: v for k, v in cost.items() if k != "note"},
         "results": results,
+        "other_settings": also,
         "shipped_gmtnet_and_baselines": {f"{k}/{m}": {key: r[key] for key in ("fnorm", "ewt25", "ewt10", "ewt5", "n")}
                                          for (k, m), r in shipped["models"].items()},
         "all_zero_predictor": shipped["zero"],
@@ -176,6 +189,17 @@ def markdown(doc: dict) -> str:
         for kind, r in doc["results"].items():
             if "calibration_test" in r:
                 lines.append(f"| {kind} | " + " | ".join(f"{p['observed']:.2f}" for p in r["calibration_test"]["reliability"]) + " |")
+    if doc.get("other_settings"):
+        lines += ["", "## Other settings (same split)", "",
+                  "| target | setting | members | val Fnorm per member | test Fnorm heads mean | test EwT25 heads mean | ensemble Fnorm / EwT25 | ±1σ share (cal.) / Spearman |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for kind, rows in doc["other_settings"].items():
+            for r in rows:
+                e, c = r.get("ensemble"), r.get("calibration_test")
+                lines.append(f"| {kind} | {r['label']} | {r['members']} | {', '.join(f'{v:.3g}' for v in r['val_fnorm'])} | "
+                             f"{r['members_mean']['fnorm']:.4g} | {100 * r['members_mean']['ewt25']:.1f} % | "
+                             + (f"{e['fnorm']:.4g} / {100 * e['ewt25']:.1f} % | " if e else "| ")
+                             + (f"{100 * c['within_1sigma']:.1f} % / {c['spearman']:.3f} |" if c else "|"))
     c = doc.get("encoder_cost") or {}
     if c:
         lines += ["", "## Encoder cost", "",
@@ -184,7 +208,7 @@ def markdown(doc: dict) -> str:
                   f"{1e3 * c['seconds_per_crystal']['median']:.0f} ms per crystal over {c.get('encoded')} structures "
                   f"(linear fit {c['linear_fit_ms']['per_atom']:.1f} ms per atom + {c['linear_fit_ms']['intercept']:.0f} ms); model load "
                   f"{c.get('model_load_seconds')} s; total {c.get('total_seconds', 0) / 60:.1f} min.", "",
-                  "| atoms | crystals | median ms | median edges (both copies: ×2) |", "|---|---|---|---|"]
+                  "| atoms | crystals | median ms | median edges (of one copy; the pass runs on twice as many) |", "|---|---|---|---|"]
         lines += [f"| {b['atoms']} | {b['n']} | {b['median_ms']:.0f} | {b['median_edges']:.0f} |" for b in c.get("by_atoms", [])]
     lines += ["", "## Training", ""]
     for kind, r in doc["results"].items():
@@ -203,12 +227,16 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--scalars", type=int, default=32)
+    ap.add_argument("--hidden-mul", type=int, default=16)
+    ap.add_argument("--product-mul", type=int, default=8)
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per member")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--encoder", default="7net-0")
     ap.add_argument("--cache", default="runs/features")
     ap.add_argument("--runs", default="runs/heads")
     ap.add_argument("--encoder-cost", default="benchmarks/results/encoder-cost-7net-0.json")
+    ap.add_argument("--also", nargs="*", default=[], help="report: LABEL=RUNS_DIR of other settings to list")
     ap.add_argument("--commands", nargs="*", default=[], help="report: the commands that made the runs")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -7,7 +7,10 @@ member, so their deviation is exactly zero or tied as well.
 
 The scalar uncertainty of a prediction is the Frobenius norm of the deviation in the paper's form
 (ε 3x3, e 3x6 Voigt, C 6x6 Voigt; the Voigt maps of these kinds carry no factors), in the kind's
-unit: the ensemble's estimate of the Fnorm error of that crystal.
+unit: the ensemble's estimate of the Fnorm error of that crystal. It equals the RMS deviation of
+the members from their mean, sqrt(Σ_m ||T_m − T̄||² / (M − 1)), so for ε (3x3) it does not depend
+on the Cartesian frame; for e and C the paper's Voigt forms count each shear pair once and it moves
+slightly with the frame, as Fnorm does.
 
 Calibration (:func:`calibration`): the share of reference components (paper form, components with
 a nonzero deviation) within ±1σ, which is 68.3 % for a calibrated Gaussian, a reliability curve
@@ -142,6 +145,29 @@ class HeadEnsemble:
         from gmtnet.head_training import predict_head
 
         preds = np.stack([predict_head(h, examples, idx) for h in self.heads])
+        stats = ensemble_statistics(preds, self.kind)
+        std = stats.std * self.std_scale
+        return EnsemblePrediction(self.kind, stats.mean, std, scalar_uncertainty(std, self.kind))
+
+    def predict_structures(self, encoder, structures: Sequence, symprec: float | None = None) -> EnsemblePrediction:
+        """End to end for pymatgen structures: encoder features (``encoder``: a
+        :class:`gmtnet.encoder.SevenNetEncoder`, the one the heads were trained on), Neumann
+        projectors (spglib), every member, float64 re-projection, mean / calibrated std.
+
+        Returns the ensemble prediction in each structure's Cartesian frame, kind's unit.
+        """
+        import torch
+
+        from gmtnet.head import collate_features
+        from gmtnet.symmetry import DEFAULT_SYMPREC, symmetry_constraints
+
+        if encoder.irreps_out != self.heads[0].config.irreps_in:
+            raise ValueError(f"encoder {encoder.name!r} gives {encoder.irreps_out}, the heads expect {self.heads[0].config.irreps_in}")
+        cons = [symmetry_constraints(s, self.kind, symprec=symprec or DEFAULT_SYMPREC) for s in structures]
+        batch = collate_features([encoder.features(s) for s in structures], np.stack([c.projector for c in cons]))
+        with torch.inference_mode():
+            raw = np.stack([h(batch).double().numpy() for h in self.heads])
+        preds = np.stack([[c.project(t) for c, t in zip(cons, member)] for member in raw])
         stats = ensemble_statistics(preds, self.kind)
         std = stats.std * self.std_scale
         return EnsemblePrediction(self.kind, stats.mean, std, scalar_uncertainty(std, self.kind))

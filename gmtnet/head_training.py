@@ -13,7 +13,6 @@ e C/m², C GPa); metrics are :func:`gmtnet.metrics.evaluate` (paper forms, IEEE 
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import time
@@ -165,8 +164,6 @@ def fit_head(
         ``(head, summary)``: the head in eval mode; the summary has the best epoch, its validation
         Fnorm (kind's unit), the epochs run, the seconds and the per-epoch log.
     """
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
     train_idx, val_idx = np.asarray(train_idx), np.asarray(val_idx)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -175,7 +172,14 @@ def fit_head(
                       hidden_mul=cfg.hidden_mul, product_mul=cfg.product_mul, target_scale=scale)
     head = EncoderTensorHead(hcfg)
     head.fit_normalisation(np.concatenate([ex.features[i] for i in train_idx]))
-    ema = AveragedModel(head, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay)) if cfg.ema_decay else None
+    # Exponential moving average of the parameters, matched by name, in a second head built from
+    # the same config (a deep copy of e3nn's generated modules turns their constants into extra
+    # buffers, which torch's AveragedModel then pairs by position and fails on).
+    shadow = head
+    if cfg.ema_decay:
+        shadow = EncoderTensorHead(hcfg)
+        shadow.load_state_dict(head.state_dict())
+    ema = {n: p.detach().clone() for n, p in head.named_parameters()} if cfg.ema_decay else None
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: _lr_factor(e, cfg))
     targets = torch.as_tensor(ex.targets, dtype=torch.float32)
@@ -195,15 +199,21 @@ def fit_head(
             torch.nn.utils.clip_grad_norm_(head.parameters(), cfg.grad_clip)
             opt.step()
             if ema is not None:
-                ema.update_parameters(head)
+                with torch.no_grad():
+                    for n, p in head.named_parameters():
+                        ema[n].lerp_(p.detach(), 1.0 - cfg.ema_decay)
             losses.append(loss.item())
         sched.step()
-        current = head if ema is None else ema.module
+        if ema is not None:
+            with torch.no_grad():
+                for n, p in shadow.named_parameters():
+                    p.copy_(ema[n])
+        current = shadow
         val = evaluate_predictions(predict_head(current, ex, val_idx), ex, val_idx)["overall"]
         log.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_fnorm": val["fnorm"], "val_ewt25": val["ewt25"]})
         if val["fnorm"] < best:
             best, best_epoch = val["fnorm"], epoch
-            best_state = copy.deepcopy(current.state_dict())
+            best_state = {n: v.detach().clone() for n, v in current.state_dict().items()}
         bar.set_postfix(loss=f"{np.mean(losses):.4f}", val=f"{val['fnorm']:.4g}", best=f"{best:.4g}")
         if cfg.time_limit is not None and time.perf_counter() - t0 > cfg.time_limit:
             break
