@@ -123,7 +123,9 @@ def upload_panel() -> None:
     fmt_choice = st.selectbox("Format", fmts, key="upload_fmt")
     if up is not None:
         data = up.getvalue()
-        digest = hashlib.sha256(data).hexdigest() + fmt_choice
+        # The name and the upload's own id are part of the key: the same bytes uploaded again
+        # (under another name, or after another crystal was picked) load again.
+        digest = f"{getattr(up, 'file_id', '')}|{up.name}|{hashlib.sha256(data).hexdigest()}|{fmt_choice}"
         if st.session_state.get("_upload_digest") != digest:
             st.session_state["_upload_digest"] = digest
             st.session_state["_upload_error"] = _ingest_bytes(up.name, data, fmt_choice)
@@ -223,7 +225,8 @@ def structure_facts(structure: Structure) -> None:
     tol = state.symprec()
     st.markdown(f"**{structure.composition.reduced_formula}** — {len(structure)} sites, "
                 f"{structure.composition.formula}")
-    st.dataframe(tables.lattice_table(structure), hide_index=True)
+    # One quantity per row: a narrow column never cuts a table off.
+    st.dataframe(tables.lattice_table(structure).T.rename(columns={0: "value"}), width="stretch")
     try:
         sym = analyze_symmetry(structure, symprec=tol)
     except ValueError as err:
@@ -237,8 +240,8 @@ def structure_facts(structure: Structure) -> None:
                 "crystal system": [sym.crystal_system],
                 "symprec (Å)": [f"{tol:g}"],
             }
-        ),
-        hide_index=True,
+        ).T.rename(columns={0: "value"}),
+        width="stretch",
     )
     st.caption("Detection tolerance: the symprec slider in the sidebar.")
 
@@ -283,16 +286,17 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     cols = st.columns(2 if reference is not None else 1)
     with cols[0]:
         st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-        st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"))
+        st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"), width="stretch")
     if reference is not None:
         from gmtnet.tensors import to_voigt
 
         with cols[1]:
             st.markdown(f"DFT reference {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind, clean=False).style.format("{:.4g}"))
+            st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind).style.format("{:.4g}"),
+                         width="stretch")
     st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
-    st.dataframe(tables.allowed_form(c))
+    st.dataframe(tables.allowed_form(c), width="stretch")
     _heatmap(pred, reference, key)
     derived_panel(kind, pred, reference, structure, frame)
     if kind == "piezoelectric" and extra and not isinstance(extra.get("elastic"), (str, type(None))):
@@ -444,9 +448,18 @@ def edit_controls(structure: Structure) -> tuple[str, Structure] | str | None:
                         edit.strain(structure, mode, pct, axis=axis or "x", plane=plane or "xy"))
         elif op == "substitute":
             old = c1.selectbox("Replace", sorted(structure.symbol_set), key="w_old")
-            new = c2.text_input("by element", "Sr", key="w_new").strip()
+            # The default follows the chosen element (same group of the periodic table): a new
+            # default whenever "Replace" changes, the user's own entry otherwise.
+            if st.session_state.get("_w_old_for_default") != old:
+                st.session_state["_w_old_for_default"] = old
+                st.session_state["w_new"] = edit.suggested_substitute(old)
+            new = c2.text_input("by element", key="w_new",
+                                help="Default: the neighbour of the replaced element in its group").strip()
             if st.button("Apply", key="w_apply"):
-                return f"{old} → {new}", edit.substitute(structure, old, new)
+                edited = edit.substitute(structure, old, new)
+                for w in edit.substitution_warnings(structure, old, new):
+                    st.warning(w)
+                return f"{old} → {new}", edited
         elif op == "displace":
             site = c1.number_input("Site index", 0, len(structure) - 1, 0, key="w_site")
             vec = [c2.number_input(f"Δ{a} (Å)", -1.0, 1.0, 0.1 if a == "z" else 0.0, 0.05, key=f"w_d{a}") for a in "xyz"]
@@ -519,8 +532,13 @@ def downloads(structure: Structure, predictions: dict, label: str, key: str) -> 
     from pymatgen.io.cif import CifWriter
 
     stem = "".join(ch if ch.isalnum() else "_" for ch in label)[:60] or "crystal"
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Structure (CIF)", str(CifWriter(structure)), f"{stem}.cif", "chemical/x-cif", key=f"{key}_cif")
-    c2.download_button("Tensors (JSON)", tables.tensors_json(predictions, structure, label), f"{stem}_tensors.json",
+    c1, c2, c3, c4 = st.columns(4)
+    # P1 with every atom listed: the edited cell's detected symmetry is not imposed on a reader.
+    c1.download_button("Structure (CIF, P1)", str(CifWriter(structure, symprec=None)), f"{stem}.cif", "chemical/x-cif",
+                       key=f"{key}_cif")
+    c2.download_button("Structure (POSCAR)", structure.to(fmt="poscar"), f"{stem}.vasp", "text/plain", key=f"{key}_poscar")
+    c3.download_button("Tensors (JSON)", tables.tensors_json(predictions, structure, label), f"{stem}_tensors.json",
                        "application/json", key=f"{key}_json")
-    c3.download_button("Tensors (CSV)", tables.tensors_csv(predictions), f"{stem}_tensors.csv", "text/csv", key=f"{key}_csv")
+    c4.download_button("Tensors (CSV)", tables.tensors_csv(predictions), f"{stem}_tensors.csv", "text/csv", key=f"{key}_csv")
+    st.caption("The tensors are in the structure frame. A CIF stores only cell lengths and angles, so a reader "
+               "may orient the cell differently; the POSCAR (and the JSON) keep the lattice vectors, hence the frame.")
