@@ -36,6 +36,35 @@ _TABLE_COLUMNS = [
 ]
 
 
+# --------------------------------------------------------------------------- cached figures
+
+
+def _digest(*arrays) -> str:
+    h = hashlib.sha1()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    return h.hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _figure(builder: str, key: str, _args: tuple, _kwargs: dict):
+    """A plotly figure from :mod:`gmtnet.plots`, built once per distinct input (``key``): rebuilding
+    the 3D surfaces on every rerun was most of the time of a tensor switch."""
+    from gmtnet import plots
+
+    return getattr(plots, builder)(*_args, **_kwargs)
+
+
+def figure(builder: str, arrays: list, *args, **kwargs):
+    """``plots.<builder>(*args, **kwargs)``, cached on the bytes of ``arrays`` and the other arguments."""
+    def plain(x) -> bool:  # arrays (and lists of them) are keyed by ``arrays``' bytes instead
+        return not isinstance(x, np.ndarray) and not (
+            isinstance(x, (list, tuple)) and any(isinstance(v, np.ndarray) for v in x))
+
+    key = _digest(*arrays) + repr([a for a in args if plain(a)]) + repr(sorted((k, v) for k, v in kwargs.items() if plain(v)))
+    return _figure(builder, f"{builder}|{key}", args, kwargs)
+
+
 # --------------------------------------------------------------------------- finding a crystal
 
 
@@ -195,8 +224,6 @@ MAX_VIEW_ATOMS = 2000
 
 def structure_view(structure: Structure, cell: str = "as loaded", repeats: int = 1, labels: bool = False) -> None:
     """Interactive 3D view (3Dmol.js inlined by :mod:`gmtnet.viewer`: no network access)."""
-    from gmtnet.viewer import structure_view_html
-
     try:
         shown = display_cell(structure, cell, state.symprec())
     except Exception as err:  # spglib can fail on odd edits: draw the cell as loaded instead
@@ -206,8 +233,15 @@ def structure_view(structure: Structure, cell: str = "as loaded", repeats: int =
         st.warning(f"{repeats}x{repeats}x{repeats} repeats would draw {len(shown) * repeats**3} atoms; "
                    f"showing one cell (limit {MAX_VIEW_ATOMS}).")
         repeats = 1
-    html = structure_view_html(shown, supercell=(repeats,) * 3, labels=labels, width=640, height=420)
+    html = _view_html(state.structure_key(shown), repeats, labels, shown)
     st.iframe(html, height=440)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _view_html(key: str, repeats: int, labels: bool, _structure: Structure) -> str:
+    from gmtnet.viewer import structure_view_html
+
+    return structure_view_html(_structure, supercell=(repeats,) * 3, labels=labels, width=640, height=420)
 
 
 def display_cell(structure: Structure, cell: str, symprec: float) -> Structure:
@@ -304,11 +338,11 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
 
 
 def _heatmap(pred, reference, key) -> None:
-    from gmtnet import plots
-
     c = pred.constraints
-    fig = plots.voigt_heatmap(
-        pred.voigt, pred.kind.name, zero_mask=c.voigt_zero_mask("ieee"), equalities=c.voigt_equalities("ieee"),
+    zero = c.voigt_zero_mask("ieee")
+    fig = figure(
+        "voigt_heatmap", [pred.voigt, zero], pred.voigt, pred.kind.name, zero_mask=zero,
+        equalities=c.voigt_equalities("ieee"),
         title=f"Predicted {pred.kind.symbol} ({pred.kind.unit_label}), IEEE Voigt order; × forbidden, = forced equal",
     )
     st.plotly_chart(fig, key=f"{key}_hm_{pred.kind.name}")
@@ -379,13 +413,10 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
         f"Both tensors are in the same frame, the {frame_label(frame)} of the structure shown. "
         f"DFT reference: {reference.get('mapping', 'computed on this same cell')}."
     )
-    from gmtnet import plots
     from gmtnet.tensors import to_voigt
 
-    st.plotly_chart(
-        plots.difference_heatmap(pred.voigt, to_voigt(reference["tensor"], kind, "ieee"), kind),
-        key=f"{key}_diff_{kind}",
-    )
+    ref_v = to_voigt(reference["tensor"], kind, "ieee")
+    st.plotly_chart(figure("difference_heatmap", [pred.voigt, ref_v], pred.voigt, ref_v, kind), key=f"{key}_diff_{kind}")
 
 
 def _check_row(name: str, chk: dict, unit: str) -> dict:
@@ -403,7 +434,6 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     """3D directional surface and polar cuts (xy, xz, yz), prediction and DFT on one colour scale."""
     if isinstance(pred, str):
         return
-    from gmtnet import plots
     from gmtnet.surfaces import quantities_for
 
     quantities = quantities_for(kind)
@@ -415,8 +445,8 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     if reference is not None:
         tensors.append(np.asarray(reference["tensor"]))
         titles.append("DFT reference")
-    st.plotly_chart(plots.surface_figure(tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
-    st.plotly_chart(plots.polar_figure(tensors, kind, q.name, names=titles), key=f"{key}_polar_{kind}")
+    st.plotly_chart(figure("surface_figure", tensors, tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
+    st.plotly_chart(figure("polar_figure", tensors, tensors, kind, q.name, names=titles), key=f"{key}_polar_{kind}")
     st.caption(f"Axes x, y, z: the {frame_label(frame)}. " + ("Prediction and DFT share one colour scale."
                if reference is not None else "No DFT reference for this crystal."))
 

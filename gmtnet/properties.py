@@ -352,6 +352,25 @@ def max_longitudinal_piezo(e: np.ndarray, n_samples: int = 2000) -> Extremum:
     return _sphere_extremum(lambda n: longitudinal_piezo(t, n), -1.0, n_samples, axis=False)
 
 
+def piezo_strain_coefficients(e: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Piezoelectric strain coefficients d = e·S as a 3x6 IEEE Voigt matrix in pC/N.
+
+    Args:
+        e: ``(3, 3, 3)`` piezoelectric stress tensor in C/m², structure frame.
+        c: ``(3, 3, 3, 3)`` stiffness in GPa, same frame.
+
+    Returns:
+        ``(3, 6)`` d_iJ in pC/N (IEEE order xx, yy, zz, yz, xz, xy), in the strain convention of
+        Materials Project and the IEEE standard: d_iJ = d_ijk for J = 1..3 and 2·d_ijk for
+        J = 4..6 (engineering shear strain). d_ijk = e_ilm s_lmjk with s = C⁻¹ in 1/GPa, so
+        C/m² · m²/GN = 1e-9 C/N = 1e3 pC/N per unit. All NaN when C is not invertible.
+    """
+    s = compliance(c)
+    d = np.einsum("ilm,lmjk->ijk", _check(e, "piezoelectric"), s) * 1.0e3
+    v = to_voigt(d, "piezoelectric", "ieee")
+    return v * np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
+
+
 # --------------------------------------------------------------------------- elastic
 
 

@@ -281,3 +281,20 @@ def test_elastic_extrema_find_the_global_extremum_against_a_dense_grid():
                 if sign * (found - grid) > 1e-6 * max(1.0, abs(grid)):
                     misses.append((i, name, which, found, grid))
     assert not misses, misses
+
+
+def test_piezo_strain_coefficients_match_pymatgen_compliance():
+    """d = e·S in pC/N with the strain convention (shear columns × 2), as e_iJ · s_JK (Voigt)."""
+    from pymatgen.analysis.elasticity import ElasticTensor
+
+    from gmtnet.catalog import reference_in_shown_frame
+    from gmtnet.properties import piezo_strain_coefficients
+    from gmtnet.tensors import to_voigt
+
+    e = np.asarray(reference_in_shown_frame("mp-2133", "piezoelectric")["tensor"])
+    c = np.asarray(reference_in_shown_frame("mp-2133", "elastic")["tensor"])
+    d = piezo_strain_coefficients(e, c)
+    expected = to_voigt(e, "piezoelectric", "ieee") @ ElasticTensor(c).compliance_tensor.voigt * 1e3
+    np.testing.assert_allclose(d, expected, rtol=1e-9, atol=1e-9)
+    assert 5 < d[2, 2] < 15 and d[0, 4] < 0  # ZnO: d33 ≈ 9 pC/N, d15 < 0 as its e15
+    assert np.isnan(piezo_strain_coefficients(e, np.zeros((3, 3, 3, 3)))).all()
