@@ -96,7 +96,8 @@ def run(repeats: int) -> dict:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    log = open(ROOT / "benchmarks" / "results" / "app-speed-server.log", "w")
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    log = open(ROOT / "test-artifacts" / "app-speed-server.log", "w")
     load_before = os.getloadavg()
     t_start = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
