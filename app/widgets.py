@@ -331,19 +331,20 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
     st.dataframe(tables.allowed_form(c), width="stretch")
-    _heatmap(pred, reference, key)
+    _heatmap(pred, key, frame)
     derived_panel(kind, pred, reference, structure, frame)
     if kind == "piezoelectric" and extra and not isinstance(extra.get("elastic"), (str, type(None))):
         strain_coefficients_panel(pred, extra["elastic"], frame)
 
 
-def _heatmap(pred, reference, key) -> None:
+def _heatmap(pred, key, frame: str = "structure") -> None:
     c = pred.constraints
     zero = c.voigt_zero_mask("ieee")
     fig = figure(
         "voigt_heatmap", [pred.voigt, zero], pred.voigt, pred.kind.name, zero_mask=zero,
         equalities=c.voigt_equalities("ieee"),
-        title=f"Predicted {pred.kind.symbol} ({pred.kind.unit_label}), IEEE Voigt order; × forbidden, = forced equal",
+        title=f"Predicted {pred.kind.symbol} ({pred.kind.unit_label}, {frame_label(frame)}), IEEE Voigt order; "
+        "× forbidden, = forced equal",
     )
     st.plotly_chart(fig, key=f"{key}_hm_{pred.kind.name}")
 
@@ -539,9 +540,9 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 f"Equalities released: **{freed_text}**."
             )
             c1, c2 = st.columns(2)
-            c1.markdown(f"Before ({k.unit_label}; {tables.VOIGT_ORDER_NOTE})")
+            c1.markdown(f"Before ({k.unit_label}, structure frame; {tables.VOIGT_ORDER_NOTE})")
             c1.dataframe(tables.voigt_table(pb.voigt, kind).style.format("{:.4g}"))
-            c2.markdown(f"After ({k.unit_label}); newly allowed components highlighted")
+            c2.markdown(f"After ({k.unit_label}, structure frame); newly allowed components highlighted")
             c2.dataframe(_highlight(tables.voigt_table(pa.voigt, kind), kind, new).format("{:.4g}"))
             c1.dataframe(tables.allowed_form(pb.constraints))
             c2.dataframe(tables.allowed_form(pa.constraints))
