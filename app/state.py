@@ -123,9 +123,14 @@ def load_material(material_id: str) -> None:
         return
     s = reference_structure(material_id)
     cat = get_catalog()
-    formula = cat.loc[cat["material_id"] == material_id, "formula"]
-    label = f"{formula.iloc[0]} ({material_id})" if len(formula) else material_id
+    row = cat[cat["material_id"] == material_id]
+    label = f"{row['formula'].iloc[0]} ({material_id})" if len(row) else material_id
     set_current(Crystal(structure=s, label=label, material_id=material_id))
+    # Open on a tensor that has a DFT reference (the shown kind is kept when it has one).
+    if len(row):
+        with_ref = [k for k in APP_KINDS if bool(row[f"has_{k}"].iloc[0])]
+        if with_ref and st.session_state.get("x_kind", APP_KINDS[0]) not in with_ref:
+            st.session_state["x_kind"] = with_ref[0]
 
 
 def structure_key(structure: Structure) -> str:

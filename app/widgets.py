@@ -38,6 +38,35 @@ _TABLE_COLUMNS = [
 ]
 
 
+# --------------------------------------------------------------------------- cached figures
+
+
+def _digest(*arrays) -> str:
+    h = hashlib.sha1()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    return h.hexdigest()
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _figure(builder: str, key: str, _args: tuple, _kwargs: dict):
+    """A plotly figure from :mod:`gmtnet.plots`, built once per distinct input (``key``): rebuilding
+    the 3D surfaces on every rerun was most of the time of a tensor switch."""
+    from gmtnet import plots
+
+    return getattr(plots, builder)(*_args, **_kwargs)
+
+
+def figure(builder: str, arrays: list, *args, **kwargs):
+    """``plots.<builder>(*args, **kwargs)``, cached on the bytes of ``arrays`` and the other arguments."""
+    def plain(x) -> bool:  # arrays (and lists of them) are keyed by ``arrays``' bytes instead
+        return not isinstance(x, np.ndarray) and not (
+            isinstance(x, (list, tuple)) and any(isinstance(v, np.ndarray) for v in x))
+
+    key = _digest(*arrays) + repr([a for a in args if plain(a)]) + repr(sorted((k, v) for k, v in kwargs.items() if plain(v)))
+    return _figure(builder, f"{builder}|{key}", args, kwargs)
+
+
 # --------------------------------------------------------------------------- finding a crystal
 
 
@@ -131,7 +160,9 @@ def upload_panel() -> None:
     fmt_choice = st.selectbox("Format", fmts, key="upload_fmt")
     if up is not None:
         data = up.getvalue()
-        digest = hashlib.sha256(data).hexdigest() + fmt_choice
+        # The name and the upload's own id are part of the key: the same bytes uploaded again
+        # (under another name, or after another crystal was picked) load again.
+        digest = f"{getattr(up, 'file_id', '')}|{up.name}|{hashlib.sha256(data).hexdigest()}|{fmt_choice}"
         if st.session_state.get("_upload_digest") != digest:
             st.session_state["_upload_digest"] = digest
             st.session_state["_upload_error"] = _ingest_bytes(up.name, data, fmt_choice)
@@ -194,8 +225,6 @@ MAX_VIEW_ATOMS = 2000
 
 def structure_view(structure: Structure, cell: str = "as loaded", repeats: int = 1, labels: bool = False) -> None:
     """Interactive 3D view (3Dmol.js inlined by :mod:`gmtnet.viewer`: no network access)."""
-    from gmtnet.viewer import structure_view_html
-
     try:
         shown = display_cell(structure, cell, state.symprec())
     except Exception as err:  # spglib can fail on odd edits: draw the cell as loaded instead
@@ -205,8 +234,15 @@ def structure_view(structure: Structure, cell: str = "as loaded", repeats: int =
         st.warning(f"{repeats}x{repeats}x{repeats} repeats would draw {len(shown) * repeats**3} atoms; "
                    f"showing one cell (limit {MAX_VIEW_ATOMS}).")
         repeats = 1
-    html = structure_view_html(shown, supercell=(repeats,) * 3, labels=labels, width=640, height=420)
+    html = _view_html(state.structure_key(shown), repeats, labels, shown)
     st.iframe(html, height=440)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _view_html(key: str, repeats: int, labels: bool, _structure: Structure) -> str:
+    from gmtnet.viewer import structure_view_html
+
+    return structure_view_html(_structure, supercell=(repeats,) * 3, labels=labels, width=640, height=420)
 
 
 def display_cell(structure: Structure, cell: str, symprec: float) -> Structure:
@@ -224,7 +260,8 @@ def structure_facts(structure: Structure) -> None:
     tol = state.symprec()
     st.markdown(f"**{structure.composition.reduced_formula}** — {len(structure)} sites, "
                 f"{structure.composition.formula}")
-    st.dataframe(tables.lattice_table(structure), hide_index=True)
+    # One quantity per row: a narrow column never cuts a table off.
+    st.dataframe(tables.lattice_table(structure).T.rename(columns={0: "value"}), width="stretch")
     try:
         sym = analyze_symmetry(structure, symprec=tol)
     except ValueError as err:
@@ -238,8 +275,8 @@ def structure_facts(structure: Structure) -> None:
                 "crystal system": [sym.crystal_system],
                 "symprec (Å)": [f"{tol:g}"],
             }
-        ),
-        hide_index=True,
+        ).T.rename(columns={0: "value"}),
+        width="stretch",
     )
     st.caption("Detection tolerance: the symprec slider in the sidebar.")
 
@@ -284,29 +321,31 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     cols = st.columns(2 if reference is not None else 1)
     with cols[0]:
         st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-        st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"))
+        st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"), width="stretch")
     if reference is not None:
         from gmtnet.tensors import to_voigt
 
         with cols[1]:
             st.markdown(f"DFT reference {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind, clean=False).style.format("{:.4g}"))
+            st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind).style.format("{:.4g}"),
+                         width="stretch")
     st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
-    st.dataframe(tables.allowed_form(c))
-    _heatmap(pred, reference, key)
+    st.dataframe(tables.allowed_form(c), width="stretch")
+    _heatmap(pred, key, frame)
     derived_panel(kind, pred, reference, structure, frame)
     if kind == "piezoelectric" and extra and not isinstance(extra.get("elastic"), (str, type(None))):
         strain_coefficients_panel(pred, extra["elastic"], frame)
 
 
-def _heatmap(pred, reference, key) -> None:
-    from gmtnet import plots
-
+def _heatmap(pred, key, frame: str = "structure") -> None:
     c = pred.constraints
-    fig = plots.voigt_heatmap(
-        pred.voigt, pred.kind.name, zero_mask=c.voigt_zero_mask("ieee"), equalities=c.voigt_equalities("ieee"),
-        title=f"Predicted {pred.kind.symbol} ({pred.kind.unit_label}), IEEE Voigt order; × forbidden, = forced equal",
+    zero = c.voigt_zero_mask("ieee")
+    fig = figure(
+        "voigt_heatmap", [pred.voigt, zero], pred.voigt, pred.kind.name, zero_mask=zero,
+        equalities=c.voigt_equalities("ieee"),
+        title=f"Predicted {pred.kind.symbol} ({pred.kind.unit_label}, {frame_label(frame)}), IEEE Voigt order; "
+        "× forbidden, = forced equal",
     )
     st.plotly_chart(fig, key=f"{key}_hm_{pred.kind.name}")
 
@@ -376,13 +415,10 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
         f"Both tensors are in the same frame, the {frame_label(frame)} of the structure shown. "
         f"DFT reference: {reference.get('mapping', 'computed on this same cell')}."
     )
-    from gmtnet import plots
     from gmtnet.tensors import to_voigt
 
-    st.plotly_chart(
-        plots.difference_heatmap(pred.voigt, to_voigt(reference["tensor"], kind, "ieee"), kind),
-        key=f"{key}_diff_{kind}",
-    )
+    ref_v = to_voigt(reference["tensor"], kind, "ieee")
+    st.plotly_chart(figure("difference_heatmap", [pred.voigt, ref_v], pred.voigt, ref_v, kind), key=f"{key}_diff_{kind}")
 
 
 def _check_row(name: str, chk: dict, unit: str) -> dict:
@@ -400,7 +436,6 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     """3D directional surface and polar cuts (xy, xz, yz), prediction and DFT on one colour scale."""
     if isinstance(pred, str):
         return
-    from gmtnet import plots
     from gmtnet.surfaces import quantities_for
 
     quantities = quantities_for(kind)
@@ -412,8 +447,8 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     if reference is not None:
         tensors.append(np.asarray(reference["tensor"]))
         titles.append("DFT reference")
-    st.plotly_chart(plots.surface_figure(tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
-    st.plotly_chart(plots.polar_figure(tensors, kind, q.name, names=titles), key=f"{key}_polar_{kind}")
+    st.plotly_chart(figure("surface_figure", tensors, tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
+    st.plotly_chart(figure("polar_figure", tensors, tensors, kind, q.name, names=titles), key=f"{key}_polar_{kind}")
     st.caption(f"Axes x, y, z: the {frame_label(frame)}. " + ("Prediction and DFT share one colour scale."
                if reference is not None else "No DFT reference for this crystal."))
 
@@ -445,9 +480,18 @@ def edit_controls(structure: Structure) -> tuple[str, Structure] | str | None:
                         edit.strain(structure, mode, pct, axis=axis or "x", plane=plane or "xy"))
         elif op == "substitute":
             old = c1.selectbox("Replace", sorted(structure.symbol_set), key="w_old")
-            new = c2.text_input("by element", "Sr", key="w_new").strip()
+            # The default follows the chosen element (same group of the periodic table): a new
+            # default whenever "Replace" changes, the user's own entry otherwise.
+            if st.session_state.get("_w_old_for_default") != old:
+                st.session_state["_w_old_for_default"] = old
+                st.session_state["w_new"] = edit.suggested_substitute(old)
+            new = c2.text_input("by element", key="w_new",
+                                help="Default: the neighbour of the replaced element in its group").strip()
             if st.button("Apply", key="w_apply"):
-                return f"{old} → {new}", edit.substitute(structure, old, new)
+                edited = edit.substitute(structure, old, new)
+                for w in edit.substitution_warnings(structure, old, new):
+                    st.warning(w)
+                return f"{old} → {new}", edited
         elif op == "displace":
             site = c1.number_input("Site index", 0, len(structure) - 1, 0, key="w_site")
             vec = [c2.number_input(f"Δ{a} (Å)", -1.0, 1.0, 0.1 if a == "z" else 0.0, 0.05, key=f"w_d{a}") for a in "xyz"]
@@ -497,9 +541,9 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 f"Equalities released: **{freed_text}**."
             )
             c1, c2 = st.columns(2)
-            c1.markdown(f"Before ({k.unit_label}; {tables.VOIGT_ORDER_NOTE})")
+            c1.markdown(f"Before ({k.unit_label}, structure frame; {tables.VOIGT_ORDER_NOTE})")
             c1.dataframe(tables.voigt_table(pb.voigt, kind).style.format("{:.4g}"))
-            c2.markdown(f"After ({k.unit_label}); newly allowed components highlighted")
+            c2.markdown(f"After ({k.unit_label}, structure frame); newly allowed components highlighted")
             c2.dataframe(_highlight(tables.voigt_table(pa.voigt, kind), kind, new).format("{:.4g}"))
             c1.dataframe(tables.allowed_form(pb.constraints))
             c2.dataframe(tables.allowed_form(pa.constraints))
@@ -520,8 +564,13 @@ def downloads(structure: Structure, predictions: dict, label: str, key: str) -> 
     from pymatgen.io.cif import CifWriter
 
     stem = "".join(ch if ch.isalnum() else "_" for ch in label)[:60] or "crystal"
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Structure (CIF)", str(CifWriter(structure)), f"{stem}.cif", "chemical/x-cif", key=f"{key}_cif")
-    c2.download_button("Tensors (JSON)", tables.tensors_json(predictions, structure, label), f"{stem}_tensors.json",
+    c1, c2, c3, c4 = st.columns(4)
+    # P1 with every atom listed: the edited cell's detected symmetry is not imposed on a reader.
+    c1.download_button("Structure (CIF, P1)", str(CifWriter(structure, symprec=None)), f"{stem}.cif", "chemical/x-cif",
+                       key=f"{key}_cif")
+    c2.download_button("Structure (POSCAR)", structure.to(fmt="poscar"), f"{stem}.vasp", "text/plain", key=f"{key}_poscar")
+    c3.download_button("Tensors (JSON)", tables.tensors_json(predictions, structure, label), f"{stem}_tensors.json",
                        "application/json", key=f"{key}_json")
-    c3.download_button("Tensors (CSV)", tables.tensors_csv(predictions), f"{stem}_tensors.csv", "text/csv", key=f"{key}_csv")
+    c4.download_button("Tensors (CSV)", tables.tensors_csv(predictions), f"{stem}_tensors.csv", "text/csv", key=f"{key}_csv")
+    st.caption("The tensors are in the structure frame. A CIF stores only cell lengths and angles, so a reader "
+               "may orient the cell differently; the POSCAR (and the JSON) keep the lattice vectors, hence the frame.")

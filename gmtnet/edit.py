@@ -35,6 +35,8 @@ __all__ = [
     "strain_tensor",
     "strain",
     "substitute",
+    "suggested_substitute",
+    "substitution_warnings",
     "rattle",
     "displace",
     "make_supercell",
@@ -126,6 +128,47 @@ def substitute(structure: Structure, old: str, new: str) -> Structure:
         raise ValueError(f"element {old!r} is not in the structure (it has {', '.join(present)})")
     out = structure.copy()
     out.replace_species({old: new})
+    return out
+
+
+def suggested_substitute(element: str) -> str:
+    """A chemically sensible default replacement for ``element``: its neighbour in the same group
+    of the periodic table (the next heavier one, or the lighter one for the heaviest), e.g.
+    O → S, Zn → Cd, Sr → Ba, Ti → Zr. Hydrogen and the noble gases fall back to the element itself."""
+    el = Element(element)
+    same_group = [e for e in Element if e.group == el.group and e.Z <= 86 and not e.is_noble_gas and e.symbol != "H"]
+    same_group.sort(key=lambda e: e.Z)
+    symbols = [e.symbol for e in same_group]
+    if el.symbol not in symbols or len(symbols) < 2:
+        return el.symbol
+    i = symbols.index(el.symbol)
+    return symbols[i + 1] if i + 1 < len(symbols) else symbols[i - 1]
+
+
+def substitution_warnings(structure: Structure, old: str, new: str) -> list[str]:
+    """Reasons an ``old`` → ``new`` substitution may be unphysical (empty when none is seen).
+
+    Checks (heuristic, no relaxation): the oxidation state ``old`` most plausibly has in the
+    structure (pymatgen's bond-valence-free guess from the composition) against the common
+    oxidation states of ``new``, e.g. O²⁻ → Cd (Cd is found as +2 only); and a change of the
+    atomic radius by more than 25 %.
+    """
+    out = []
+    e_old, e_new = Element(old), Element(new)
+    try:
+        guesses = structure.composition.oxi_state_guesses(max_sites=-50)
+    except Exception:  # pymatgen can fail on odd compositions: skip the check
+        guesses = []
+    if guesses and old in guesses[0]:
+        ox = guesses[0][old]
+        common = tuple(e_new.common_oxidation_states)
+        if ox and common and not any(np.sign(c) == np.sign(ox) for c in common):
+            out.append(f"{old} is {ox:+g} here but {new} is not found with that sign of oxidation state "
+                       f"(common: {', '.join(f'{c:+d}' for c in common)}): the substituted crystal is unlikely to exist.")
+    r_old, r_new = e_old.atomic_radius, e_new.atomic_radius
+    if r_old and r_new and abs(float(r_new) / float(r_old) - 1) > 0.25:
+        out.append(f"{new} is {100 * (float(r_new) / float(r_old) - 1):+.0f} % different in atomic radius from {old}: "
+                   "the kept positions and lattice are far from what a relaxation would give.")
     return out
 
 

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmtnet.kinds import TensorKind, get_kind
-from gmtnet.properties import compliance, dielectric_along, linear_compressibility, longitudinal_piezo, young_modulus
+from gmtnet.properties import (
+    compliance,
+    dielectric_along,
+    linear_compressibility,
+    longitudinal_piezo,
+    poisson_ratio,
+    shear_modulus,
+    young_modulus,
+)
 
 __all__ = [
     "SurfaceQuantity",
@@ -54,8 +62,17 @@ SURFACE_QUANTITIES: dict[str, SurfaceQuantity] = {
         SurfaceQuantity("longitudinal_piezo", ("piezoelectric",), "longitudinal e(n) = e_ijk n_i n_j n_k", "C/m²", signed=True),
         SurfaceQuantity("young", ("elastic",), "Young's modulus E(n)", "GPa"),
         SurfaceQuantity("linear_compressibility", ("elastic",), "linear compressibility β(n)", "TPa⁻¹", signed=True),
+        # As ELATE: G and ν depend on n and on a second direction m ⟂ n; each n gets the min and
+        # the max over m (two surfaces per quantity).
+        SurfaceQuantity("shear_min", ("elastic",), "shear modulus G(n), min over m ⟂ n", "GPa"),
+        SurfaceQuantity("shear_max", ("elastic",), "shear modulus G(n), max over m ⟂ n", "GPa"),
+        SurfaceQuantity("poisson_min", ("elastic",), "Poisson's ratio ν(n), min over m ⟂ n", "", signed=True),
+        SurfaceQuantity("poisson_max", ("elastic",), "Poisson's ratio ν(n), max over m ⟂ n", "", signed=True),
     )
 }
+
+#: Angles of m around n sampled for the G(n) and ν(n) surfaces, over [0, π) (both are even in m).
+PAIR_ANGLES = 72
 
 #: Plane name → two orthonormal in-plane axes (structure frame) spanning the cut.
 PLANES: dict[str, tuple[np.ndarray, np.ndarray]] = {
@@ -97,7 +114,26 @@ def _evaluator(tensor: np.ndarray, kind: str | TensorKind, quantity: str) -> Cal
     s = compliance(t)  # NaN for a singular C: the surface is then all NaN, not an exception
     if quantity == "young":
         return lambda n: young_modulus(s, n)
-    return lambda n: linear_compressibility(s, n)
+    if quantity == "linear_compressibility":
+        return lambda n: linear_compressibility(s, n)
+    f = shear_modulus if quantity.startswith("shear") else poisson_ratio
+    reduce = np.min if quantity.endswith("_min") else np.max
+    return lambda n: _over_perpendicular(lambda a, b: f(s, a, b), n, reduce)
+
+
+def _over_perpendicular(f, n: np.ndarray, reduce) -> np.ndarray:
+    """reduce over m ⟂ n (``PAIR_ANGLES`` angles) of f(n, m), for ``(..., 3)`` unit vectors n."""
+    flat = np.asarray(n, dtype=float).reshape(-1, 3)
+    # A basis of the plane ⟂ n, vectorised: cross with the axis least aligned with each n.
+    helper = np.eye(3)[np.argmin(np.abs(flat), axis=1)]
+    a = np.cross(flat, helper)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b = np.cross(flat, a)
+    psi = np.linspace(0.0, np.pi, PAIR_ANGLES, endpoint=False)
+    m = np.cos(psi)[None, :, None] * a[:, None, :] + np.sin(psi)[None, :, None] * b[:, None, :]
+    nn = np.broadcast_to(flat[:, None, :], m.shape)
+    vals = f(nn.reshape(-1, 3), m.reshape(-1, 3)).reshape(len(flat), PAIR_ANGLES)
+    return reduce(vals, axis=1).reshape(np.shape(n)[:-1])
 
 
 def sphere_grid(n_theta: int = 60, n_phi: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,22 +24,31 @@ if crystal is None:
 
 st.header(plain(crystal.label))
 widgets.structure_panel(crystal.structure, material_id=crystal.material_id)
-c1, c2 = st.columns([3, 2])
-kind = c1.radio("Tensor", list(KINDS), format_func=lambda k: f"{KINDS[k].symbol} {KINDS[k].title}",
-                horizontal=True, key="x_kind")
-frame = c2.radio("Frame", list(state.FRAMES), format_func=lambda f: state.FRAMES[f], key="x_frame",
-                 help="Structure frame: the Cartesian axes of the cell as loaded. IEEE 176: the standard "
-                 "orientation in which Materials Project and textbooks write tensors (e.g. e14, C11/C12/C44 "
-                 "for a cubic crystal).")
-# d = e·S needs the predicted C beside the predicted e.
-need = [kind, "elastic"] if kind == "piezoelectric" else [kind]
-predictions = state.predict(crystal.structure, kinds=need)
-rot, shown = state.frame_view(crystal.structure, frame)
-shown_predictions = {k: state.in_frame(p, crystal.structure, frame) for k, p in predictions.items()}
-prediction = shown_predictions[kind]
-ref = widgets.reference_in_frame(crystal.material_id, kind, rot, shown)
-widgets.tensor_panel(kind, prediction, ref, shown, frame=frame, extra=shown_predictions)
-st.subheader("Directional surfaces")
-widgets.surfaces_panel(kind, prediction, ref, frame=frame)
-st.subheader("Symmetry beside DFT")
-widgets.symmetry_panel(kind, prediction, ref, frame=frame)
+
+
+@st.fragment
+def tensors_section(crystal: state.Crystal) -> None:
+    # A fragment: switching the tensor, the frame or a surface quantity reruns only this part,
+    # not the search table, the upload box and the 3D structure above.
+    c1, c2 = st.columns([3, 2])
+    kind = c1.radio("Tensor", list(KINDS), format_func=lambda k: f"{KINDS[k].symbol} {KINDS[k].title}",
+                    horizontal=True, key="x_kind")
+    frame = c2.radio("Frame", list(state.FRAMES), format_func=lambda f: state.FRAMES[f], key="x_frame",
+                     help="Structure frame: the Cartesian axes of the cell as loaded. IEEE 176: the standard "
+                     "orientation in which Materials Project and textbooks write tensors (e.g. e14, C11/C12/C44 "
+                     "for a cubic crystal).")
+    # d = e·S needs the predicted C beside the predicted e.
+    need = [kind, "elastic"] if kind == "piezoelectric" else [kind]
+    predictions = state.predict(crystal.structure, kinds=need)
+    rot, shown = state.frame_view(crystal.structure, frame)
+    shown_predictions = {k: state.in_frame(p, crystal.structure, frame) for k, p in predictions.items()}
+    prediction = shown_predictions[kind]
+    ref = widgets.reference_in_frame(crystal.material_id, kind, rot, shown)
+    widgets.tensor_panel(kind, prediction, ref, shown, frame=frame, extra=shown_predictions)
+    st.subheader("Directional surfaces")
+    widgets.surfaces_panel(kind, prediction, ref, frame=frame)
+    st.subheader("Symmetry beside DFT")
+    widgets.symmetry_panel(kind, prediction, ref, frame=frame)
+
+
+tensors_section(crystal)

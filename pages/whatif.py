@@ -14,7 +14,8 @@ if crystal is None:
     st.stop()
 
 work = st.session_state.setdefault("whatif", {"structure": crystal.structure, "edits": []})
-st.caption(f"Editing **{plain(crystal.label)}**; edits so far: {plain('; '.join(work['edits']) or 'none')}.")
+# Filled in after the controls ran, so that it already lists an edit applied in this run.
+edits_caption = st.empty()
 result = widgets.edit_controls(work["structure"])
 if isinstance(result, str):
     st.error(f"Edit not applied: {plain(result)}")
@@ -23,6 +24,10 @@ elif result is not None:
     work["structure"] = result[1]
 if st.button("Reset edits", key="w_reset"):
     st.session_state["whatif"] = work = {"structure": crystal.structure, "edits": []}
+edits_caption.caption(f"Editing **{plain(crystal.label)}**; edits so far: {plain('; '.join(work['edits']) or 'none')}.")
+if work["edits"]:
+    st.info("The edited cell is not relaxed: atoms and lattice stay where the edits put them, and the model "
+            "predicts for exactly that geometry (a DFT relaxation would move them).")
 
 before = state.predict(crystal.structure)
 after = state.predict(work["structure"])

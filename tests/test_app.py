@@ -49,6 +49,10 @@ def test_search_select_predict():
     run_ok(at)
     assert at.header[0].value == "ZnO (mp-2133)"
     assert not errors(at)
+    # mp-2133 has no dielectric reference: it opens on the first kind that has one
+    assert at.radio(key="x_kind").value == "piezoelectric"
+    at.radio(key="x_kind").set_value("dielectric")
+    run_ok(at)
     # no dielectric reference for mp-2133: the prediction is shown with its own checks only
     assert any("No DFT reference" in c.value for c in at.caption)
     for kind, unit in (("piezoelectric", "C/m²"), ("elastic", "GPa")):
@@ -177,7 +181,7 @@ def test_whatif_shear_of_cubic_crystal_shows_newly_allowed_components():
     text = " ".join(m.value for m in at.markdown)
     assert "Newly allowed: **εxy**" in text
     assert "C16, C26, C36, C45" in text
-    assert len(at.get("download_button")) == 3
+    assert len(at.get("download_button")) == 4  # CIF (P1), POSCAR, tensors JSON and CSV
     # an invalid edit is refused with a message and changes nothing
     at.number_input(key="w_pct").set_value(20.0)
     at.selectbox(key="w_mode").select("uniaxial")
@@ -252,3 +256,45 @@ def test_sic_reference_in_the_shown_frame_and_the_ieee_switch():
     assert "e11" not in set(form.to_numpy().astype(str).ravel())
     assert "IEEE 176 frame" in " ".join(m.value for m in at.markdown)
     assert any("pC/N" in m.value for m in at.markdown)  # d = e·S from the predicted e and C
+
+
+def test_query_link_opens_on_a_kind_with_a_reference():
+    at = page("explore")
+    at.query_params["material_id"] = "mp-2133"  # ZnO: e and C references, no ε
+    run_ok(at)
+    assert at.radio(key="x_kind").value == "piezoelectric"
+    assert [m.label for m in at.metric][0] == "Frobenius error (C/m²)"
+
+
+def test_reupload_of_the_same_bytes_under_another_name_loads_again():
+    data = str(CifWriter(wurtzite_zno())).encode()
+    at = run_ok(page("explore"))
+    _upload(at, "first.cif", data)
+    assert at.session_state["crystal"].label == "first.cif"
+    _upload(at, "second.cif", data)
+    assert at.session_state["crystal"].label == "second.cif"
+
+
+def test_whatif_caption_substitution_defaults_warnings_and_exports():
+    at = page("whatif")
+    at.session_state["crystal"] = Crystal(structure=wurtzite_zno(), label="ZnO (test)")
+    run_ok(at)
+    at.radio(key="w_op").set_value("substitute")
+    run_ok(at)
+    at.selectbox(key="w_old").select("O")
+    run_ok(at)
+    assert at.text_input(key="w_new").value == "S"  # same group as O, not a fixed "Sr"
+    at.selectbox(key="w_old").select("Zn")
+    run_ok(at)
+    assert at.text_input(key="w_new").value == "Cd"
+    at.selectbox(key="w_old").select("O")
+    run_ok(at)
+    at.text_input(key="w_new").input("Cd")
+    at.button(key="w_apply").click()
+    run_ok(at)
+    # the caption already lists the edit of this run, with the warnings and the relaxation note
+    assert any("edits so far: O → Cd." in c.value for c in at.caption), [c.value for c in at.caption]
+    assert any("oxidation state" in w.value for w in at.warning)
+    assert any("not relaxed" in i.value for i in at.info)
+    downloads = {b.label: b for b in at.get("download_button")}
+    assert {"Structure (CIF, P1)", "Structure (POSCAR)"} <= set(downloads)

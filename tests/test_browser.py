@@ -168,6 +168,13 @@ def test_app_renders_offline_in_chromium(server):
             page.wait_for_timeout(1000)
             page.screenshot(path=str(ARTIFACTS / "03_surfaces.png"))
 
+            # the IEEE 176 frame switch redraws the tensors, labelled with their frame
+            page.locator('[data-testid="stRadio"] label').filter(has_text="IEEE 176 standard frame").first.click()
+            page.get_by_text("IEEE 176 frame", exact=False).first.wait_for(timeout=120_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(ARTIFACTS / "03b_ieee_frame.png"))
+
             # 3. the other pages render
             for name in ("What-if", "Model"):
                 page.get_by_role("link", name=name).first.click()

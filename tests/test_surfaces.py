@@ -26,7 +26,8 @@ def test_registry_covers_every_kind():
         assert qs, kind
         for q in qs:
             assert kind in q.kinds and q.label
-    assert [q.name for q in quantities_for("elastic")] == ["young", "linear_compressibility"]
+    assert [q.name for q in quantities_for("elastic")] == [
+        "young", "linear_compressibility", "shear_min", "shear_max", "poisson_min", "poisson_max"]
     assert SURFACE_QUANTITIES["young"].unit == "GPa"
     with pytest.raises(ValueError, match="does not apply"):
         get_quantity("young", "dielectric")
@@ -96,3 +97,24 @@ def test_singular_stiffness_gives_nan_surface():
 def test_wrong_shape_is_rejected():
     with pytest.raises(ValueError, match="shape"):
         directional_values(np.zeros((3, 3)), "elastic", "young")
+
+
+def test_shear_and_poisson_surfaces_match_the_extrema():
+    """G(n) and ν(n) surfaces (min/max over m ⟂ n, as ELATE): their extremes over the sphere are the
+    elastic extrema of gmtnet.properties, and isotropic C gives flat surfaces."""
+    from gmtnet.properties import elastic_extrema
+
+    c = cubic_c()
+    ext = elastic_extrema(c)
+    for q, key, reduce in (("shear_min", "shear_min", np.min), ("shear_max", "shear_max", np.max),
+                           ("poisson_min", "poisson_min", np.min), ("poisson_max", "poisson_max", np.max)):
+        _, v = directional_values(c, "elastic", q, 91, 180)
+        assert reduce(v) == pytest.approx(ext[key].value, rel=2e-3)
+    lam, mu = 50.0, 30.0
+    iso = np.einsum("ij,kl->ijkl", np.eye(3), np.eye(3)) * lam + mu * (
+        np.einsum("ik,jl->ijkl", np.eye(3), np.eye(3)) + np.einsum("il,jk->ijkl", np.eye(3), np.eye(3)))
+    for q in ("shear_min", "shear_max"):
+        _, v = directional_values(iso, "elastic", q, 9, 12)
+        np.testing.assert_allclose(v, mu, rtol=1e-10)
+    _, v = directional_values(iso, "elastic", "poisson_max", 9, 12)
+    np.testing.assert_allclose(v, lam / (2 * (lam + mu)), rtol=1e-10)

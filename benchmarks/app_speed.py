@@ -1,0 +1,199 @@
+"""Page times of the app in a real browser: prints medians and writes JSON.
+
+    python benchmarks/app_speed.py [--repeats 5] [--out benchmarks/results/app-speed.json]
+
+Starts ``streamlit run streamlit_app.py`` on 127.0.0.1 (the shipped config), drives Debian's
+Chromium (/usr/bin/chromium, headless, the flags of tests/test_browser.py) with Playwright and
+measures, each ``--repeats`` times (median reported, every sample kept):
+
+* ``first_page_s``: a new browser session until the search page is interactive (the first sample is
+  the first visit after the server is up; the process has not loaded torch yet);
+* ``new_crystal_s``: opening a bundled crystal by link (``?material_id=``) until the page is
+  complete (header, tensors, plots drawn, script finished);
+* ``tensor_switch_s``: clicking another tensor (ε → e → C → ε …) until complete;
+* ``model_page_s``: Explore → Model until the benchmark table and the parity plot are drawn (the
+  first visit, which predicts the test split once per session, is reported apart).
+
+"Complete" means: the expected text is on the page, Streamlit's running indicator is gone and at
+least the expected number of plotly figures have drawn their SVG. The load average of the machine is
+recorded before and after (other jobs on a shared machine slow every number down).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]
+TARGETS_S = {"first_page_s": 3.0, "new_crystal_s": 1.5, "tensor_switch_s": 1.5, "model_page_s": 3.0}
+KIND_LABELS = {"dielectric": "Static dielectric tensor", "piezoelectric": "Piezoelectric stress tensor",
+               "elastic": "Elastic stiffness tensor"}
+KIND_SYMBOLS = {"dielectric": "ε₀", "piezoelectric": "e", "elastic": "C"}
+
+_COMPLETE_JS = """([text, nPlots]) => {
+    const running = document.querySelector('[data-testid="stStatusWidget"]');
+    if (running && running.innerText.match(/Running|Stop/)) return false;
+    if (!document.body.innerText.includes(text)) return false;
+    const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector('.main-svg'));
+    return plots.length >= nPlots;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+def _wait_complete(page, text: str, n_plots: int, timeout_s: float = 300) -> None:
+    # A short grace period so that a rerun triggered by the last action has started.
+    page.wait_for_timeout(30)
+    page.wait_for_function(_COMPLETE_JS, arg=[text, n_plots], timeout=timeout_s * 1000, polling=25)
+
+
+def _materials(n: int) -> list[str]:
+    """Bundled crystals with all three DFT references (small cells first, a stable choice)."""
+    sys.path.insert(0, str(ROOT))
+    from gmtnet.catalog import build_catalog
+
+    cat = build_catalog()
+    full = cat[cat["has_dielectric"] & cat["has_piezoelectric"] & cat["has_elastic"]]
+    full = full[full["flags"].map(len) == 0].sort_values(["nsites", "material_id"])
+    return list(full["material_id"].iloc[: n + 1])
+
+
+def run(repeats: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    log = open(ROOT / "test-artifacts" / "app-speed-server.log", "w")
+    load_before = os.getloadavg()
+    t_start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    out: dict = {"samples": {}}
+    materials = _materials(repeats)
+    try:
+        _wait_healthy(url, proc)
+        out["server_healthy_s"] = round(time.monotonic() - t_start, 3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            first = []
+            for _ in range(repeats):
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = ctx.new_page()
+                t0 = time.monotonic()
+                page.goto(url, wait_until="domcontentloaded")
+                page.get_by_label("Formula").first.wait_for(timeout=300_000)
+                first.append(time.monotonic() - t0)
+                ctx.close()
+            out["samples"]["first_page_s"] = first
+
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # Warm-up (not timed): the first crystal waits for torch and the models to load.
+            t0 = time.monotonic()
+            page.goto(f"{url}/?material_id={materials[0]}", wait_until="domcontentloaded")
+            _wait_complete(page, f"({materials[0]})", 3)
+            out["first_crystal_after_start_s"] = round(time.monotonic() - t0, 3)
+            crystals = []
+            for mid in materials[1 : repeats + 1]:
+                t0 = time.monotonic()
+                page.goto(f"{url}/?material_id={mid}", wait_until="domcontentloaded")
+                _wait_complete(page, f"({mid})", 3)
+                crystals.append(time.monotonic() - t0)
+            out["samples"]["new_crystal_s"] = crystals
+
+            switches = []
+            order = ["elastic", "dielectric", "piezoelectric"]
+            for i in range(repeats + 1):
+                kind = order[i % 3]
+                t0 = time.monotonic()
+                page.locator('[data-testid="stRadio"] label').filter(has_text=KIND_LABELS[kind]).first.click()
+                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} (", 4)
+                switches.append(time.monotonic() - t0)
+            out["first_switch_to_each_kind_s"] = [round(x, 3) for x in switches[:3]]
+            out["samples"]["tensor_switch_s"] = switches[1:]  # the first click may still load a model
+
+            model = []
+            for _ in range(repeats + 1):
+                t0 = time.monotonic()
+                page.get_by_role("link", name="Model").first.click()
+                page.get_by_role("heading", name="Trust the model").wait_for(timeout=600_000)
+                _wait_complete(page, "Parity on the test split", 1, timeout_s=600)
+                model.append(time.monotonic() - t0)
+                page.get_by_role("link", name="Explore").first.click()
+                page.get_by_role("heading", name="GMTNet Explorer").wait_for(timeout=300_000)
+                _wait_complete(page, "Symmetry beside DFT", 3)
+            out["model_page_first_visit_s"] = round(model[0], 3)
+            out["samples"]["model_page_s"] = model[1:]
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    out["samples"] = {k: [round(x, 3) for x in v] for k, v in out["samples"].items()}
+    out["median_s"] = {k: round(statistics.median(v), 3) for k, v in out["samples"].items()}
+    out["targets_s"] = TARGETS_S
+    out["ratio_to_target"] = {k: round(out["median_s"][k] / TARGETS_S[k], 2) for k in TARGETS_S}
+    out["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                      "loadavg_before": [round(x, 2) for x in load_before],
+                      "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
+    out["materials"] = materials
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "app-speed.json"))
+    args = ap.parse_args()
+    if args.repeats < 5:
+        raise SystemExit("--repeats must be at least 5 (medians of >= 5)")
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
+    res = run(args.repeats)
+    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    for k, v in res["median_s"].items():
+        print(f"{k:18s} median {v:7.2f} s   target {TARGETS_S[k]:.1f} s   samples {res['samples'][k]}")
+    print(f"first crystal after start {res['first_crystal_after_start_s']} s; model page first visit "
+          f"{res['model_page_first_visit_s']} s; load average {res['machine']['loadavg_before']} -> "
+          f"{res['machine']['loadavg_after']} on {res['machine']['cpus']} CPUs")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
