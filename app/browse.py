@@ -79,8 +79,9 @@ def filters(table: pd.DataFrame) -> pd.DataFrame | None:
             span = column_range(rows, col)
             if span is None or span[0] == span[1]:
                 continue
-            lo, hi = st.slider(_label(col), min_value=span[0], max_value=span[1], value=span, key=f"b_range_{col}",
-                               help=SCALAR_COLUMNS[col][1])
+            # The span is part of the key: another kind or upload is a new slider, not a stale value.
+            lo, hi = st.slider(_label(col), min_value=span[0], max_value=span[1], value=span,
+                               key=f"b_range_{kind}_{col}_{span[0]:.6g}_{span[1]:.6g}", help=SCALAR_COLUMNS[col][1])
             if (lo, hi) != span:
                 ranges[col] = (lo, hi)
         if "born_stable" in rows.columns and st.checkbox("Born-stable only", key="b_stable"):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -327,7 +328,8 @@ def screen_structures(
         for k in kinds:
             r = preds[k][j]
             if isinstance(r, PredictionError):
-                rows += _error_rows(sid, source, [k], r.message.split(": ", 1)[-1])
+                # predict_many numbers its messages by batch position, meaningless in the table.
+                rows += _error_rows(sid, source, [k], re.sub(r"^structure \d+: ", "", r.message))
                 continue
             sym = r.symmetry
             row = {

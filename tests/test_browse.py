@@ -127,6 +127,12 @@ def test_browse_catalogue_filter_plot_download_open(table):
     assert {"k_vrh", "dft_k_vrh", "born_stable"} <= set(shown.columns)
     assert any(f"{len(expected)} rows match" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 2
+    k_slider = next(s for s in at.slider if s.label == "k_vrh (GPa)")
+    k_slider.set_value((100.0, 200.0))
+    run_ok(at)
+    shown = at.dataframe[0].value
+    assert len(shown) == len(filter_predictions(table, "elastic", ["hexagonal"], "Zn, O", {"k_vrh": (100.0, 200.0)}))
+    assert shown["k_vrh"].between(100.0, 200.0).all()
     at.selectbox(key="b_choice").select("mp-2133")
     at.button(key="b_open").click()
     run_ok(at)
