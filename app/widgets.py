@@ -117,7 +117,7 @@ def load_from_query() -> None:
         st.session_state["_query_mid"] = mid
         try:
             if not re.fullmatch(r"[a-z]{1,10}-[0-9]{1,12}", mid):
-                raise ValueError(f"{mid[:60]!r} is not a material id (expected e.g. mp-2133)")
+                raise ValueError(f"{mid[:100]!r} is not a material id (expected e.g. mp-2133)")
             state.load_material(mid)
         except ValueError as err:
             st.error(f"URL: {plain(err)}")

@@ -1,0 +1,140 @@
+"""Hostile uploads into a running server (Chromium): the server survives, other sessions still work.
+
+One session loads a bundled crystal, then uploads the corpus's worst files (NaN lattice, JSON
+naming modules, a 2,000-operation CIF, a 1e9-atom POSCAR, 500k-deep JSON, a dummy species, a zero
+cell angle, random bytes, a 2.1 MB file, a Markdown-injection file name). After each: the server
+process is alive, the page shows an error and keeps the crystal. A shared link whose
+``material_id`` is Markdown is shown as text. Then a second, fresh session gets predictions, and
+no request ever left for the hosts named in the injected Markdown. Needs /usr/bin/chromium, like
+``test_browser.py``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _is_local, _wait_healthy
+
+from fuzz.corpus import worst_cases
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+MATERIAL = "mp-9919"  # LiZnSb
+INJECTED_ID = "![x](http://127.0.0.1:9/id.png) [click](http://example.invalid/)"
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit-hostile.log", "w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, timeout=120)
+        yield {"url": url, "proc": proc}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _alive(server) -> None:
+    assert server["proc"].poll() is None, f"the server died (exit status {server['proc'].returncode})"
+
+
+def _injected(page) -> list[str]:
+    """Images or links pointing at the hosts named in the injected Markdown (the app's own links
+    may carry the query string, with those names in it, and are not counted)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('img, a')].filter(e => {
+            const u = e.tagName === 'IMG' ? e.src : e.href;
+            try { const h = new URL(u, location.href); return h.port === '9' || h.hostname === 'example.invalid'; }
+            catch (err) { return false; }
+        }).map(e => e.outerHTML.slice(0, 200))"""
+    )
+
+
+def test_worst_uploads_leave_the_server_serving(server):
+    requests: list[str] = []
+    report = {"uploads": []}
+    proc = psutil.Process(server["proc"].pid)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            a = browser.new_page(viewport={"width": 1400, "height": 1000})
+            a.on("request", lambda r: requests.append(r.url))
+            a.goto(f"{server['url']}/?material_id={MATERIAL}", wait_until="domcontentloaded")
+            heading = a.get_by_role("heading", name=f"LiZnSb ({MATERIAL})")
+            heading.wait_for(timeout=180_000)
+            a.get_by_text("Predicted ε₀").first.wait_for(timeout=180_000)
+            a.get_by_text("Upload your own structure").first.click()
+            upload = a.locator("input[type=file]").first
+            cases = sorted(worst_cases(), key=lambda c: c.expect == "valid")  # the refused ones first
+            for case in cases:
+                t0 = time.monotonic()
+                upload.set_input_files(files=[{"name": case.name, "mimeType": "application/octet-stream", "buffer": case.data}])
+                if case.expect == "valid":  # e.g. JSON whose @module entries are ignored: it loads
+                    a.get_by_role("heading", name=case.name).wait_for(timeout=120_000)
+                    a.get_by_text("Predicted ε₀").first.wait_for(timeout=180_000)
+                    report["uploads"].append({"name": case.name, "seconds": round(time.monotonic() - t0, 2), "loaded": True})
+                    _alive(server)
+                    continue
+                if len(case.data) > 2 * 1024 * 1024:  # over server.maxUploadSize: the browser refuses it
+                    a.get_by_text("or smaller").first.wait_for(timeout=60_000)
+                    report["uploads"].append({"name": case.name, "seconds": round(time.monotonic() - t0, 2),
+                                              "message": "refused by the uploader (server.maxUploadSize)"})
+                    _alive(server)
+                    assert heading.is_visible()
+                    continue
+                # The file name is shown literally at the start of the alert (Markdown escaped).
+                alert = a.locator("[data-testid='stAlert']").filter(has_text=f"{case.name}: ").filter(
+                    has_text="the previous crystal is kept").first
+                alert.wait_for(timeout=120_000)
+                text = alert.inner_text()
+                report["uploads"].append({"name": case.name, "seconds": round(time.monotonic() - t0, 2), "message": text[:300]})
+                _alive(server)
+                assert heading.is_visible(), f"the crystal was replaced after {case.name!r}"
+            a.screenshot(path=str(ARTIFACTS / "hostile_uploads.png"))
+            # Injected Markdown in the file name rendered as text: no image, no link to its hosts.
+            assert not _injected(a)
+
+            # A shared link whose material_id is Markdown: an error, shown literally.
+            b = browser.new_page(viewport={"width": 1400, "height": 1000})
+            b.on("request", lambda r: requests.append(r.url))
+            b.goto(f"{server['url']}/?material_id={INJECTED_ID}", wait_until="domcontentloaded")
+            b.get_by_text("is not a material id").first.wait_for(timeout=120_000)
+            assert b.get_by_text("![x](http://127.0.0.1:9/id.png) [click](http://example.invalid/)").count() >= 1
+            assert not _injected(b)
+            b.close()
+
+            # A second, fresh session still gets predictions from the same server.
+            c = browser.new_page(viewport={"width": 1400, "height": 1000})
+            c.on("request", lambda r: requests.append(r.url))
+            t0 = time.monotonic()
+            c.goto(f"{server['url']}/?material_id=mp-2133", wait_until="domcontentloaded")
+            c.get_by_role("heading", name="ZnO (mp-2133)").wait_for(timeout=180_000)
+            c.get_by_text("Predicted ε₀").first.wait_for(timeout=180_000)
+            report["second_session_prediction_s"] = round(time.monotonic() - t0, 2)
+            _alive(server)
+        finally:
+            browser.close()
+    report["server_rss_mb"] = round(proc.memory_info().rss / 1e6)
+    (ARTIFACTS / "hostile-uploads.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+    outside = sorted({u for u in requests if not _is_local(u) or ":9/" in u})
+    assert not outside, f"requests to injected hosts or off the machine: {outside}"
