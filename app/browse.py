@@ -72,6 +72,8 @@ def filters(table: pd.DataFrame) -> pd.DataFrame | None:
     systems = c1.multiselect("Crystal system", list(CRYSTAL_SYSTEMS), key="b_systems")
     elements = c2.text_input("Contains elements", key="b_elements", placeholder="Zn, O")
     with_errors = c3.checkbox("Show failed rows", key="b_errors", value=False)
+    with_reference = c3.checkbox("Only crystals with a DFT reference", key="b_has_dft", value=False,
+                                 disabled=not any(c.startswith("dft_") for c in table.columns))
     rows = table[table["kind"] == kind]
     ranges = {}
     with st.expander("Ranges of the derived scalars"):
@@ -87,7 +89,7 @@ def filters(table: pd.DataFrame) -> pd.DataFrame | None:
         if "born_stable" in rows.columns and st.checkbox("Born-stable only", key="b_stable"):
             rows = rows[rows["born_stable"].fillna(False).astype(bool)]
     try:
-        return filter_predictions(rows, kind, systems, elements, ranges, with_errors)
+        return filter_predictions(rows, kind, systems, elements, ranges, with_errors, with_reference)
     except ValueError as err:
         st.error(f"Filter: {err}")
         return None

@@ -204,6 +204,7 @@ def filter_predictions(
     elements: Iterable[str] = (),
     ranges: Mapping[str, tuple[float, float]] | None = None,
     with_errors: bool = False,
+    with_reference: bool = False,
 ) -> pd.DataFrame:
     """Rows of ``kind`` that match every given criterion, with the columns worth showing.
 
@@ -214,6 +215,7 @@ def filter_predictions(
         elements: symbols the crystal must contain (all of them).
         ranges: column → (low, high), inclusive; a NaN value fails a range.
         with_errors: keep rows whose prediction failed (their scalars are empty).
+        with_reference: keep only crystals with a DFT tensor of this kind (a ``dft_`` value).
 
     Returns:
         A copy with :data:`BASE_COLUMNS`, the kind's scalar columns, their ``dft_`` partners, then
@@ -234,6 +236,9 @@ def filter_predictions(
     want = _parse_elements(list(elements)) if not isinstance(elements, str) else _parse_elements(elements)
     if want:
         rows = rows[rows["formula"].map(lambda f: want.issubset(_elements(f)))]
+    if with_reference:
+        dft_cols = [f"dft_{c}" for c in scalar_columns_for(k, rows) if f"dft_{c}" in rows.columns]
+        rows = rows[rows[dft_cols].notna().any(axis=1)] if dft_cols else rows.iloc[:0]
     for col, (lo, hi) in (ranges or {}).items():
         if col not in rows.columns:
             raise ValueError(f"no column {col!r} to filter on; columns: {list(rows.columns)}")

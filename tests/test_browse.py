@@ -68,6 +68,9 @@ def test_filter_predictions(table):
     assert view["k_vrh"].between(50.0, 500.0).all()
     assert list(view.columns[:6]) == ["id", "formula", "spacegroup_symbol", "point_group", "crystal_system", "nsites"]
     assert "dft_k_vrh" in view.columns and "eps_mean" not in view.columns
+    with_ref = filter_predictions(table, "elastic", ["cubic"], "Si", with_reference=True)
+    assert 0 < len(with_ref) < len(filter_predictions(table, "elastic", ["cubic"], "Si"))
+    assert with_ref["dft_k_vrh"].notna().all()
     with pytest.raises(ValueError, match="Qq"):
         filter_predictions(table, "elastic", elements="Qq")
     with pytest.raises(ValueError, match="no column"):
@@ -127,6 +130,12 @@ def test_browse_catalogue_filter_plot_download_open(table):
     assert {"k_vrh", "dft_k_vrh", "born_stable"} <= set(shown.columns)
     assert any(f"{len(expected)} rows match" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 2
+    at.checkbox(key="b_has_dft").check()
+    run_ok(at)
+    expected = filter_predictions(table, "elastic", ["hexagonal"], "Zn, O", with_reference=True)
+    assert len(at.dataframe[0].value) == len(expected) and expected["dft_k_vrh"].notna().all()
+    at.checkbox(key="b_has_dft").uncheck()
+    run_ok(at)
     k_slider = next(s for s in at.slider if s.label == "k_vrh (GPa)")
     k_slider.set_value((100.0, 200.0))
     run_ok(at)
