@@ -4,7 +4,8 @@ Streamlit renders the body of ``st.header``, ``st.error``, ``st.caption`` … as
 named ``![x](http://host/x.png)`` would make every viewer's browser fetch that image, and
 ``[click](http://…)`` would show a working link. :func:`plain` escapes what Markdown (with GitHub's
 autolinks and Streamlit's ``:color[…]``, emoji and ``$…$`` extensions) would act on, so the text
-shows literally; ordinary names such as ``ZnO (mp-2133)`` or ``POSCAR.vasp`` come out unchanged.
+shows literally (URLs and e-mail addresses get an invisible word joiner so that they are not
+turned into links); ordinary names such as ``ZnO (mp-2133)`` or ``POSCAR.vasp`` come out unchanged.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ __all__ = ["plain"]
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>!#|$:~&=^@+])")
 # Constructs that only act at the start of a line: list items and block quotes ("-", "1." / "1)").
 _LEADING = re.compile(r"^(\s*)(-|\d+[.)])")
-# GFM turns bare "www.host" into a link even without a scheme.
-_WWW = re.compile(r"(www)\.", flags=re.IGNORECASE)
+# GFM turns bare URLs and e-mail addresses into links after Markdown escapes are resolved (a
+# transform on the text), so backslashes do not stop it: an invisible WORD JOINER inside "://",
+# "www." and after "@" does.
+_WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(:)(//)|(www)(\.)|(@)", flags=re.IGNORECASE)
 
 
 def plain(text, limit: int = 300) -> str:
@@ -28,8 +32,8 @@ def plain(text, limit: int = 300) -> str:
     s = " ".join(str(text).split())  # a newline could start a new block (heading, list, table)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
+    s = _AUTOLINK.sub(lambda m: _WORD_JOINER.join(g for g in m.groups() if g) + (_WORD_JOINER if m.group(5) else ""), s)
     s = _SPECIAL.sub(r"\\\1", s)
-    s = _WWW.sub(r"\1\\.", s)
     return _LEADING.sub(_escape_leading, s)
 
 

@@ -312,6 +312,16 @@ def _breakdowns(sc: dict, meta, unique: np.ndarray, seed: int) -> dict:
     }
 
 
+def _paired(a: np.ndarray, b: np.ndarray, rel_a: np.ndarray, rel_b: np.ndarray, seed: int) -> dict:
+    """Paired bootstrap over crystals of model minus reference: Fnorm and EwT25 differences."""
+    from gmtnet.metrics import bootstrap_ci
+
+    d_abs = a - b
+    d_hit = (rel_a < 0.25).astype(float) - (rel_b < 0.25).astype(float)
+    return {"n": int(len(a)), "fnorm_diff": float(d_abs.mean()), "fnorm_diff_ci95": bootstrap_ci(d_abs, n_resamples=BOOTSTRAP, seed=seed),
+            "ewt25_diff": float(d_hit.mean()), "ewt25_diff_ci95": bootstrap_ci(d_hit, n_resamples=BOOTSTRAP, seed=seed)}
+
+
 def cv_report(args) -> None:
     """Pool every finished (model, kind) over the folds; write cv.json and CV.md."""
     from gmtnet.data import N_FOLDS, TEST_FOLD, label_candidates, load_dataset
@@ -327,6 +337,8 @@ def cv_report(args) -> None:
         cv_rows = frame[frame["fold"] != TEST_FOLD]
         cands, mask = pad_candidates(label_candidates(cv_rows, k), k.shape)
         zsc = _scores(np.zeros((len(cv_rows), *k.shape)), cands, mask, k)
+        zero_by_id = {m: i for i, m in enumerate(cv_rows["material_id"])}
+        per_model = {}
         zeros[kind] = {"unit": k.unit_label, **_breakdowns(zsc, cv_rows, mask.sum(axis=1) == 1, 0),
                        "n_ambiguous": int((mask.sum(axis=1) > 1).sum())}
         for model in args.models:
@@ -338,8 +350,21 @@ def cv_report(args) -> None:
             sc = _scores(pooled["pred"], pooled["candidates"], pooled["candidate_mask"], k)
             summaries = [json.loads((Path(args.runs) / f"{kind}-{model}" / f"fold{f}" / "summary.json").read_text()) for f in range(N_FOLDS)]
             per_fold = [_with_ci(sc, pooled["fold"] == f, 0) for f in range(N_FOLDS)]
+            # Paired differences on the same crystals: against the all-zero predictor and, for the
+            # baselines, against GMTNet (negative Fnorm difference = the model is better).
+            zi = np.array([zero_by_id[m] for m in pooled["material_ids"]])
+            order = np.argsort(pooled["material_ids"])
+            per_model[model] = (pooled["material_ids"][order], sc["abs"][order], sc["rel"][order], unique[order])
+            paired = {}
+            for name, sub in (("all_rows", np.ones(len(unique), bool)), ("unique_rows", unique)):
+                paired[f"vs_all_zero_{name}"] = _paired(sc["abs"][sub], zsc["abs"][zi][sub], sc["rel"][sub], zsc["rel"][zi][sub], 0)
+                if model != "gmtnet" and "gmtnet" in per_model:
+                    ids_g, abs_g, rel_g, _ = per_model["gmtnet"]
+                    u = unique[order] if name == "unique_rows" else np.ones(len(unique), bool)
+                    assert (ids_g == per_model[model][0]).all()
+                    paired[f"vs_gmtnet_{name}"] = _paired(sc["abs"][order][u], abs_g[u], sc["rel"][order][u], rel_g[u], 0)
             results.append({"kind": kind, "model": model, "unit": k.unit_label, **_breakdowns(sc, rows, unique, 0),
-                             "n_ambiguous": int((~unique).sum()),
+                             "n_ambiguous": int((~unique).sum()), "paired": paired,
                              "per_fold": [{key: pf[key] for key in ("n", "fnorm", "ewt25")} for pf in per_fold],
                              "epochs": summaries[0]["epochs"], "epochs_run": [s["epochs_run"] for s in summaries],
                              "train_seconds": [s["train_seconds"] for s in summaries], "parameters": summaries[0]["parameters"],
@@ -392,7 +417,21 @@ def cv_markdown(report: dict) -> str:
         tt = f"{np.mean(r['train_seconds']) / 60:.1f} min" if "train_seconds" in r else "-"
         lines.append(f"| {kind} | {model} | {a['n']}{amb} | {_fmt(a, 'fnorm', False)} | {_fmt(a, 'ewt25', True)} | "
                      f"{_fmt(a, 'ewt10', True)} | {_fmt(u, 'fnorm', False)} | {_fmt(u, 'ewt25', True)} | {epochs} | {tt} |")
-    lines += ["", "Fnorm in the target's unit (ε dimensionless, e C/m², C GPa), paper forms (ε 3x3, e 3x6, C 6x6 Voigt).", ""]
+    lines += ["", "Fnorm in the target's unit (ε dimensionless, e C/m², C GPa), paper forms (ε 3x3, e 3x6, C 6x6 Voigt).", "",
+              "## Paired differences (same crystals, bootstrap over crystals)", "",
+              "Model minus reference; a difference is resolved when its 95 % interval excludes 0.", "",
+              "| target | model | reference | rows | ΔFnorm | ΔEwT25 (points) |", "|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        for key, d in r["paired"].items():
+            ref = "all-zero" if key.startswith("vs_all_zero") else "gmtnet"
+            rows = "unique_rows" if key.endswith("unique_rows") else "all_rows"
+            if not d["n"]:
+                continue
+            lo, hi = d["fnorm_diff_ci95"]
+            elo, ehi = d["ewt25_diff_ci95"]
+            lines.append(f"| {r['kind']} | {r['model']} | {ref} | {rows.replace('_', ' ')} ({d['n']}) | {d['fnorm_diff']:+.3g} [{lo:+.3g}, {hi:+.3g}] | "
+                         f"{100 * d['ewt25_diff']:+.1f} [{100 * elo:+.1f}, {100 * ehi:+.1f}] |")
+    lines.append("")
     for title, key in (("crystal system", "per_crystal_system"), ("point-group class", "per_point_group_class")):
         lines += [f"## EwT25 % (all rows) per {title}", ""]
         groups = sorted({g for r in report["results"] for g in r[key]} | {g for z in report["all_zero_predictor"].values() for g in z[key]},

@@ -9,7 +9,7 @@ Each path runs in watched subprocesses (:mod:`tests/fuzz/harness.py`): a crash, 
 within ``--case-timeout`` s) or memory blow-up (resident memory over 3 GB) is attributed to its
 case. Outcomes: clear error, success, unclear error, crash, hang, memory.
 
-    python benchmarks/hostile_input.py [--seed 0] [--cli-per-category 5] [--app-per-category 7]
+    python benchmarks/hostile_input.py [--seed 0] [--cli-per-category 5] [--app-per-category 6]
 
 Writes ``benchmarks/results/hostile_input.json`` and ``benchmarks/results/HOSTILE_INPUT.md``.
 """
@@ -56,7 +56,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cli-per-category", type=int, default=5)
-    ap.add_argument("--app-per-category", type=int, default=7)
+    ap.add_argument("--app-per-category", type=int, default=6)
     ap.add_argument("--case-timeout", type=float, default=120.0)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()

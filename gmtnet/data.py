@@ -70,9 +70,9 @@ __all__ = [
 #: Largest accepted symmetry residual max_g ||ρ(g)T − T||_F / ||T||_F (relative, dimensionless)
 #: of a label under its structure's point operations (spglib at ``DEFAULT_SYMPREC``). Above it a
 #: row is flagged ``"asymmetric"``: the tensor is in another frame than the structure (residual
-#: ~2; piezo rows whose IEEE back-rotation is ambiguous) or carries DFT/finite-difference noise
-#: of more than 1 %. About 12 % of the rows (390 of 3,178: dielectric 46, piezoelectric 176,
-#: elastic 168); the same 1 % criterion as the QC tables in ``shared/data/qc``.
+#: ~2; IEEE-frame rows whose frame no lattice rotation explains) or carries DFT/finite-difference noise
+#: of more than 1 %. About 9 % of the rows (383 of 4,269: dielectric 46, piezoelectric 144,
+#: elastic 193); the same 1 % criterion as the QC tables in ``shared/data/qc``.
 RESIDUAL_THRESHOLD = 0.01
 
 #: Largest accepted |ε₀_ij| (dimensionless). Larger static permittivities come from soft polar
