@@ -135,7 +135,8 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--duration", type=float, default=120.0, help="seconds of load")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a request counts as timed out")
-    ap.add_argument("--idle", type=float, default=60.0, help="seconds of idle after the load")
+    ap.add_argument("--idle", type=float, default=180.0,
+                    help="seconds of idle after the load (longer than server.disconnectedSessionTTL, 120 s)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
 
@@ -152,12 +153,18 @@ def main() -> int:
     samples: list[tuple[float, int]] = []
     try:
         wait_healthy(url, proc)
-        # Warm-up: one session until the models are loaded and a prediction is served.
-        warm = asyncio.run(run_sessions(url, ids[:1], 1, 1.0, 300.0))
-        if warm[0]["seconds"] is None:
+        # Warm-up: one session asks for a few crystals (first imports, first predictions), then we
+        # wait until the background thread has loaded every model (resident memory stable).
+        warm = asyncio.run(run_sessions(url, ids[:: max(1, len(ids) // 8)][:8], 1, 20.0, 300.0))
+        if not warm or any(r["seconds"] is None for r in warm):
             raise RuntimeError(f"warm-up failed: {warm}")
-        time.sleep(5)
-        rss_warm = server.memory_info().rss
+        rss_warm, t_warm = server.memory_info().rss, time.monotonic()
+        while time.monotonic() - t_warm < 180:
+            time.sleep(10)
+            rss = server.memory_info().rss
+            if abs(rss - rss_warm) < 0.01 * rss_warm:
+                break
+            rss_warm = rss
 
         stop = False
 
@@ -212,6 +219,7 @@ def main() -> int:
         "server_alive": alive,
         "load_average_1_5_15": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in load_after]},
         "cpus": os.cpu_count(),
+        "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
         "note": "the machine's CPUs are shared with other jobs while this runs: see load_average",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
