@@ -105,15 +105,17 @@ def lattice_rotations(lattice: np.ndarray, symprec: float = DEFAULT_SYMPREC, pro
 
 
 def source_ieee_rotation(structure, rotation: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The IEEE rotation the Materials Project sources used, from pymatgen's one for this structure.
+    """The IEEE rotation the 2015 Materials Project (matminer) files used, from pymatgen's one.
 
-    pymatgen's ``get_ieee_rotation`` (every version checked, 2026.10 included) compares the
-    *unsorted* lengths of a tetragonal cell when it picks the unique axis, so for c < a it puts the
-    4-fold axis along x1 instead of x3. The sources did not: for the 1,181 matminer elastic rows,
-    which carry both the POSCAR-frame and the IEEE-frame tensor, back-rotating with pymatgen's R
-    reproduces the POSCAR-frame tensor for 91 % of the rows, and with x3 along the 4-fold axis for
-    97 % (every tetragonal row with c < a); the 32 tetragonal piezo rows with c < a all break their
-    point group with pymatgen's R and all obey it with this one (``scripts/orientation_checks.py``).
+    pymatgen's ``get_ieee_rotation`` (2026.10 checked) compares the *unsorted* lengths of a
+    tetragonal cell when it picks the unique axis, so for c < a it puts the 4-fold axis along x1
+    instead of x3. The matminer files did not: for their 1,181 elastic rows, which carry both the
+    POSCAR-frame and the IEEE-frame tensor, back-rotating with pymatgen's R reproduces the
+    POSCAR-frame tensor for 1,077 rows, and with x3 along the 4-fold axis for 1,148 (every
+    tetragonal row with c < a); the 32 tetragonal piezo rows with c < a all break their point group
+    with pymatgen's R and all obey it with this one. A later (legacy API) elastic query used
+    pymatgen's rule, so this is a property of the source, not a universal fix (the checks are in
+    ``scripts/build_datasets.py`` and the data card).
 
     Args:
         structure: pymatgen Structure (the row's cell).

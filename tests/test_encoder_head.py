@@ -296,4 +296,4 @@ def test_ensemble_end_to_end_on_structures(encoder, rng):
     assert relative_error(a.mean[1], rotate(a.mean[0], q)) < 1e-4
     # ||σ||_F is the RMS deviation of the members, sqrt(Σ_m ||T_m − T̄||² / (M − 1)): frame-free for ε (3x3).
     assert a.uncertainty[0] == pytest.approx(a.uncertainty[1], rel=1e-3)
-    assert np.all(a.std[0][c.zero_mask] == 0)
+    assert np.all(a.std[0][c.zero_mask] < 1e-12 * a.std[0].max())  # float64 round-off of the projection
