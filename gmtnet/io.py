@@ -673,8 +673,15 @@ def _check_cif(text: str) -> tuple[set[str], int]:
     _cif_loops(text)  # the whole file must be well formed
     labels: set[str] = set()
     rows = 0
-    for a, b in zip(starts, starts[1:] + [len(text)]):
+    for i, (a, b) in enumerate(zip(starts, starts[1:] + [len(text)])):
         block_labels, block_rows = _check_cif_block(text[a:b])
+        if block_rows == 0 and len(starts) > 1:
+            # pymatgen's parser stops at an empty block with an unhelpful message: say it here.
+            name = text[a:b].split(None, 1)[0] if text[a:b].strip() else "data_"
+            raise StructureError(
+                f"the CIF's data block {i + 1} of {len(starts)} ({name[:40]!r}) has no atom sites; "
+                "give one structure per file"
+            )
         labels |= block_labels
         rows += block_rows
     if rows == 0:

