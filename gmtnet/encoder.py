@@ -38,7 +38,6 @@ Imports of ``sevenn`` happen inside :meth:`SevenNetEncoder.load` only; the rest 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,7 +313,3 @@ class SevenNetEncoder:
         cache.put(key, f)
         return f
 
-
-def describe(encoder: SevenNetEncoder) -> str:
-    """One-line JSON description (name, cutoff, irreps) for logs and model configs."""
-    return json.dumps({"encoder": encoder.name, "cutoff": encoder.cutoff, "irreps": encoder.irreps_out})
