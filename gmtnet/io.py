@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
 import warnings
 from pathlib import Path
 

@@ -314,7 +314,7 @@ def screen_structures(
     for k in kinds:
         try:
             preds[k] = predictor.predict_many(structures, k, symprec=tol) if structures else []
-        except Exception as err:  # noqa: BLE001 - one bad batch must not lose the chunk: go one by one
+        except Exception:  # noqa: BLE001 - one bad batch must not lose the chunk: go one by one
             preds[k] = [_predict_one(predictor, s, k, tol, j) for j, s in enumerate(structures)]
     by_item = {i: j for j, i in enumerate(good)}
     rows: list[dict] = []
