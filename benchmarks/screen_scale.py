@@ -49,7 +49,7 @@ def _load() -> float:
 
 def _machine() -> dict:
     return {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "note": "shared machine (other jobs running): times are upper bounds"}
+            "note": "2-core machine, possibly shared: read load_before/load_after; under load the times are upper bounds"}
 
 
 def _median_ms(fn, repeats: int, clear: bool = True) -> float:
