@@ -4,7 +4,7 @@ Starts ``streamlit run streamlit_app.py`` on 127.0.0.1 and drives it with N head
 speak Streamlit's own websocket protocol (``/_stcore/stream``, protobuf ``BackMsg``/``ForwardMsg``),
 so the browsers' rendering cost is left out and the server is measured on its own. Each session
 loops for ``--duration`` seconds: ask for a random bundled crystal (``?material_id=…``, as a shared
-link does), wait until the page has sent the predicted tensor (the "Predicted ε₀" block) and the
+link does), wait until the page has sent a predicted tensor (a "Predicted …" block) and the
 run has finished. Reported: time to a prediction (p50/p95), requests, errors (exceptions or error
 alerts on the page), timeouts, the server's resident memory after warm-up, at peak and after an
 idle period, and the load average (other processes on the machine share its CPUs).
@@ -37,7 +37,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "app-load.json"
-MARKER = "Predicted ε₀"
+# A shared link opens on a tensor that has a DFT reference (not always ε₀): any predicted block counts.
+MARKER = "Predicted "
 
 
 def free_port() -> int:
