@@ -201,7 +201,7 @@ def main() -> int:
     peak = max(rss for _, rss in samples)
     result = {
         "benchmark": "app_load",
-        "what": "time from asking for a bundled crystal (?material_id=) to the predicted dielectric tensor on the page, "
+        "what": "time from asking for a bundled crystal (?material_id=) to its first predicted tensor on the page, "
                 "per request, with N concurrent websocket sessions (no browsers), loopback",
         "sessions": args.sessions,
         "duration_s": round(wall, 1),
