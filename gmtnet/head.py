@@ -35,7 +35,7 @@ from e3nn import o3
 from torch import nn
 
 from gmtnet.kinds import KINDS, get_kind
-from gmtnet.model import cartesian_change_of_basis
+from gmtnet.model import cartesian_change_of_basis, project_output
 
 __all__ = ["HeadConfig", "EncoderTensorHead", "FeatureBatch", "collate_features"]
 
@@ -184,13 +184,4 @@ class EncoderTensorHead(nn.Module):
         return self.lin_out(torch.cat([g, self.product(p, p)], dim=1)) @ self.change_of_basis
 
     def forward(self, batch: FeatureBatch) -> torch.Tensor:
-        flat = self.raw(batch) * self.config.target_scale
-        if batch.projector is not None:
-            p = batch.projector
-            if p.shape != (batch.num_graphs, self.dim_out, self.dim_out):
-                raise ValueError(
-                    f"batch.projector must have shape ({batch.num_graphs}, {self.dim_out}, {self.dim_out}) "
-                    f"for {self.kind.name!r}, got {tuple(p.shape)}"
-                )
-            flat = torch.bmm(p.to(flat.dtype), flat.unsqueeze(2)).squeeze(2)
-        return flat.reshape(batch.num_graphs, *self.kind.shape)
+        return project_output(self.raw(batch) * self.config.target_scale, batch.projector, self.kind)

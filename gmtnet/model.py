@@ -732,6 +732,19 @@ class EquivariantConvolution(nn.Module):
 # --------------------------------------------------------------------------- models
 
 
+def project_output(flat: torch.Tensor, projector: torch.Tensor | None, kind: TensorKind) -> torch.Tensor:
+    """``(B, 3**rank)`` flattened outputs (kind's units) -> ``(B, 3, ..., 3)``, each projected with
+    its crystal's Neumann projector ``(B, 3**rank, 3**rank)`` when one is given."""
+    b, d = flat.shape[0], 3**kind.rank
+    if projector is not None:
+        if projector.shape != (b, d, d):
+            raise ValueError(
+                f"batch.projector must have shape ({b}, {d}, {d}) for {kind.name!r}, got {tuple(projector.shape)}"
+            )
+        flat = torch.bmm(projector.to(flat.dtype), flat.unsqueeze(2)).squeeze(2)
+    return flat.reshape(b, *kind.shape)
+
+
 class TensorModel(nn.Module):
     """Shared output contract: ``forward(batch) -> (B, 3, ..., 3)`` float32 in physical units.
 
@@ -756,16 +769,7 @@ class TensorModel(nn.Module):
         return src, dst, inv_degree, inv_atoms
 
     def forward(self, batch: GraphBatch) -> torch.Tensor:
-        flat = self.raw(batch) * self.config.target_scale
-        if batch.projector is not None:
-            p = batch.projector
-            if p.shape != (batch.num_graphs, self.dim_out, self.dim_out):
-                raise ValueError(
-                    f"batch.projector must have shape ({batch.num_graphs}, {self.dim_out}, {self.dim_out}) "
-                    f"for {self.kind.name!r}, got {tuple(p.shape)}"
-                )
-            flat = torch.bmm(p.to(flat.dtype), flat.unsqueeze(2)).squeeze(2)
-        return flat.reshape(batch.num_graphs, *self.kind.shape)
+        return project_output(self.raw(batch) * self.config.target_scale, batch.projector, self.kind)
 
 
 class GMTNet(TensorModel):
