@@ -135,6 +135,10 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--time-limit", type=float, default=None, help="stop after the epoch that crosses this many seconds")
     p.add_argument("--cv-fold", type=int, default=None, metavar="F",
                    help="cross-validation: train on the non-test rows outside fold F, keep the last weights")
+    p.add_argument("--exclude-fold", type=int, default=None, metavar="F",
+                   help="train on the training split without fold F (ensemble members)")
+    p.add_argument("--init-from", default=None, metavar="DIR",
+                   help="fine-tune: start from the model in DIR (its architecture and target scale)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_train)
@@ -166,7 +170,8 @@ def _run_train(args: argparse.Namespace) -> int:
         kind=args.kind, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         warmup_epochs=args.warmup_epochs,
         seed=args.seed, device=args.device, max_train=args.max_train, time_limit=args.time_limit,
-        cv_fold=args.cv_fold, model_options=_parse_options(args.option),
+        cv_fold=args.cv_fold, exclude_fold=args.exclude_fold, init_from=args.init_from,
+        model_options=_parse_options(args.option),
     )
     out = args.out or _default_run_dir(args.kind, args.model)
     command = "python -m gmtnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))

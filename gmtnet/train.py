@@ -15,6 +15,11 @@ candidate closest to the prediction; candidates are padded to one count per batc
 Cross-validation: ``TrainConfig(cv_fold=k)`` trains on the non-test rows of the other folds (the
 ``fold`` column) and keeps the final (EMA) weights, with no validation-based selection, so the
 held-out fold k stays untouched until ``evaluate_model(..., fold=k)``.
+
+Ensemble members (:mod:`gmtnet.ensemble`): ``TrainConfig(init_from=DIR, exclude_fold=m, seed=m)``
+starts from trained weights (keeping their architecture and target scale) and fine-tunes on the
+training split without fold m, selecting on the validation split, so members differ in data,
+seed and batch order while the validation and test splits stay unseen by every member.
 """
 
 from __future__ import annotations
@@ -66,6 +71,12 @@ class TrainConfig:
 
     ``cv_fold`` (0..N_FOLDS-1, optional): train on the non-test rows outside this fold and keep
     the last weights (no validation split, no selection); evaluate on the fold afterwards.
+
+    ``exclude_fold`` (optional): train on the training split without this fold (validation
+    selection as usual); how ensemble members get different data.
+
+    ``init_from`` (a model directory, optional): start from those weights, with their architecture,
+    hyper-parameters and target scale (``model_options`` must then be empty); fine-tuning.
     """
 
     kind: str
@@ -84,6 +95,8 @@ class TrainConfig:
     symprec: float = DEFAULT_SYMPREC
     time_limit: float | None = None
     cv_fold: int | None = None
+    exclude_fold: int | None = None
+    init_from: str | None = None
     model_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,6 +105,13 @@ class TrainConfig:
             raise ValueError(f"unknown model {self.model!r}; expected one of {ARCHITECTURES}")
         if self.cv_fold is not None and not 0 <= self.cv_fold < N_FOLDS:
             raise ValueError(f"cv_fold must be in 0..{N_FOLDS - 1}, got {self.cv_fold}")
+        if self.exclude_fold is not None:
+            if not 0 <= self.exclude_fold < N_FOLDS:
+                raise ValueError(f"exclude_fold must be in 0..{N_FOLDS - 1}, got {self.exclude_fold}")
+            if self.cv_fold is not None:
+                raise ValueError("cv_fold and exclude_fold cannot be combined")
+        if self.init_from is not None and self.model_options:
+            raise ValueError("init_from takes the architecture of the loaded model; drop model_options")
 
 
 @dataclass
@@ -127,17 +147,24 @@ def prepare_examples(
     progress: bool = True,
     random_frame_seed: int | None = None,
     folds: tuple[int, ...] | None = None,
+    split_and_folds: bool = False,
 ) -> Examples:
     """Graphs, Neumann projectors, labels and label candidates for the unflagged rows of one split.
 
     ``limit`` keeps a seeded random subset (for quick runs and the teaching notebook).
     ``random_frame_seed`` puts every crystal (and its label) in its own random rotated or
     reflected Cartesian frame, to test that symmetry handling does not depend on the frame.
-    ``folds``: take the rows of these cross-validation folds instead of ``split``.
+    ``folds``: take the rows of these cross-validation folds instead of ``split`` (or, with
+    ``split_and_folds``, the rows of ``split`` that are in these folds).
     """
     k = get_kind(kind)
     df = load_dataset(k.name, include_flagged=False)
-    df = df[df["fold"].isin(folds)] if folds is not None else df[df["split"] == split]
+    if folds is not None and split_and_folds:
+        df = df[(df["split"] == split) & df["fold"].isin(folds)]
+    elif folds is not None:
+        df = df[df["fold"].isin(folds)]
+    else:
+        df = df[df["split"] == split]
     if limit is not None and limit < len(df):
         df = df.sample(n=limit, random_state=seed)
     ids, systems, groups, graphs, cons, cands = [], [], [], [], [], []
@@ -230,9 +257,20 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     out.mkdir(parents=True, exist_ok=True)
     _seed_everything(config.seed)
     device = resolve_device(config.device)
-    model_cfg = ModelConfig(kind=config.kind, architecture=config.model, **config.model_options)
+    init = None if config.init_from is None else load_model(config.init_from, "cpu")
+    if init is not None:
+        if (init.config.kind, init.config.architecture) != (config.kind, config.model):
+            raise ValueError(f"{config.init_from} holds a {init.config.kind}/{init.config.architecture} model, "
+                             f"not {config.kind}/{config.model}")
+        model_cfg = init.config
+    else:
+        model_cfg = ModelConfig(kind=config.kind, architecture=config.model, **config.model_options)
     t_prep = time.perf_counter()
-    if config.cv_fold is None:
+    if config.exclude_fold is not None:
+        keep = tuple(f for f in range(N_FOLDS) if f != config.exclude_fold)
+        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, folds=keep, split_and_folds=True)
+        val_ex = prepare_examples(config.kind, "val", model_cfg.num_neighbors, config.symprec, progress=progress)
+    elif config.cv_fold is None:
         train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress)
         val_ex = prepare_examples(config.kind, "val", model_cfg.num_neighbors, config.symprec, progress=progress)
     else:
@@ -240,8 +278,11 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, folds=others)
         val_ex = None
     prep_seconds = time.perf_counter() - t_prep
-    model_cfg.target_scale = _target_scale(train_ex.targets)
-    model = build_model(model_cfg).to(device)
+    if init is None:
+        model_cfg.target_scale = _target_scale(train_ex.targets)
+        model = build_model(model_cfg).to(device)
+    else:  # the loaded weights predict in units of their own target scale: keep it
+        model = init.to(device).train()
     n_params = sum(p.numel() for p in model.parameters())
     ema = _ema(model, config.ema_decay)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -319,6 +360,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         "train_crystals": len(train_ex),
         "val_crystals": 0 if val_ex is None else len(val_ex),
         "cv_fold": config.cv_fold,
+        "exclude_fold": config.exclude_fold,
+        "init_from": config.init_from,
         "epochs": config.epochs,
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,
