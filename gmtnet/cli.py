@@ -267,6 +267,8 @@ def _add_predict_parser(subparsers) -> None:
     p.add_argument("--symprec", type=float, default=None, help="spglib tolerance in Å (default: library default)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", default=None, help="also write all predictions to this JSON file")
+    p.add_argument("--members", type=int, default=None, metavar="N",
+                   help="use only the first N networks of each ensemble (1: fastest, no uncertainty)")
     p.set_defaults(func=_run_predict)
 
 
@@ -282,7 +284,7 @@ def _run_predict(args: argparse.Namespace) -> int:
 
     kinds = args.kind or sorted(KINDS)
     symprec = DEFAULT_SYMPREC if args.symprec is None else args.symprec
-    predictor = Predictor.load(kinds=kinds, device=args.device)
+    predictor = Predictor.load(kinds=kinds, device=args.device, members=args.members)
     status, records = 0, []
     for path in args.files:
         try:
@@ -305,8 +307,14 @@ def _run_predict(args: argparse.Namespace) -> int:
                   f"structure frame; {sym.n_independent} independent components")
             labels = voigt_labels(kind)
             width = max(len(x) for x in labels.ravel())
-            with np.printoptions(precision=4, suppress=True, linewidth=120):
-                print(np.array2string(r.voigt, formatter={"float_kind": lambda x: f"{x:{width + 6}.4f}"}))
+            fmt = {"float_kind": lambda x: f"{x:{width + 6}.4f}"}
+            print(np.array2string(r.voigt, formatter=fmt))
+            if r.std is not None:
+                unit = f" {r.kind.unit}" if r.kind.unit else ""
+                print(f"± 1σ (calibrated, {len(r.members)}-network ensemble); uncertainty {r.uncertainty:.3g}{unit} (Frobenius norm of σ)")
+                print(np.array2string(r.std_voigt, formatter=fmt))
+            for w in r.warnings:
+                print(f"warning: {w}")
             records.append({"file": path, **r.to_dict()})
     if args.json:
         with open(args.json, "w") as fh:

@@ -1,4 +1,10 @@
-"""Deep ensembles of tensor heads: per-component standard deviation, a scalar uncertainty, calibration.
+"""Deep ensembles: per-component standard deviation, a scalar uncertainty, calibration.
+
+:class:`ModelEnsemble` is what ships for every kind: several GMTNet networks of one architecture
+(fine-tuned from one start on different folds of the training split, with different seeds, see
+:mod:`gmtnet.train`), a calibration factor for their spread, and the :class:`~gmtnet.domain.TrainingDomain`
+of their training crystals. It is saved as ``member-<i>/`` model directories plus ``ensemble.json``.
+:class:`HeadEnsemble` is the same idea for tensor heads on frozen SevenNet features.
 
 An ensemble's prediction is the mean of its members' (each exactly Neumann-projected, so the mean
 is too); its per-component standard deviation is taken over the members, full rank, structure's
@@ -40,7 +46,14 @@ __all__ = [
     "fit_std_scale",
     "calibration",
     "HeadEnsemble",
+    "ENSEMBLE_FILE",
+    "ModelEnsemble",
+    "load_ensemble",
+    "save_ensemble",
 ]
+
+#: The file that marks a model directory as an ensemble (members in ``member-<i>/``).
+ENSEMBLE_FILE = "ensemble.json"
 
 #: Probability mass of a Gaussian within ±1σ.
 ONE_SIGMA = erf(1 / sqrt(2))
@@ -190,3 +203,93 @@ class HeadEnsemble:
         meta = json.loads((path / "ensemble.json").read_text())
         heads = [load_head(path / f"member-{i}") for i in range(int(meta["members"]))]
         return cls(heads, std_scale=float(meta.get("std_scale", 1.0)))
+
+
+@dataclass
+class ModelEnsemble:
+    """Trained networks of one kind whose mean is the prediction and whose spread is its uncertainty.
+
+    Attributes:
+        members: the networks (same kind and neighbour count, so one graph serves all).
+        std_scale: calibration factor applied to the members' standard deviation (fitted on the
+            validation split so that 68.3 % of reference components lie within ±1σ).
+        domain: the training crystals' :class:`~gmtnet.domain.TrainingDomain`, or ``None``.
+        uncertainty_p95: 95th percentile of the calibrated scalar uncertainty over the validation
+            crystals (kind's unit); a prediction above it gets a warning. ``None`` if unknown.
+        meta: the rest of ``ensemble.json`` (calibration and test metrics, commands).
+    """
+
+    members: list
+    std_scale: float = 1.0
+    domain: object | None = None
+    uncertainty_p95: float | None = None
+    meta: dict | None = None
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise ValueError("an ensemble needs at least one member")
+        first = self.members[0].config
+        for m in self.members[1:]:
+            if (m.config.kind, m.config.num_neighbors) != (first.kind, first.num_neighbors):
+                raise ValueError("ensemble members must share the kind and the neighbour count")
+
+    @property
+    def config(self):
+        """The first member's :class:`~gmtnet.models.ModelConfig` (architecture, kind, graph)."""
+        return self.members[0].config
+
+    @property
+    def kind(self) -> TensorKind:
+        return get_kind(self.config.kind)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def parameters(self):
+        """All members' parameters (for counting; the device is that of the first)."""
+        for m in self.members:
+            yield from m.parameters()
+
+
+def load_ensemble(directory: str | Path, device="auto", members: int | None = None) -> ModelEnsemble:
+    """Load an ensemble directory (``ensemble.json`` + ``member-<i>/``) or a single model directory
+    (an ensemble of one, without uncertainty).
+
+    Args:
+        members: load only the first this many members (``1``: the fast single network).
+
+    Raises:
+        FileNotFoundError: missing weights; ValueError: ``members`` < 1.
+    """
+    from gmtnet.domain import TrainingDomain
+    from gmtnet.weights import load_model
+
+    if members is not None and members < 1:
+        raise ValueError(f"members must be at least 1, got {members}")
+    path = Path(directory)
+    meta_file = path / ENSEMBLE_FILE
+    if not meta_file.is_file():
+        return ModelEnsemble([load_model(path, device)])
+    meta = json.loads(meta_file.read_text())
+    n = int(meta["members"]) if members is None else min(members, int(meta["members"]))
+    nets = [load_model(path / f"member-{i}", device) for i in range(n)]
+    domain = TrainingDomain.from_dict(meta["domain"]) if meta.get("domain") else None
+    p95 = meta.get("uncertainty_p95_val")
+    return ModelEnsemble(nets, float(meta.get("std_scale", 1.0)), domain, None if p95 is None else float(p95), meta)
+
+
+def save_ensemble(member_dirs: Sequence[str | Path], directory: str | Path, meta: dict) -> Path:
+    """Copy trained member directories (weights, config, summary, log) into ``directory/member-<i>``
+    and write ``ensemble.json`` (``meta`` plus the member count)."""
+    import shutil
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, src in enumerate(member_dirs):
+        dst = out / f"member-{i}"
+        dst.mkdir(exist_ok=True)
+        for name in ("model.safetensors", "config.json", "summary.json", "log.csv"):
+            if (Path(src) / name).is_file():
+                shutil.copyfile(Path(src) / name, dst / name)
+    (out / ENSEMBLE_FILE).write_text(json.dumps({**meta, "members": len(member_dirs)}, indent=2) + "\n")
+    return out

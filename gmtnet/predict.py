@@ -6,13 +6,18 @@ Where a prediction comes from, step by step (:meth:`Predictor.predict_many`):
 2. detect its point group with spglib and build the Neumann projector
    (:func:`gmtnet.symmetry.symmetry_constraints`);
 3. build the complete-shell neighbour graph (:func:`gmtnet.graph.build_graph`);
-4. run the equivariant network in batches (float32, GPU when present);
-5. project the output again in float64 with the exact projector, so that forbidden components are
+4. run each network of the kind's ensemble (:class:`~gmtnet.ensemble.ModelEnsemble`) in batches
+   (float32, GPU when present);
+5. project each output again in float64 with the exact projector, so that forbidden components are
    exactly zero and forced pairs exactly equal (float32 round-off would leave ~1e-5 GPa; the
    projector is built on the zero/equality pattern, see :class:`~gmtnet.symmetry.SymmetryConstraints`);
-6. make it physically admissible (:mod:`gmtnet.admissible`: ε eigenvalues ≥ 1 and ε₀ ⪰ ε∞,
-   C positive definite) by spectral clipping, which commutes with the projector, and project once
-   more to clear the clipping's round-off.
+6. make each member's tensor physically admissible (:mod:`gmtnet.admissible`: ε eigenvalues ≥ 1
+   and ε₀ ⪰ ε∞, C positive definite) by spectral clipping, which commutes with the projector, and
+   project once more to clear the clipping's round-off;
+7. average the members (the admissible sets are convex, so the mean stays admissible, and it stays
+   exactly symmetric); their calibrated spread is the per-component standard deviation and the
+   scalar uncertainty (:mod:`gmtnet.ensemble`); compare the structure with the training crystals
+   (:mod:`gmtnet.domain`) for warnings.
 
 Every tensor returned is full rank, in the Cartesian frame of the input structure, in the kind's
 units (ε dimensionless, e C/m², C GPa); ``voigt`` is in the IEEE/pymatgen order
@@ -29,11 +34,12 @@ import numpy as np
 import torch
 
 from gmtnet.admissible import admissible_dielectric_pair, make_admissible
+from gmtnet.ensemble import ModelEnsemble, load_ensemble, scalar_uncertainty
 from gmtnet.graph import CrystalGraph, build_graph, collate
 from gmtnet.kinds import KINDS, TensorKind, get_kind
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
 from gmtnet.tensors import to_voigt
-from gmtnet.weights import load_model, resolve_device, shipped_model_dir
+from gmtnet.weights import resolve_device, shipped_model_dir
 
 __all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor", "run_model"]
 
@@ -68,9 +74,18 @@ class Prediction:
         voigt: Voigt matrix in IEEE order (3x3, 3x6 or 6x6), same frame and units.
         symmetry: :class:`SymmetryReport`.
         constraints: the :class:`~gmtnet.symmetry.SymmetryConstraints` used (allowed form).
-        admissible_shift: Frobenius norm (kind's units) of the change that made the network's
-            symmetric output physically admissible (:mod:`gmtnet.admissible`); 0.0 when it
+        admissible_shift: Frobenius norm (kind's units) of the change that made the networks'
+            symmetric mean physically admissible (:mod:`gmtnet.admissible`); 0.0 when it
             already was.
+        std: calibrated per-component standard deviation over the ensemble, full rank, same
+            frame and units (forbidden components exactly 0, forced pairs exactly equal);
+            ``None`` for a single network.
+        uncertainty: scalar uncertainty, the Frobenius norm of ``std`` in the paper's form
+            (ε 3x3, e 3x6, C 6x6), kind's unit: the ensemble's estimate of the Fnorm error.
+        warnings: plain-language out-of-domain and high-uncertainty warnings (empty when none).
+        members: ``(M, 3, ..., 3)`` each member's admissible tensor (same frame and units), for
+            the uncertainty of derived quantities (:meth:`derived_std`); ``None`` for one network.
+        std_scale: the calibration factor applied to the members' spread.
     """
 
     kind: TensorKind
@@ -79,10 +94,33 @@ class Prediction:
     symmetry: SymmetryReport
     constraints: SymmetryConstraints
     admissible_shift: float = 0.0
+    std: np.ndarray | None = None
+    uncertainty: float | None = None
+    warnings: tuple[str, ...] = ()
+    members: np.ndarray | None = None
+    std_scale: float = 1.0
 
     @property
     def unit(self) -> str:
         return self.kind.unit
+
+    @property
+    def std_voigt(self) -> np.ndarray | None:
+        """``std`` as a Voigt matrix in IEEE order (the Voigt maps of these kinds pick components
+        without factors, so the deviation maps the same way)."""
+        return None if self.std is None else to_voigt(self.std, self.kind, "ieee")
+
+    def derived_std(self, fn) -> np.ndarray | None:
+        """Calibrated ensemble standard deviation of any quantity derived from the tensor.
+
+        ``fn`` maps one full-rank tensor to a number or array (e.g. a rotation into the IEEE
+        frame, Young's modulus along directions, eigenvalues); returns the members' standard
+        deviation of ``fn`` (ddof=1) times :attr:`std_scale`, or ``None`` for a single network.
+        """
+        if self.members is None:
+            return None
+        values = np.stack([np.asarray(fn(m), dtype=np.float64) for m in self.members])
+        return values.std(axis=0, ddof=1) * self.std_scale
 
     def to_dict(self) -> dict:
         """JSON-ready dict, with the frame, units and Voigt order spelled out."""
@@ -95,6 +133,11 @@ class Prediction:
             "voigt": self.voigt.tolist(),
             "symmetry": dict(self.symmetry.__dict__),
             "admissible_shift": self.admissible_shift,
+            "std": None if self.std is None else self.std.tolist(),
+            "std_voigt": None if self.std is None else self.std_voigt.tolist(),
+            "uncertainty": self.uncertainty,
+            "ensemble_members": 1 if self.members is None else len(self.members),
+            "warnings": list(self.warnings),
         }
 
 
@@ -123,16 +166,18 @@ def run_model(model: torch.nn.Module, graphs: Sequence[CrystalGraph], projectors
 
 
 class Predictor:
-    """In-process GMTNet models for every kind, loaded once (CPU or GPU).
+    """In-process GMTNet ensembles for every kind, loaded once (CPU or GPU).
 
     Example:
         >>> p = Predictor.load(device="auto")
         >>> r = p.predict(structure, "elastic")
-        >>> r.voigt            # 6x6 GPa, IEEE order, structure frame
+        >>> r.voigt, r.std_voigt   # 6x6 GPa, IEEE order, structure frame: mean and calibrated 1σ
+        >>> r.uncertainty, r.warnings
         >>> r.symmetry.point_group, r.symmetry.n_independent
+        >>> fast = Predictor.load(members=1)   # one network per kind: screening speed, no σ
     """
 
-    def __init__(self, models: dict[str, torch.nn.Module], device: torch.device):
+    def __init__(self, models: dict[str, ModelEnsemble], device: torch.device):
         self.models = models
         self.device = device
 
@@ -142,17 +187,22 @@ class Predictor:
         kinds: Iterable[str] | None = None,
         device: str = "auto",
         model_dirs: dict[str, str | Path] | None = None,
+        members: int | None = None,
     ) -> "Predictor":
-        """Load the shipped weights (or ``model_dirs[kind]``) for ``kinds`` (default: all kinds).
+        """Load the shipped ensembles (or ``model_dirs[kind]``) for ``kinds`` (default: all kinds).
+
+        ``model_dirs`` values may be ensemble directories or single trained model directories
+        (``python -m gmtnet train`` output). ``members``: load only the first this many networks
+        of each ensemble; ``1`` is the fast single network (no uncertainty) for screening.
 
         Raises:
-            ValueError: unknown kind, or ``device="cuda"`` without a GPU.
+            ValueError: unknown kind, ``members`` < 1, or ``device="cuda"`` without a GPU.
             FileNotFoundError: missing weights.
         """
         dev = resolve_device(device)
         names = list(KINDS) if kinds is None else [get_kind(k).name for k in kinds]
         dirs = model_dirs or {}
-        models = {k: load_model(dirs.get(k) or shipped_model_dir(k), dev) for k in names}
+        models = {k: load_ensemble(dirs.get(k) or shipped_model_dir(k), dev, members=members) for k in names}
         for k, m in models.items():
             if m.config.kind != k:
                 raise ValueError(f"model for {k!r} was trained for {m.config.kind!r}")
@@ -162,7 +212,7 @@ class Predictor:
     def kinds(self) -> list[str]:
         return list(self.models)
 
-    def _model(self, kind: str) -> torch.nn.Module:
+    def _model(self, kind: str) -> ModelEnsemble:
         k = get_kind(kind).name
         if k not in self.models:
             raise ValueError(f"no model loaded for {k!r}; loaded: {self.kinds}")
@@ -200,28 +250,35 @@ class Predictor:
             cons.append(c)
         if ok:
             proj = np.stack([c.projector for c in cons])
-            symmetric = _project_each(cons, run_model(model, graphs, proj, batch_size=batch_size))
+            # (M, N, ...): every member, each output projected with its crystal's exact projector
+            symmetric = np.stack([_project_each(cons, run_model(net, graphs, proj, batch_size=batch_size)) for net in model.members])
             admissible = self._admissible(k, symmetric, structures, ok, graphs, proj, cons, batch_size)
-            for i, c, t, t0 in zip(ok, cons, admissible, symmetric):
-                shift = float(np.linalg.norm(t - t0))
-                if shift > 0:  # t is invariant already; projecting clears the clipping's round-off
-                    t = c.project(t)
-                results[i] = _make_prediction(k, t, c, admissible_shift=shift)
+            for j, (i, c) in enumerate(zip(ok, cons)):
+                results[i] = _ensemble_prediction(k, model, c, symmetric[:, j], admissible[:, j], structures[i], graphs[j])
         return results  # type: ignore[return-value]
 
     def _admissible(self, k, symmetric, structures, ok, graphs, proj, cons, batch_size) -> np.ndarray:
-        """Admissible tensors for a batch of symmetric predictions of kind ``k``.
+        """Admissible tensors for ``(M, N, ...)`` symmetric member predictions of kind ``k``.
 
-        ε₀ is made admissible together with ε∞ (ε₀ ⪰ ε∞ ⪰ 1) when the ε∞ model is loaded, so a
-        user who asks for both gets a consistent pair; ε∞ alone is clipped the same way either way.
+        ε₀ is made admissible together with ε∞ (ε₀ ⪰ ε∞ ⪰ 1) when the ε∞ ensemble is loaded, so
+        a user who asks for both gets a consistent pair: member i of ε₀ with member i of ε∞ (with
+        the ε∞ mean when the counts differ); ε∞ alone is clipped the same way either way. Each
+        clipped member is projected again to clear the clipping's round-off.
         """
         if k.name != "dielectric" or "dielectric_electronic" not in self.models:
-            return make_admissible(symmetric, k)
-        electronic = self.models["dielectric_electronic"]
-        if electronic.config.num_neighbors != self.models["dielectric"].config.num_neighbors:
-            graphs = [build_graph(structures[i], num_neighbors=electronic.config.num_neighbors) for i in ok]
-        eps_inf = _project_each(cons, run_model(electronic, graphs, proj, batch_size=batch_size))
-        return admissible_dielectric_pair(symmetric, eps_inf)[0]
+            out = np.stack([make_admissible(s, k) for s in symmetric])
+        else:
+            electronic = self.models["dielectric_electronic"]
+            if electronic.config.num_neighbors != self.models["dielectric"].config.num_neighbors:
+                graphs = [build_graph(structures[i], num_neighbors=electronic.config.num_neighbors) for i in ok]
+            eps_inf = np.stack([_project_each(cons, run_model(net, graphs, proj, batch_size=batch_size)) for net in electronic.members])
+            if len(eps_inf) != len(symmetric):
+                eps_inf = np.broadcast_to(eps_inf.mean(axis=0), symmetric.shape)
+            out = np.stack([admissible_dielectric_pair(s, e)[0] for s, e in zip(symmetric, eps_inf)])
+        changed = np.any(out != symmetric, axis=tuple(range(2, out.ndim)))
+        for m, n in zip(*np.nonzero(changed)):
+            out[m, n] = cons[n].project(out[m, n])
+        return out
 
 
 def _project_each(cons: Sequence[SymmetryConstraints], tensors: np.ndarray) -> np.ndarray:
@@ -229,8 +286,28 @@ def _project_each(cons: Sequence[SymmetryConstraints], tensors: np.ndarray) -> n
     return np.stack([c.project(t) for c, t in zip(cons, tensors)]) if len(cons) else tensors
 
 
+def _ensemble_prediction(k: TensorKind, ens: ModelEnsemble, c: SymmetryConstraints, symmetric: np.ndarray,
+                         admissible: np.ndarray, structure, graph: CrystalGraph) -> Prediction:
+    """One crystal's prediction from its ``(M, ...)`` symmetric and admissible member tensors."""
+    mean = admissible.mean(axis=0)
+    if len(admissible) > 1:  # the mean of projected tensors is invariant up to round-off: clear it
+        mean = c.project(mean)
+    shift = float(np.linalg.norm(mean - symmetric.mean(axis=0)))
+    warnings = () if ens.domain is None else ens.domain.warnings(structure, graph)
+    if len(admissible) < 2:
+        return _make_prediction(k, mean, c, admissible_shift=shift, warnings=warnings)
+    std = admissible.std(axis=0, ddof=1) * ens.std_scale
+    unc = float(scalar_uncertainty(std[None], k)[0])
+    if ens.uncertainty_p95 is not None and unc > ens.uncertainty_p95:
+        unit = f" {k.unit}" if k.unit else ""
+        warnings += (f"Uncertainty {unc:.3g}{unit} is higher than for 95 % of the validation "
+                     f"crystals ({ens.uncertainty_p95:.3g}{unit}).",)
+    return _make_prediction(k, mean, c, admissible_shift=shift, std=std, uncertainty=unc, warnings=warnings,
+                            members=admissible, std_scale=ens.std_scale)
+
+
 def _make_prediction(
-    kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraints, admissible_shift: float = 0.0
+    kind: TensorKind, tensor: np.ndarray, c: SymmetryConstraints, admissible_shift: float = 0.0, **uncertainty
 ) -> Prediction:
     # ``tensor`` comes from SymmetryConstraints.project: forbidden components are exactly 0.0 and
     # forced pairs exactly equal by construction of the projector (no clean-up needed here).
@@ -252,4 +329,5 @@ def _make_prediction(
         symmetry=report,
         constraints=c,
         admissible_shift=admissible_shift,
+        **uncertainty,
     )

@@ -238,11 +238,13 @@ def _loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor, scal
 
 
 def _evaluate_examples(model, ex: Examples, reproject: bool, batch_size: int = 128) -> tuple[np.ndarray, dict]:
-    pred = run_model(model, ex.graphs, ex.projectors, batch_size=batch_size)
+    """Predictions (the members' mean when ``model`` is a list of networks) and metrics on ``ex``."""
+    members = model if isinstance(model, list) else [model]
+    pred = np.mean([run_model(m, ex.graphs, ex.projectors, batch_size=batch_size) for m in members], axis=0)
     if reproject:
         pred = np.stack([c.project(p) for c, p in zip(ex.constraints, pred)]) if len(pred) else pred
     metrics = compute_metrics(
-        pred, ex.targets, model.config.kind, ex.constraints, ex.crystal_systems,
+        pred, ex.targets, members[0].config.kind, ex.constraints, ex.crystal_systems,
         candidates=ex.candidates, candidate_mask=ex.candidate_mask, point_groups=ex.point_groups,
     )
     return pred, metrics
@@ -385,7 +387,8 @@ def evaluate_model(
     fold: int | None = None,
     predictions_path: str | Path | None = None,
 ) -> dict:
-    """The paper's metrics for a saved model on one split of its kind (unflagged rows).
+    """The paper's metrics for a saved model or ensemble (the members' mean) on one split of its
+    kind (unflagged rows).
 
     Metrics are ambiguity-aware (closest label candidate) over all rows, and strict over the rows
     with one candidate (``"unique_rows"``); see :func:`gmtnet.metrics.evaluate`.
@@ -394,12 +397,15 @@ def evaluate_model(
     ``predictions_path``: also save ``material_ids``, ``pred`` and ``candidates`` (kind's units,
     structure frame) and ``candidate_mask`` there as ``.npz``.
     """
-    model = load_model(model_dir, device)
+    from gmtnet.ensemble import load_ensemble
+
+    ensemble = load_ensemble(model_dir, device)
+    model = ensemble.members[0]
     cfg = model.config
     folds = None if fold is None else (fold,)
     ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress, random_frame_seed=random_frame_seed, folds=folds)
     t0 = time.perf_counter()
-    pred, metrics = _evaluate_examples(model, ex, cfg.architecture in REPROJECTED)
+    pred, metrics = _evaluate_examples(ensemble.members, ex, cfg.architecture in REPROJECTED)
     if predictions_path is not None:
         np.savez_compressed(
             predictions_path, material_ids=np.array(ex.material_ids), pred=pred,

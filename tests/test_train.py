@@ -110,3 +110,33 @@ def test_cross_validation_fold_trains_outside_the_fold_and_evaluates_on_it(tmp_p
     assert cands.shape[:2] == mask.shape
     with pytest.raises(ValueError, match="cv_fold"):
         TrainConfig(kind="elastic", cv_fold=5)
+
+
+def test_fine_tuning_a_member_starts_from_the_weights_and_leaves_out_its_fold(trained, tmp_path):
+    _, base, _ = trained
+    start = load_model(base, "cpu")
+    cfg = TrainConfig(kind="piezoelectric", epochs=1, max_train=16, batch_size=8, device="cpu", lr=1e-4,
+                      init_from=str(base), exclude_fold=2, seed=2)
+    summary = train(cfg, tmp_path, progress=False)
+    tuned = load_model(tmp_path, "cpu")
+    assert tuned.config.to_dict() == start.config.to_dict()  # same architecture and target scale
+    assert summary["exclude_fold"] == 2 and summary["train_crystals"] == 16
+    moved = [not torch.equal(a, b) for a, b in zip(start.state_dict().values(), tuned.state_dict().values())]
+    assert any(moved)
+    kept = prepare_examples("piezoelectric", "train", 16, progress=False, folds=(0, 1, 3, 4), split_and_folds=True)
+    fold2 = set(prepare_examples("piezoelectric", "train", 16, progress=False, folds=(2,), split_and_folds=True).material_ids)
+    assert kept.material_ids and not fold2 & set(kept.material_ids)
+    with pytest.raises(ValueError, match="drop model_options"):
+        TrainConfig(kind="piezoelectric", init_from=str(base), model_options=SMALL)
+    with pytest.raises(ValueError, match="exclude_fold"):
+        TrainConfig(kind="piezoelectric", exclude_fold=7)
+
+
+def test_evaluate_averages_an_ensemble_directory(trained, tmp_path):
+    from gmtnet.ensemble import save_ensemble
+
+    _, base, _ = trained
+    ens = save_ensemble([base, base], tmp_path / "ens", {"std_scale": 1.0})
+    single = evaluate_model(base, split="val", device="cpu", progress=False)
+    double = evaluate_model(ens, split="val", device="cpu", progress=False)
+    assert double["overall"]["fnorm"] == pytest.approx(single["overall"]["fnorm"], rel=1e-9)

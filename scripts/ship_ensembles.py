@@ -1,0 +1,250 @@
+"""Assemble trained ensemble members into the shipped weights: calibrate, measure, write the card.
+
+    python scripts/ship_ensembles.py --kind elastic --members runs/ensemble/elastic/member-{0,1,2,3,4} \
+        [--previous PREVIOUS_SHIPPED_DIR] [--out gmtnet/resources/weights/elastic]
+
+Members are ``python -m gmtnet train --init-from … --exclude-fold i --seed i`` runs (their
+``config.json`` records the exact command). Every number written here is measured in this run,
+through the same :class:`gmtnet.predict.Predictor` path users get (projection, admissibility,
+ensemble mean):
+
+1. validation split (never trained on by any member): fit the σ calibration factor (68.3 % of
+   reference components within ±1σ) and the 95th percentile of the scalar uncertainty;
+2. training split: the :class:`~gmtnet.domain.TrainingDomain` (elements, bonds, sizes);
+3. test split (never used for any choice): metrics of the ensemble mean, of its first member alone
+   (``Predictor.load(members=1)``) and of ``--previous`` (the weights shipped before), with 95 %
+   bootstrap intervals over crystals, per data source, and the calibration of σ.
+
+Labels from IEEE-frame sources have several candidate orientations (:mod:`gmtnet.orientation`):
+every row is scored against the candidate closest to the ensemble mean, as in training.
+For ε₀, build ε∞ first: the ε₀ ensemble is calibrated with the ε∞ ensemble loaded (ε₀ ⪰ ε∞).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from gmtnet.data import label_candidates, load_dataset
+from gmtnet.domain import TrainingDomain
+from gmtnet.ensemble import ModelEnsemble, calibration, fit_std_scale, load_ensemble, save_ensemble, scalar_uncertainty
+from gmtnet.graph import build_graph
+from gmtnet.kinds import get_kind
+from gmtnet.metrics import bootstrap_ci, closest_candidates, evaluate, frobenius_errors, relative_errors
+from gmtnet.orientation import pad_candidates
+from gmtnet.predict import Predictor
+from gmtnet.weights import load_model, shipped_model_dir
+
+DEST = Path("gmtnet/resources/weights")
+
+
+def predict_split(predictor: Predictor, kind: str, df) -> dict:
+    """Ensemble predictions for the rows of ``df``: mean, raw (uncalibrated) std, candidates."""
+    k = get_kind(kind)
+    preds = []
+    for start in tqdm(range(0, len(df), 64), desc=f"{kind}: predict {len(df)} rows", leave=False):
+        preds += predictor.predict_many(list(df.structure.iloc[start : start + 64]), kind)
+    bad = [p.message for p in preds if not hasattr(p, "tensor")]
+    if bad:
+        raise RuntimeError(f"{len(bad)} rows failed: {bad[:3]}")
+    mean = np.stack([p.tensor for p in preds])
+    scale = predictor.models[kind].std_scale
+    std = None if preds[0].std is None else np.stack([p.std for p in preds]) / scale
+    cands, mask = pad_candidates(label_candidates(df, k), k.shape)
+    true, _ = closest_candidates(mean, cands, mask, k)
+    return {"mean": mean, "std": std, "true": true, "candidates": cands, "mask": mask,
+            "constraints": [p.constraints for p in preds], "warnings": [p.warnings for p in preds]}
+
+
+def scored(kind: str, df, out: dict) -> dict:
+    """Metrics (ambiguity-aware, with unique rows and breakdowns) plus 95 % bootstrap intervals."""
+    m = evaluate(out["mean"], out["candidates"][:, 0], kind, out["constraints"], list(df.crystal_system),
+                 candidates=out["candidates"], candidate_mask=out["mask"], point_groups=list(df.point_group))
+    err = frobenius_errors(out["mean"], out["true"], kind)
+    hit = relative_errors(out["mean"], out["true"], kind) < 0.25
+    m["overall"]["fnorm_ci95"] = bootstrap_ci(err)
+    m["overall"]["ewt25_ci95"] = bootstrap_ci(hit.astype(float))
+    m["per_source"] = {}
+    for src in sorted(df.source.unique()):
+        sel = (df.source == src).to_numpy()
+        m["per_source"][src] = {
+            "n": int(sel.sum()), "fnorm": float(err[sel].mean()), "fnorm_ci95": bootstrap_ci(err[sel]),
+            "ewt25": float(hit[sel].mean()), "ewt25_ci95": bootstrap_ci(hit[sel].astype(float)),
+        }
+    return m
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def _row(name: str, m: dict, unit: str) -> str:
+    lo, hi = m["fnorm_ci95"]
+    elo, ehi = m["ewt25_ci95"]
+    return (f"| {name} | {m['n']} | {m['fnorm']:.4g} [{lo:.4g}, {hi:.4g}] | {_pct(m['ewt25'])} "
+            f"[{_pct(elo)}, {_pct(ehi)}] | {_pct(m.get('ewt10', float('nan')))} |")
+
+
+def ensemble_card(kind: str, meta: dict, df) -> str:
+    """MODEL_CARD.md text; every number comes from ``meta`` (measured by this script)."""
+    k = get_kind(kind)
+    unit = k.unit_label
+    counts = df["split"].value_counts().to_dict()
+    mt = meta["metrics_test"]
+    names = {"ensemble": f"ensemble of {len(meta['member_commands'])} (shipped)", "first_member": "first member alone (`members=1`)",
+             "previous": "previous shipped single model"}
+    rows = [_row(names[n], m["overall"], unit) for n, m in mt.items()]
+    src_rows = [_row(f"{names[n]}, {src}", s, unit) for n, m in mt.items() for src, s in m["per_source"].items()] \
+        if len(mt["ensemble"]["per_source"]) > 1 else []
+    ens = mt["ensemble"]
+    uniq = ens.get("unique_rows", {})
+    systems = [f"| {sys} | {m['n']} | {m['fnorm']:.4g} | {_pct(m['ewt25'])} | {_pct(m['zero_success'])} | {_pct(m['equality_success'])} |"
+               for sys, m in ens["per_crystal_system"].items()]
+    cv, ct = meta["calibration"]["val"], meta["calibration"]["test"]
+    rel = " · ".join(f"{r['nominal']:.2f}→{r['observed']:.2f}" for r in ct["reliability"])
+    d = meta["domain"]
+    secs = [s for s in meta["member_train_seconds"] if s is not None]
+    return f"""# GMTNet model card: {k.title} ({k.symbol}), a deep ensemble
+
+## What it predicts
+- The full-rank {k.rank}-index tensor {k.symbol} ({k.formula}), in **{unit}**, in the **Cartesian frame of the
+  input structure**, as the mean of {len(meta['member_commands'])} GMTNet networks; `Prediction.voigt` gives it as a
+  {k.voigt_shape[0]}x{k.voigt_shape[1]} Voigt matrix in IEEE order (xx, yy, zz, yz, xz, xy).
+- `Prediction.std` / `.std_voigt`: the calibrated per-component standard deviation (same frame, unit and order);
+  `Prediction.uncertainty`: its Frobenius norm in the paper's form, {unit}, the ensemble's estimate of the
+  Fnorm error; `Prediction.warnings`: out-of-domain signals (`gmtnet/domain.py`) and uncertainty above the
+  95th percentile of the validation crystals ({meta['uncertainty_p95_val']:.4g} {unit}).
+- Every member's output is projected onto the form allowed by the structure's point group and made physically
+  admissible (`gmtnet/admissible.py`) before averaging, so the mean is both exactly symmetric and admissible.
+- Label source: Materials Project DFT; see `gmtnet/resources/data/DATA_CARD.md`.
+
+## Data, members and training
+- Unflagged rows of the bundled set, fixed seeded per-material split: train {counts.get('train', 0)},
+  validation {counts.get('val', 0)}, test {counts.get('test', 0)} crystals. Member *i* is fine-tuned from the
+  previously shipped weights on the training split **without cross-validation fold i**, with seed *i*; the best
+  epoch is chosen on the validation split. No member ever trains on a validation or test crystal.
+- Member commands (each also in `member-i/config.json`):
+{chr(10).join(f'  - `{c}`' for c in meta['member_commands'])}
+- Member training time: {', '.join(f'{s / 60:.1f}' for s in secs)} min on {', '.join(meta['member_devices'])};
+  best epochs {meta['member_best_epochs']}.
+- Assembled, calibrated and measured by: `{meta['command']}` ({meta['build_seconds'] / 60:.1f} min).
+
+## Test metrics (fixed test split, never used for a choice)
+Fnorm in {unit} (ε as 3x3, e as 3x6 Voigt, C as 6x6 Voigt) and EwT25 with 95 % bootstrap intervals over
+crystals; rows with several candidate orientations are scored against the candidate closest to the prediction.
+
+| model | n | Fnorm | EwT25 | EwT10 |
+|---|---|---|---|---|
+{chr(10).join(rows + src_rows)}
+
+Strict, on the {uniq.get('n', 0)} rows whose orientation is unique: Fnorm {uniq.get('fnorm', float('nan')):.4g}, EwT25 {_pct(uniq.get('ewt25', float('nan')))}.
+
+| crystal system | n | Fnorm | EwT25 | zero-element success | equality success |
+|---|---|---|---|---|---|
+{chr(10).join(systems)}
+
+## Uncertainty calibration
+- σ scale factor {meta['std_scale']:.3g}, fitted on the validation split ({cv['n_crystals']} crystals) so that 68.3 % of
+  components lie within ±1σ there.
+- Test split ({ct['n_crystals']} crystals, {ct['n_components']} components with σ > 0): **{_pct(ct['within_1sigma'])}** within ±1σ
+  (target 60–76 %); Spearman correlation of the scalar uncertainty with the Frobenius error per crystal
+  **{ct['spearman']:.2f}** (p = {ct['spearman_p']:.1g}; target ≥ 0.4); mean uncertainty {ct['mean_uncertainty']:.4g} against mean
+  error {ct['mean_error']:.4g} {unit}.
+- Reliability (nominal → observed share within the Gaussian interval), test split: {rel}.
+- Share of test crystals with at least one warning: {_pct(meta['test_warned_share'])}.
+
+## Training domain (for the warnings)
+{d['n_crystals']} training crystals, {len(d['element_counts'])} elements, {len(d['pairs'])} first-shell element pairs,
+at most {d['max_sites']} sites, {d['volume_per_atom'][0]:.1f}–{d['volume_per_atom'][1]:.1f} Å³ per atom.
+
+## Known limits
+- About {counts.get('train', 0)} training crystals: expect large errors for chemistries and structure types absent
+  from Materials Project's DFPT/elastic sets; the warnings flag unseen elements and bonds, not every novelty.
+- The members share one starting point, so their spread under-states the error before calibration (the σ scale
+  corrects the average, not every crystal).
+- The symmetry of the prediction is that of the structure as detected at the chosen tolerance.
+- Structures up to 500 atoms; ordered, periodic only.
+"""
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kind", required=True)
+    ap.add_argument("--members", nargs="+", required=True, help="trained member run directories")
+    ap.add_argument("--previous", default=None, help="the previously shipped single model, for comparison")
+    ap.add_argument("--out", default=None, help=f"default: {DEST}/KIND")
+    ap.add_argument("--electronic", default=None, help="ε∞ ensemble to pair with ε₀ (default: the shipped one)")
+    args = ap.parse_args(argv)
+    k = get_kind(args.kind)
+    out_dir = Path(args.out or DEST / k.name)
+    command = "python scripts/ship_ensembles.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    t0 = time.perf_counter()
+
+    members = [load_model(d, "cpu") for d in args.members]
+    ens = ModelEnsemble(members)  # std_scale 1 and no domain: calibrated below
+    models = {k.name: ens}
+    if k.name == "dielectric":
+        models["dielectric_electronic"] = load_ensemble(args.electronic or shipped_model_dir("dielectric_electronic"), "cpu")
+    predictor = Predictor(models, torch.device("cpu"))
+    df = load_dataset(k.name, include_flagged=False)
+
+    val_df = df[df.split == "val"]
+    val = predict_split(predictor, k.name, val_df)
+    std_scale = fit_std_scale(val["mean"], val["std"], val["true"], k)
+    unc_val = scalar_uncertainty(val["std"] * std_scale, k)
+    p95 = float(np.quantile(unc_val, 0.95))
+    cal_val = calibration(val["mean"], val["std"], val["true"], k, std_scale)
+
+    train_df = df[df.split == "train"]
+    graphs = [build_graph(s, num_neighbors=ens.config.num_neighbors) for s in tqdm(train_df.structure, desc="domain graphs", leave=False)]
+    domain = TrainingDomain.from_training(train_df.structure, graphs)
+
+    test_df = df[df.split == "test"]
+    ens.std_scale, ens.uncertainty_p95, ens.domain = std_scale, p95, domain
+    test = predict_split(predictor, k.name, test_df)
+    metrics = {"ensemble": scored(k.name, test_df, test)}
+    cal_test = calibration(test["mean"], test["std"], test["true"], k, std_scale)
+    n_warned = int(sum(bool(w) for w in test["warnings"]))
+    single = Predictor({**models, k.name: ModelEnsemble(members[:1])}, predictor.device)
+    metrics["first_member"] = scored(k.name, test_df, predict_split(single, k.name, test_df))
+    if args.previous:
+        prev = Predictor({**models, k.name: load_ensemble(args.previous, "cpu")}, predictor.device)
+        metrics["previous"] = scored(k.name, test_df, predict_split(prev, k.name, test_df))
+
+    member_commands = [json.loads((Path(d) / "config.json").read_text()).get("command", "") for d in args.members]
+    member_summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in args.members]
+    meta = {
+        "kind": k.name,
+        "std_scale": std_scale,
+        "uncertainty_p95_val": p95,
+        "domain": domain.to_dict(),
+        "calibration": {"val": cal_val, "test": cal_test},
+        "test_warned_share": n_warned / len(test_df),
+        "metrics_test": metrics,
+        "member_commands": member_commands,
+        "member_train_seconds": [s.get("train_seconds") for s in member_summaries],
+        "member_best_epochs": [s.get("best_epoch") for s in member_summaries],
+        "member_devices": sorted({s.get("device", "") for s in member_summaries}),
+        "command": command,
+        "build_seconds": round(time.perf_counter() - t0, 1),
+    }
+    save_ensemble(args.members, out_dir, meta)
+    (out_dir / "metrics-test.json").write_text(json.dumps(metrics["ensemble"], indent=2) + "\n")
+    for stale in ("model.safetensors", "config.json", "summary.json"):
+        (out_dir / stale).unlink(missing_ok=True)  # the single-model layout this replaces
+    (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, df))
+    print(json.dumps({"kind": k.name, "std_scale": std_scale, "val_within_1sigma": cal_val["within_1sigma"],
+                      "test_within_1sigma": cal_test["within_1sigma"], "test_spearman": cal_test["spearman"],
+                      **{name: {"fnorm": m["overall"]["fnorm"], "ewt25": m["overall"]["ewt25"]} for name, m in metrics.items()}}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

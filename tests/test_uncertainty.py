@@ -1,0 +1,163 @@
+"""Uncertainty per prediction: ensemble mean/std through the Predictor, and out-of-domain warnings."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+from safetensors.torch import load_file, save_file
+
+from gmtnet.admissible import is_admissible
+from gmtnet.domain import RARE_COUNT, TrainingDomain, bonded_pairs
+from gmtnet.ensemble import ENSEMBLE_FILE, load_ensemble, scalar_uncertainty
+from gmtnet.graph import build_graph
+from gmtnet.kinds import KINDS, get_kind
+from gmtnet.predict import Predictor
+from gmtnet.tensors import rotate
+from gmtnet.weights import shipped_model_dir
+from helpers import random_orthogonal, rocksalt_nacl, transform_structure, wurtzite_zno
+
+
+def _silicon() -> Structure:
+    return Structure(Lattice.cubic(5.43), ["Si"] * 8, [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0],
+                                                      [0.25, 0.25, 0.25], [0.25, 0.75, 0.75], [0.75, 0.25, 0.75], [0.75, 0.75, 0.25]])
+
+
+# --- out-of-domain signals ---------------------------------------------------------------------
+
+
+def test_bonded_pairs_are_first_shells():
+    nacl = rocksalt_nacl()
+    assert bonded_pairs(build_graph(nacl, num_neighbors=16)) == {(11, 17)}  # Na-Na is the 2nd shell
+    assert bonded_pairs(build_graph(_silicon(), num_neighbors=16)) == {(14, 14)}
+
+
+def _domain(structures):
+    return TrainingDomain.from_training(structures, [build_graph(s, num_neighbors=16) for s in structures])
+
+
+def test_domain_warns_about_unseen_and_rare_elements_bonds_size_and_volume():
+    nacl, si = rocksalt_nacl(), _silicon()
+    domain = _domain([nacl] * RARE_COUNT + [si])
+    assert domain.warnings(nacl, build_graph(nacl, num_neighbors=16)) == ()
+    rare = domain.warnings(si, build_graph(si, num_neighbors=16))
+    assert len(rare) == 1 and "Si (1)" in rare[0]
+    kcl = nacl.copy()
+    kcl.replace_species({"Na": "K"})
+    unseen = domain.warnings(kcl, build_graph(kcl, num_neighbors=16))
+    assert any("K is in none of the 6 training crystals" in w for w in unseen)
+    # Na and Cl both known, but a Cl-Cl first shell is new (CsCl-like NaCl with Cl-Cl bonds would be
+    # contrived; a Na metal cell gives a Na-Na bond no training crystal has).
+    na = Structure(Lattice.cubic(4.23), ["Na", "Na"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    bonds = domain.warnings(na, build_graph(na, num_neighbors=16))
+    assert any("Bonds no training crystal has: Na-Na" in w for w in bonds)
+    big = nacl * (2, 2, 2)
+    assert any("more than any training crystal (8)" in w for w in domain.warnings(big))
+    squeezed = Structure(Lattice.cubic(4.0), nacl.species, nacl.frac_coords)
+    assert any("outside the training range" in w for w in domain.warnings(squeezed))
+
+
+def test_domain_round_trips_through_json():
+    d = _domain([rocksalt_nacl(), _silicon()])
+    back = TrainingDomain.from_dict(json.loads(json.dumps(d.to_dict())))
+    assert back == d
+
+
+# --- the ensemble through the Predictor ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy_ensembles(tmp_path_factory):
+    """Three-member ensembles for every kind: the shipped first member and two perturbed copies
+    (different weights, so the spread is nonzero), in the shipped directory layout."""
+    root = tmp_path_factory.mktemp("ensembles")
+    rng = np.random.default_rng(0)
+    dirs = {}
+    for kind in KINDS:
+        src = load_ensemble(shipped_model_dir(kind), "cpu", members=1).members[0]
+        out = root / kind
+        for i in range(3):
+            member = out / f"member-{i}"
+            member.mkdir(parents=True)
+            state = {k: v.clone() for k, v in src.state_dict().items()}
+            if i:  # perturb the learned parameters only: buffers hold exact bases (change of basis, ...)
+                learned = {name for name, _ in src.named_parameters()}
+                state = {k: v + 0.02 * v.std().nan_to_num() * torch.as_tensor(rng.normal(size=v.shape), dtype=v.dtype)
+                         if k in learned and v.numel() > 1 else v for k, v in state.items()}
+            save_file(state, str(member / "model.safetensors"))
+            (member / "config.json").write_text(json.dumps({"model": src.config.to_dict()}))
+        (out / ENSEMBLE_FILE).write_text(json.dumps({"members": 3, "std_scale": 1.5, "uncertainty_p95_val": 1e-9,
+                                                     "domain": _domain([rocksalt_nacl()]).to_dict()}))
+        dirs[kind] = out
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def predictor(toy_ensembles):
+    torch.set_num_threads(1)
+    return Predictor.load(device="cpu", model_dirs=toy_ensembles)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_ensemble_prediction_carries_symmetric_calibrated_std(predictor, kind, rng):
+    k = get_kind(kind)
+    s = transform_structure(wurtzite_zno(), random_orthogonal(rng))
+    p = predictor.predict(s, kind)
+    assert p.members.shape == (3, *k.shape) and p.std.shape == k.shape and p.std_scale == 1.5
+    # mean of the admissible members, then exactly re-projected
+    assert np.allclose(p.tensor, p.members.mean(axis=0), atol=1e-9)
+    assert np.allclose(p.std, 1.5 * p.members.std(axis=0, ddof=1))
+    # forbidden components carry exactly zero deviation, forced pairs exactly equal ones
+    assert (p.std[p.constraints.zero_mask] == 0.0).all() and (p.tensor[p.constraints.zero_mask] == 0.0).all()
+    assert p.constraints.check(p.std)["equality_ok"] and p.constraints.check(p.std)["max_equality_violation"] == 0.0
+    assert p.uncertainty == pytest.approx(float(scalar_uncertainty(p.std[None], k)[0])) and p.uncertainty > 0
+    assert all(is_admissible(m, k) for m in p.members) and is_admissible(p.tensor, k)
+    assert p.std_voigt.shape == k.voigt_shape
+    # O and Zn are unseen by the toy domain (NaCl only), and the uncertainty exceeds the toy p95
+    assert any("O and Zn are in none" in w for w in p.warnings) and any("95 %" in w for w in p.warnings)
+    d = p.to_dict()
+    assert d["ensemble_members"] == 3 and d["uncertainty"] == p.uncertainty and len(d["std_voigt"]) == k.voigt_shape[0]
+
+
+def test_std_of_derived_quantities_follows_the_members(predictor, rng):
+    k = get_kind("elastic")
+    p = predictor.predict(wurtzite_zno(), "elastic")
+    q = random_orthogonal(rng)
+    rotated = p.derived_std(lambda t: rotate(t, q, rank=4))
+    assert np.allclose(rotated, 1.5 * np.stack([rotate(m, q, rank=4) for m in p.members]).std(axis=0, ddof=1))
+    # the std of a rotated ensemble is not the rotated std: why derived_std exists
+    assert not np.allclose(rotated, np.abs(rotate(p.std, q, rank=4)))
+    assert k.rank == 4
+
+
+def test_ensemble_prediction_is_equivariant(predictor, rng):
+    s = wurtzite_zno()
+    q = random_orthogonal(rng, reflection=True)
+    a, b = predictor.predict(s, "piezoelectric"), predictor.predict(transform_structure(s, q), "piezoelectric")
+    assert np.allclose(rotate(a.tensor, q, rank=3), b.tensor, atol=1e-6)
+    assert np.allclose(np.stack([rotate(m, q, rank=3) for m in a.members]), b.members, atol=1e-6)
+
+
+def test_single_member_has_no_uncertainty_but_keeps_domain_warnings(toy_ensembles):
+    fast = Predictor.load(kinds=["dielectric_electronic"], device="cpu", model_dirs=toy_ensembles, members=1)
+    p = fast.predict(wurtzite_zno(), "dielectric_electronic")
+    assert p.std is None and p.uncertainty is None and p.members is None and p.derived_std(np.trace) is None
+    assert any("O and Zn" in w for w in p.warnings)
+    one = Predictor.load(kinds=["dielectric_electronic"], device="cpu",
+                         model_dirs={"dielectric_electronic": toy_ensembles["dielectric_electronic"] / "member-0"})
+    assert np.array_equal(p.tensor, one.predict(wurtzite_zno(), "dielectric_electronic").tensor)
+
+
+def test_members_argument_is_checked(toy_ensembles):
+    with pytest.raises(ValueError, match="at least 1"):
+        Predictor.load(kinds=["elastic"], device="cpu", model_dirs=toy_ensembles, members=0)
+
+
+def test_a_single_model_directory_is_an_ensemble_of_one(tmp_path, toy_ensembles):
+    single = tmp_path / "single"
+    shutil.copytree(toy_ensembles["elastic"] / "member-0", single)
+    ens = load_ensemble(single, "cpu")
+    assert len(ens) == 1 and ens.domain is None and ens.std_scale == 1.0
+    assert load_file(str(single / "model.safetensors"))  # untouched
