@@ -189,15 +189,10 @@ def frame_view(structure: Structure, frame: str) -> tuple[np.ndarray, Structure]
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _prediction_in_frame(key: str, kind: str, symprec_: float, frame: str, _pred, _structure: Structure):
-    from gmtnet.predict import _make_prediction
     from gmtnet.symmetry import symmetry_constraints
-    from gmtnet.tensors import rotate
 
     rot, rotated = frame_view(_structure, frame)
-    c = symmetry_constraints(rotated, kind, symprec=symprec_)
-    # Projecting with the rotated structure's own constraints turns the rotation's round-off
-    # (~1e-16) in the forbidden components into exact zeros again.
-    return _make_prediction(_pred.kind, c.project(rotate(_pred.tensor, rot)), c)
+    return _pred.in_frame(rot, symmetry_constraints(rotated, kind, symprec=symprec_))
 
 
 def in_frame(pred, structure: Structure, frame: str, symprec_: float | None = None):

@@ -47,6 +47,17 @@ def voigt_table(voigt: np.ndarray, kind: str, clean: bool = False) -> pd.DataFra
     return pd.DataFrame(v, index=rows, columns=cols)
 
 
+def voigt_table_with_std(voigt: np.ndarray, std: np.ndarray, kind: str) -> pd.DataFrame:
+    """``value ± σ`` strings for a Voigt matrix and its calibrated standard deviation (IEEE order,
+    kind's units); components with σ = 0 (forbidden by symmetry, so exactly 0) show the value alone."""
+    v, s = np.asarray(voigt, dtype=float), np.asarray(std, dtype=float)
+    if v.shape != s.shape:
+        raise ValueError(f"Voigt matrix {v.shape} and its deviation {s.shape} differ in shape")
+    cells = np.vectorize(lambda x, e: f"{x:.4g}" if e == 0 else f"{x:.4g} ± {e:.2g}")(v, s)
+    rows, cols = axis_labels(kind)
+    return pd.DataFrame(cells, index=rows, columns=cols)
+
+
 def allowed_form(constraints: SymmetryConstraints) -> pd.DataFrame:
     """The symmetry-allowed form: ``0`` where forbidden, a component name where free, and
     ``= C11`` / ``= −e15`` where forced equal (or opposite) to an earlier component."""

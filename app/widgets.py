@@ -318,10 +318,15 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
         f"Point group {pred.symmetry.point_group} ({pred.symmetry.crystal_system}), "
         f"{c.n_independent} independent components. {FRAME_NOTES[frame]}"
     )
+    uncertainty_summary(pred)
     cols = st.columns(2 if reference is not None else 1)
     with cols[0]:
-        st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-        st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"), width="stretch")
+        if pred.std is None:
+            st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")
+            st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"), width="stretch")
+        else:
+            st.markdown(f"Predicted {k.symbol} ± 1σ ({k.unit_label}, {frame_label(frame)})")
+            st.dataframe(tables.voigt_table_with_std(pred.voigt, pred.std_voigt, kind), width="stretch")
     if reference is not None:
         from gmtnet.tensors import to_voigt
 
@@ -336,6 +341,18 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     derived_panel(kind, pred, reference, structure, frame)
     if kind == "piezoelectric" and extra and not isinstance(extra.get("elastic"), (str, type(None))):
         strain_coefficients_panel(pred, extra["elastic"], frame)
+
+
+def uncertainty_summary(pred) -> None:
+    """The prediction's scalar uncertainty and its out-of-domain / high-uncertainty warnings."""
+    k = pred.kind
+    if pred.uncertainty is not None:
+        st.metric(f"Uncertainty, 1σ ({k.unit_label})", f"{pred.uncertainty:.3g}",
+                  help=f"Frobenius norm of the calibrated per-component standard deviation of the "
+                  f"{len(pred.members)}-network ensemble, in the paper's form: its estimate of the Fnorm error. "
+                  "Calibrated on validation crystals (about 68 % of DFT components fall within ±1σ).")
+    for w in pred.warnings:
+        st.warning(plain(w), icon="⚠️")
 
 
 def _heatmap(pred, key, frame: str = "structure") -> None:
@@ -403,10 +420,12 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
                       _check_row("DFT reference", cmp["dft"], k.unit_label)]),
         hide_index=True,
     )
-    m1, m2, m3 = st.columns(3)
+    m1, m2, m3, m4 = st.columns(4)
     m1.metric(f"Frobenius error ({k.unit_label})", f"{cmp['frobenius']:.4g}")
-    m2.metric("Relative error", f"{100 * cmp['relative']:.1f} %")
-    m3.metric("Stored DFT symmetry residual", f"{reference['symmetry_residual']:.2e}")
+    m2.metric(f"Predicted uncertainty ({k.unit_label})", "–" if pred.uncertainty is None else f"{pred.uncertainty:.3g}",
+              help="The ensemble's own estimate of the Frobenius error (1σ), made without the DFT value.")
+    m3.metric("Relative error", f"{100 * cmp['relative']:.1f} %")
+    m4.metric("Stored DFT symmetry residual", f"{reference['symmetry_residual']:.2e}")
     if reference["flags"]:
         st.warning(f"Data flags for this material: {', '.join(reference['flags'])}")
     st.caption(
@@ -448,9 +467,14 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
         tensors.append(np.asarray(reference["tensor"]))
         titles.append("DFT reference")
     st.plotly_chart(figure("surface_figure", tensors, tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
-    st.plotly_chart(figure("polar_figure", tensors, tensors, kind, q.name, names=titles), key=f"{key}_polar_{kind}")
+    members = [pred.members] + [None] * (len(tensors) - 1)
+    keyed = tensors + ([pred.members] if pred.members is not None else [])
+    st.plotly_chart(figure("polar_figure", keyed, tensors, kind, q.name, names=titles, members=members,
+                           std_scale=pred.std_scale), key=f"{key}_polar_{kind}")
+    band = (f" The shaded band on the polar cuts is the prediction ±1σ (calibrated spread of the "
+            f"{len(pred.members)}-network ensemble along each direction)." if pred.members is not None else "")
     st.caption(f"Axes x, y, z: the {frame_label(frame)}. " + ("Prediction and DFT share one colour scale."
-               if reference is not None else "No DFT reference for this crystal."))
+               if reference is not None else "No DFT reference for this crystal.") + band)
 
 
 # --------------------------------------------------------------------------- what-if
@@ -540,6 +564,18 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 f"Newly allowed: **{', '.join(new) if new else 'none'}**. "
                 f"Equalities released: **{freed_text}**."
             )
+            if pb.members is not None and pa.members is not None and len(pb.members) == len(pa.members):
+                from gmtnet.ensemble import change_uncertainty
+
+                size, sigma = change_uncertainty(pb.members, pa.members, kind, pa.std_scale)
+                st.markdown(
+                    f"Predicted change ‖after − before‖ = **{size:.3g} ± {sigma:.2g}** {k.unit_label} (1σ from the "
+                    f"ensemble's paired members; uncertainty of each tensor alone: {pb.uncertainty:.3g} before, "
+                    f"{pa.uncertainty:.3g} after). " + ("The change is within the model's noise."
+                                                         if size < sigma else "The change is larger than its uncertainty.")
+                )
+            for w in pa.warnings:
+                st.warning(f"Edited structure: {plain(w)}", icon="⚠️")
             c1, c2 = st.columns(2)
             c1.markdown(f"Before ({k.unit_label}, structure frame; {tables.VOIGT_ORDER_NOTE})")
             c1.dataframe(tables.voigt_table(pb.voigt, kind).style.format("{:.4g}"))

@@ -47,6 +47,7 @@ __all__ = [
     "calibration",
     "HeadEnsemble",
     "ENSEMBLE_FILE",
+    "change_uncertainty",
     "ModelEnsemble",
     "load_ensemble",
     "save_ensemble",
@@ -92,6 +93,28 @@ def scalar_uncertainty(std: np.ndarray, kind: str | TensorKind) -> np.ndarray:
     k = get_kind(kind)
     s = paper_form(std, k)
     return np.linalg.norm(s.reshape(len(s), -1), axis=1)
+
+
+def change_uncertainty(before_members: np.ndarray, after_members: np.ndarray, kind: str | TensorKind,
+                       std_scale: float = 1.0) -> tuple[float, float]:
+    """Size of a predicted change and its uncertainty, from paired ensemble members.
+
+    For a what-if edit (strain, substitution, ...) the same members predict before and after, so
+    their errors are correlated and the change is better known than either prediction: its
+    deviation is taken over the members' own changes ``after_m − before_m`` (same frame, kind's
+    unit), not from the two deviations.
+
+    Returns:
+        ``(‖mean change‖_F, scalar uncertainty of the change)``, both in the paper's form and the
+        kind's unit.
+    """
+    k = get_kind(kind)
+    b, a = np.asarray(before_members, dtype=np.float64), np.asarray(after_members, dtype=np.float64)
+    if a.shape != b.shape or a.shape[0] < 2:
+        raise ValueError(f"need the same M ≥ 2 members before and after, got {b.shape} and {a.shape}")
+    d = a - b
+    size = float(np.linalg.norm(paper_form(d.mean(axis=0), k)))
+    return size, float(scalar_uncertainty(d.std(axis=0, ddof=1)[None] * std_scale, k)[0])
 
 
 def _normalised_errors(mean, std, true, k) -> np.ndarray:

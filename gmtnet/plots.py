@@ -61,6 +61,12 @@ def shared_range(values: Sequence[np.ndarray], signed: bool) -> tuple[float, flo
     return (lo, hi) if hi > lo else (lo - 0.5 * abs(lo or 1.0), hi + 0.5 * abs(hi or 1.0))
 
 
+def _with_alpha(hex_color: str, alpha: float) -> str:
+    """``"#1f77b4"`` → ``"rgba(31,119,180,alpha)"`` (plotly fills need the alpha in the colour)."""
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def _as_list(tensors) -> list[np.ndarray]:
     if isinstance(tensors, np.ndarray):
         return [tensors]
@@ -143,6 +149,8 @@ def polar_figure(
     planes: Sequence[str] = ("xy", "xz", "yz"),
     n: int = 361,
     height: int = 360,
+    members: Sequence[np.ndarray | None] | None = None,
+    std_scale: float = 1.0,
 ):
     """2D polar cuts of a directional quantity in coordinate planes, tensors overlaid.
 
@@ -151,6 +159,10 @@ def polar_figure(
         names: legend name per tensor (default ``"prediction"``, ``"reference"``, ...).
         planes: subset of ``"xy"``, ``"xz"``, ``"yz"`` (angle from the plane's first axis towards
             its second).
+        members: per tensor, ``(M, 3, ..., 3)`` ensemble members in the same frame, or ``None``;
+            a tensor with members gets a shaded ±1σ band: σ(n) is the members' standard deviation
+            of the quantity along each direction (ddof=1) times ``std_scale`` (the ensemble's
+            calibration factor, :attr:`gmtnet.predict.Prediction.std_scale`).
 
     Returns:
         Figure with one polar subplot per plane; radius = |f(n)| in the quantity's unit (hover shows
@@ -165,6 +177,9 @@ def polar_figure(
     names = list(names) if names is not None else default[: len(ts)]
     if len(names) != len(ts):
         raise ValueError(f"got {len(names)} names for {len(ts)} tensors")
+    bands = list(members) if members is not None else [None] * len(ts)
+    if len(bands) != len(ts):
+        raise ValueError(f"got {len(bands)} member stacks for {len(ts)} tensors")
     for p in planes:
         if p not in PLANES:
             raise ValueError(f"unknown plane {p!r}; use one of {sorted(PLANES)}")
@@ -174,13 +189,27 @@ def polar_figure(
         subplot_titles=[f"{p} plane (angle from {p[0]} towards {p[1]})" for p in planes],
     )
     for j, p in enumerate(planes):
-        for i, (t, name) in enumerate(zip(ts, names)):
+        for i, (t, name, ms) in enumerate(zip(ts, names, bands)):
             angle, _, v = polar_cut(t, kind, quantity, p, n)
+            color = TRACE_COLORS[i % len(TRACE_COLORS)]
+            if ms is not None and len(ms) > 1:
+                sigma = np.stack([polar_cut(m, kind, quantity, p, n)[2] for m in ms]).std(axis=0, ddof=1) * std_scale
+                r = np.abs(v)
+                band = f"{name} ±1σ"
+                fig.add_trace(
+                    go.Scatterpolar(
+                        r=np.concatenate([r + sigma, np.maximum(r - sigma, 0)[::-1]]),
+                        theta=np.degrees(np.concatenate([angle, angle[::-1]])), mode="lines", fill="toself",
+                        fillcolor=_with_alpha(color, 0.18), line={"width": 0}, name=band, legendgroup=band,
+                        showlegend=j == 0, hoverinfo="skip",
+                    ),
+                    row=1, col=j + 1,
+                )
             fig.add_trace(
                 go.Scatterpolar(
                     r=np.abs(v), theta=np.degrees(angle), mode="lines", customdata=v,
                     name=name, legendgroup=name, showlegend=j == 0,
-                    line={"color": TRACE_COLORS[i % len(TRACE_COLORS)], "dash": "solid" if i == 0 else "dash"},
+                    line={"color": color, "dash": "solid" if i == 0 else "dash"},
                     hovertemplate=f"%{{theta:.0f}}°: %{{customdata:.4g}} {q.unit}<extra>{name}</extra>",
                 ),
                 row=1, col=j + 1,

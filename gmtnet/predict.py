@@ -122,6 +122,32 @@ class Prediction:
         values = np.stack([np.asarray(fn(m), dtype=np.float64) for m in self.members])
         return values.std(axis=0, ddof=1) * self.std_scale
 
+    def in_frame(self, rotation: np.ndarray, constraints: SymmetryConstraints) -> "Prediction":
+        """The same prediction in another Cartesian frame.
+
+        Args:
+            rotation: 3x3 orthogonal matrix taking structure-frame vectors into the new frame
+                (e.g. :func:`gmtnet.tensors.ieee_rotation`).
+            constraints: the symmetry constraints of the structure expressed in the new frame;
+                projecting with them turns the rotation's round-off (~1e-16) in forbidden
+                components into exact zeros again.
+
+        The mean and every member are rotated; the deviation is recomputed from the rotated
+        members (the deviation of a rotated tensor is not the rotated deviation), and with it the
+        scalar uncertainty, which for e and C depends slightly on the frame (as Fnorm does).
+        """
+        from gmtnet.tensors import rotate
+
+        k = self.kind
+        tensor = constraints.project(rotate(self.tensor, rotation, rank=k.rank))
+        if self.members is None:
+            return _make_prediction(k, tensor, constraints, self.admissible_shift, warnings=self.warnings)
+        members = np.stack([constraints.project(rotate(m, rotation, rank=k.rank)) for m in self.members])
+        std = members.std(axis=0, ddof=1) * self.std_scale
+        return _make_prediction(k, tensor, constraints, self.admissible_shift, std=std,
+                                uncertainty=float(scalar_uncertainty(std[None], k)[0]), warnings=self.warnings,
+                                members=members, std_scale=self.std_scale)
+
     def to_dict(self) -> dict:
         """JSON-ready dict, with the frame, units and Voigt order spelled out."""
         return {

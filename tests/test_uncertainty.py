@@ -161,3 +161,63 @@ def test_a_single_model_directory_is_an_ensemble_of_one(tmp_path, toy_ensembles)
     ens = load_ensemble(single, "cpu")
     assert len(ens) == 1 and ens.domain is None and ens.std_scale == 1.0
     assert load_file(str(single / "model.safetensors"))  # untouched
+
+
+def test_prediction_in_another_frame_rotates_members_and_recomputes_std(predictor, rng):
+    from gmtnet.symmetry import symmetry_constraints
+
+    s = wurtzite_zno()
+    q = random_orthogonal(rng)
+    p = predictor.predict(s, "elastic")
+    turned = transform_structure(s, q)
+    r = p.in_frame(q, symmetry_constraints(turned, "elastic"))
+    assert np.allclose(r.tensor, rotate(p.tensor, q, rank=4), atol=1e-9)
+    assert np.allclose(r.members, np.stack([rotate(m, q, rank=4) for m in p.members]), atol=1e-9)
+    assert np.allclose(r.std, 1.5 * r.members.std(axis=0, ddof=1))
+    assert (r.tensor[r.constraints.zero_mask] == 0.0).all() and (r.std[r.constraints.zero_mask] == 0.0).all()
+    assert r.warnings == p.warnings and r.uncertainty > 0
+    # ε's Frobenius norm of the deviation does not depend on the frame
+    e = predictor.predict(s, "dielectric")
+    assert e.in_frame(q, symmetry_constraints(turned, "dielectric")).uncertainty == pytest.approx(e.uncertainty)
+
+
+def test_change_uncertainty_uses_paired_members():
+    from gmtnet.ensemble import change_uncertainty
+
+    rng = np.random.default_rng(1)
+    shared = rng.normal(size=(6, 3, 3))
+    shared = shared + shared.transpose(0, 2, 1)
+    before, after = 10 + shared, 10.5 + shared  # every member moves by exactly +0.5 on every component
+    size, sigma = change_uncertainty(before, after, "dielectric", std_scale=2.0)
+    assert size == pytest.approx(0.5 * 3) and sigma == pytest.approx(0.0, abs=1e-12)
+    noisy = after + 0.1 * rng.normal(size=after.shape)
+    assert change_uncertainty(before, noisy, "dielectric")[1] > 0
+    with pytest.raises(ValueError, match="M ≥ 2"):
+        change_uncertainty(before[:1], after[:1], "dielectric")
+
+
+def test_polar_cuts_draw_a_band_from_the_members(predictor):
+    from gmtnet.plots import polar_figure
+
+    p = predictor.predict(wurtzite_zno(), "elastic")
+    fig = polar_figure([p.tensor, p.tensor * 1.1], "elastic", "young", names=["prediction", "DFT"],
+                       members=[p.members, None], std_scale=p.std_scale, n=91)
+    bands = [t for t in fig.data if t.name == "prediction ±1σ"]
+    lines = [t for t in fig.data if t.name == "prediction"]
+    assert len(bands) == 3 and len(lines) == 3 and not any(t.name == "DFT ±1σ" for t in fig.data)
+    r = np.asarray(lines[0].r)
+    upper, lower = np.asarray(bands[0].r[:91]), np.asarray(bands[0].r[91:][::-1])
+    assert (upper >= r).all() and (lower <= r).all() and (upper > lower).any()
+    with pytest.raises(ValueError, match="member stacks"):
+        polar_figure([p.tensor], "elastic", "young", members=[None, None])
+
+
+def test_voigt_table_with_std_marks_only_uncertain_components():
+    from app.tables import voigt_table_with_std
+
+    v = np.diag([3.0, 3.0, 5.0])
+    s = np.diag([0.1, 0.1, 0.0])
+    table = voigt_table_with_std(v, s, "dielectric")
+    assert table.iloc[0, 0] == "3 ± 0.1" and table.iloc[2, 2] == "5" and table.iloc[0, 1] == "0"
+    with pytest.raises(ValueError, match="differ in shape"):
+        voigt_table_with_std(v, s[:2], "dielectric")
