@@ -349,6 +349,8 @@ def _add_screen_parser(subparsers) -> None:
     p.add_argument("--symprec", type=float, default=None, help="spglib tolerance in Å (default: library default)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto, on the workers")
     p.add_argument("--torch-threads", type=int, default=1, help="torch threads per worker")
+    p.add_argument("--members", type=int, default=None, metavar="N",
+                   help="networks per ensemble (default: all, with an uncertainty column; 1: fastest, none)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_screen)
 
@@ -362,7 +364,7 @@ def _run_screen(args: argparse.Namespace) -> int:
         summary = run_screen(
             args.input, args.out, kinds=args.kinds, workers=args.workers, scheduler=args.scheduler,
             chunk_size=args.chunk_size, symprec=args.symprec, device=args.device,
-            torch_threads=args.torch_threads, progress=not args.quiet,
+            torch_threads=args.torch_threads, members=args.members, progress=not args.quiet,
         )
     except ValueError as err:
         print(f"error: {err}")

@@ -75,7 +75,7 @@ DEFAULT_CHUNK_SIZE = 256
 #: Columns before the derived scalars, in order.
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "id", "source", "kind", "unit", "formula", "nsites", "spacegroup_number", "spacegroup_symbol",
-    "point_group", "crystal_system", "tensor", "voigt_ieee", "error",
+    "point_group", "crystal_system", "tensor", "voigt_ieee", "uncertainty", "warnings", "error",
 )
 
 _MANIFEST = "_screen.json"
@@ -87,7 +87,8 @@ def _schema() -> pa.Schema:
         ("id", pa.string()), ("source", pa.string()), ("kind", pa.string()), ("unit", pa.string()),
         ("formula", pa.string()), ("nsites", pa.int32()), ("spacegroup_number", pa.int32()),
         ("spacegroup_symbol", pa.string()), ("point_group", pa.string()), ("crystal_system", pa.string()),
-        ("tensor", pa.list_(pa.float64())), ("voigt_ieee", pa.list_(pa.float64())), ("error", pa.string()),
+        ("tensor", pa.list_(pa.float64())), ("voigt_ieee", pa.list_(pa.float64())),
+        ("uncertainty", pa.float64()), ("warnings", pa.string()), ("error", pa.string()),
     ]
     fields += [(name, pa.bool_() if name == "born_stable" else pa.float64()) for name in SCALAR_COLUMNS]
     return pa.schema(fields)
@@ -275,14 +276,15 @@ def read_chunk(chunk: Chunk) -> Iterator[tuple[str, str, object]]:
 _PREDICTORS: dict[tuple, object] = {}
 
 
-def worker_predictor(kinds: Sequence[str], device: str = "cpu", torch_threads: int | None = 1):
+def worker_predictor(kinds: Sequence[str], device: str = "cpu", torch_threads: int | None = 1, members: int | None = None):
     """The :class:`~gmtnet.predict.Predictor` of this process for ``kinds``, loaded on first use.
 
     Dask runs many tasks in one worker process; the models load once per process (a second or
     two) instead of once per task. ``torch_threads`` pins torch's intra-op threads (1 for one
-    single-threaded worker per core; None leaves torch's default).
+    single-threaded worker per core; None leaves torch's default). ``members``: networks per
+    ensemble (None: all, with uncertainty; 1: the fast single network).
     """
-    key = (tuple(kinds), device, torch_threads)
+    key = (tuple(kinds), device, torch_threads, members)
     predictor = _PREDICTORS.get(key)
     if predictor is None:
         import torch
@@ -291,7 +293,7 @@ def worker_predictor(kinds: Sequence[str], device: str = "cpu", torch_threads: i
 
         if torch_threads:
             torch.set_num_threads(int(torch_threads))
-        predictor = _PREDICTORS[key] = Predictor.load(kinds=list(kinds), device=device)
+        predictor = _PREDICTORS[key] = Predictor.load(kinds=list(kinds), device=device, members=members)
     return predictor
 
 
@@ -337,7 +339,8 @@ def screen_structures(
                 "formula": s.composition.reduced_formula, "nsites": len(s),
                 "spacegroup_number": sym.spacegroup_number, "spacegroup_symbol": sym.spacegroup_symbol,
                 "point_group": sym.point_group, "crystal_system": sym.crystal_system,
-                "tensor": r.tensor.ravel().tolist(), "voigt_ieee": r.voigt.ravel().tolist(), "error": None,
+                "tensor": r.tensor.ravel().tolist(), "voigt_ieee": r.voigt.ravel().tolist(),
+                "uncertainty": r.uncertainty, "warnings": " | ".join(r.warnings), "error": None,
             }
             try:
                 row |= scalar_columns(k, r.tensor, elastic=elastic_tensor if k == "piezoelectric" else None)
@@ -367,7 +370,7 @@ def _part_path(out_dir: Path, index: int) -> Path:
 
 def screen_chunk(
     chunk: Chunk, out_dir: str, kinds: Sequence[str], symprec: float | None = None,
-    device: str = "cpu", torch_threads: int | None = 1,
+    device: str = "cpu", torch_threads: int | None = 1, members: int | None = None,
 ) -> dict:
     """Screen one chunk and write its part file atomically; the Dask task.
 
@@ -384,7 +387,7 @@ def screen_chunk(
         n = pq.ParquetFile(final).metadata.num_rows
         return {"index": chunk.index, "structures": chunk.size, "rows": n, "errors": None, "skipped": True,
                 **_process_facts()}
-    predictor = worker_predictor(kinds, device, torch_threads)
+    predictor = worker_predictor(kinds, device, torch_threads, members)
     rows = screen_structures(predictor, list(read_chunk(chunk)), kinds, symprec)
     table = pa.Table.from_pylist(rows, schema=_schema())
     tmp = out / f".{final.name}.{uuid.uuid4().hex}.tmp"  # hidden: pyarrow datasets skip it
@@ -422,7 +425,8 @@ class ScreenSummary:
         return asdict(self)
 
 
-def _manifest(source: Path, kinds: Sequence[str], chunk_size: int, symprec: float | None, chunks: list[Chunk]) -> dict:
+def _manifest(source: Path, kinds: Sequence[str], chunk_size: int, symprec: float | None, chunks: list[Chunk],
+              members: int | None = None) -> dict:
     return {
         "input": str(source.resolve()),
         "kinds": list(kinds),
@@ -430,6 +434,8 @@ def _manifest(source: Path, kinds: Sequence[str], chunk_size: int, symprec: floa
         "symprec": symprec,
         "chunks": len(chunks),
         "structures": sum(c.size for c in chunks),
+        "ensemble_members": "all" if members is None else members,
+        "uncertainty": "calibrated 1σ Frobenius norm, kind's unit (null with one network)",
         "frame": "Cartesian frame of each input structure",
         "voigt_order": "ieee (xx, yy, zz, yz, xz, xy)",
         "units": {k: get_kind(k).unit_label for k in kinds},
@@ -465,6 +471,7 @@ def run_screen(
     symprec: float | None = None,
     device: str = "cpu",
     torch_threads: int | None = 1,
+    members: int | None = None,
     progress: bool = True,
     retries: int = 3,
     on_chunk: Callable[[dict], None] | None = None,
@@ -481,6 +488,8 @@ def run_screen(
         symprec: spglib tolerance in Å (default :data:`gmtnet.symmetry.DEFAULT_SYMPREC`).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` on the workers.
         torch_threads: torch threads per worker (1: one single-threaded worker per core).
+        members: networks per ensemble; None (all) gives each row its ``uncertainty`` (kind's
+            unit) at about M times the network cost; 1 is the fast single network (no uncertainty).
         progress: show a tqdm bar (structures, rate, ETA).
         retries: times Dask re-runs a chunk whose worker died.
         on_chunk: called with each finished chunk's summary dict (in the driver).
@@ -497,14 +506,14 @@ def run_screen(
         raise ValueError(f"workers must be ≥ 0, got {workers}")
     src, out = Path(source), Path(out_dir)
     chunks = plan_chunks(src, chunk_size)
-    _check_manifest(out, _manifest(src, names, chunk_size, symprec, chunks))
+    _check_manifest(out, _manifest(src, names, chunk_size, symprec, chunks, members))
     pending = [c for c in chunks if not _part_path(out, c.index).exists()]
     total = sum(c.size for c in chunks)
     done_before = len(chunks) - len(pending)
     bar = tqdm(total=total, initial=total - sum(c.size for c in pending), unit="structure",
                desc="screen", disable=not progress, smoothing=0.1)
     t0 = time.perf_counter()
-    args = (str(out), names, symprec, device, torch_threads)
+    args = (str(out), names, symprec, device, torch_threads, members)
 
     def finished(info: dict) -> None:
         bar.update(info["structures"])
