@@ -92,7 +92,7 @@ def bench_atoms(repeats: int) -> dict:
                 continue
             row = {"material_id": mid, "supercell": "x".join(str(int(x)) for x in sc), "atoms": len(s)}
             for kind in kinds:
-                model = predictor.models[kind]
+                model = predictor.models[kind].members[0]  # one network: the forward cost per member
                 c = symmetry_constraints(s, kind)
                 g = build_graph(s, num_neighbors=model.config.num_neighbors)
 

@@ -3,11 +3,13 @@
     python benchmarks/speed.py [--device auto] [--repeats 30] [--out benchmarks/results/speed-<device>.json]
 
 Measures, on bundled test-split crystals, warm and end to end (symmetry analysis + graph + forward
-+ float64 projection):
-* ``Predictor.predict`` for one crystal near the dataset's median size (6 atoms) and for the
-  largest bundled crystals up to 40 atoms, per kind;
-* the parts of one prediction (spglib + projector, graph, forward) for the 6-atom crystal;
-* ``Predictor.predict_many`` throughput (crystals/s) on the whole dielectric test split.
+of every member + float64 projection + admissibility + mean/σ + domain warnings), the shipped
+ensemble (``Predictor.load()``, with uncertainty) and its fast single network
+(``Predictor.load(members=1)``, for screening) interleaved, call by call, with their ratio:
+* ``predict`` for one crystal near the dataset's median size (6 atoms) and for the largest
+  bundled crystals up to 20 and up to 40 atoms, per kind;
+* the parts of one prediction (spglib + projector, graph, one network's forward) for the 6-atom crystal;
+* ``predict_many`` throughput (crystals/s) on the whole dielectric test split.
 """
 
 from __future__ import annotations
@@ -28,6 +30,21 @@ from gmtnet.graph import build_graph, collate
 from gmtnet.kinds import KINDS
 from gmtnet.predict import Predictor
 from gmtnet.symmetry import clear_symmetry_cache, symmetry_constraints
+
+
+def _interleaved_ms(fns: dict, repeats: int) -> dict:
+    """Median ms of each function, timed in turn within every repeat (shared-machine noise hits
+    all of them alike)."""
+    for fn in fns.values():
+        fn()  # warm
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            clear_symmetry_cache()
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -56,6 +73,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     predictor = Predictor.load(device=args.device)
+    fast = Predictor.load(device=args.device, members=1)
     results: dict = {"device": str(predictor.device), "machine": platform.processor() or platform.machine(),
                      "torch_threads": torch.get_num_threads(), "repeats": args.repeats, "single": {}, "parts_ms": {},
                      # The machine may be shared: with the load average the times read as upper bounds.
@@ -65,18 +83,25 @@ def main(argv=None) -> dict:
     for kind in KINDS:
         df = load_dataset(kind)
         df = df[df["split"] == "test"]
-        for label, n in (("median_6_atoms", 6), ("up_to_40_atoms", 40)):
-            sub = df[df["nsites"] <= n] if label == "up_to_40_atoms" else df
+        members = len(predictor.models[kind])
+        for label, n in (("median_6_atoms", 6), ("up_to_20_atoms", 20), ("up_to_40_atoms", 40)):
+            sub = df[df["nsites"] <= n] if label.startswith("up_to") else df
             row = _pick(sub, n)
-            ms = _median_ms(lambda: predictor.predict(row["structure"], kind), args.repeats)
-            results["single"].setdefault(kind, {})[label] = {"material_id": row["material_id"], "nsites": int(row["nsites"]), "ms": round(ms, 2)}
-            print(f"predict {kind:22s} {row['material_id']:>11s} ({int(row['nsites']):2d} atoms): {ms:7.2f} ms")
+            s = row["structure"]
+            ms = _interleaved_ms({"ensemble": lambda: predictor.predict(s, kind), "fast": lambda: fast.predict(s, kind)},
+                                 args.repeats)
+            results["single"].setdefault(kind, {})[label] = {
+                "material_id": row["material_id"], "nsites": int(row["nsites"]), "members": members,
+                "ensemble_ms": round(ms["ensemble"], 2), "fast_ms": round(ms["fast"], 2),
+                "ratio": round(ms["ensemble"] / ms["fast"], 2)}
+            print(f"predict {kind:22s} {row['material_id']:>11s} ({int(row['nsites']):2d} atoms): ensemble of {members} "
+                  f"{ms['ensemble']:7.2f} ms, one network {ms['fast']:7.2f} ms ({ms['ensemble'] / ms['fast']:.2f}x)")
 
     # Where the time of one 6-atom dielectric prediction goes.
     df = load_dataset("dielectric")
     row = _pick(df[df["split"] == "test"], 6)
     s = row["structure"]
-    model = predictor.models["dielectric"]
+    model = predictor.models["dielectric"].members[0]
     c = symmetry_constraints(s, "dielectric")
     g = build_graph(s, num_neighbors=model.config.num_neighbors)
 
@@ -93,17 +118,21 @@ def main(argv=None) -> dict:
 
     # Throughput on the whole dielectric test split (all rows, flagged ones included).
     test = df[df["split"] == "test"]["structure"].tolist()
-    rates = []
-    predictor.predict_many(test[:64], "dielectric")
+    rates: dict = {"ensemble": [], "fast": []}
+    for p in (predictor, fast):
+        p.predict_many(test[:64], "dielectric")
     for _ in range(3):
-        clear_symmetry_cache()
-        t0 = time.perf_counter()
-        out = predictor.predict_many(test, "dielectric")
-        rates.append(len(test) / (time.perf_counter() - t0))
+        for name, p in (("ensemble", predictor), ("fast", fast)):
+            clear_symmetry_cache()
+            t0 = time.perf_counter()
+            out = p.predict_many(test, "dielectric")
+            rates[name].append(len(test) / (time.perf_counter() - t0))
     results["predict_many_dielectric"] = {"crystals": len(test), "median_nsites": float(np.median([len(x) for x in test])),
-                                          "crystals_per_s": round(statistics.median(rates), 1),
+                                          "ensemble_crystals_per_s": round(statistics.median(rates["ensemble"]), 1),
+                                          "fast_crystals_per_s": round(statistics.median(rates["fast"]), 1),
                                           "failures": sum(not hasattr(r, "tensor") for r in out)}
-    print(f"predict_many dielectric: {results['predict_many_dielectric']['crystals_per_s']} crystals/s over {len(test)} crystals")
+    print(f"predict_many dielectric over {len(test)} crystals: ensemble {results['predict_many_dielectric']['ensemble_crystals_per_s']}"
+          f" crystals/s, one network {results['predict_many_dielectric']['fast_crystals_per_s']} crystals/s")
     results["load_after"] = round(os.getloadavg()[0], 2)
     out_path = Path(args.out or f"benchmarks/results/speed-{predictor.device.type}.json")
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1043,9 +1043,11 @@ NB03 = [
         predictor = Predictor.load(kinds=KINDS, device="auto")
         print("device:", predictor.device)
         for kind in KINDS:
-            cfg = predictor.models[kind].config
-            n_params = sum(p.numel() for p in predictor.models[kind].parameters())
-            print(f"{kind:14s} {n_params:7d} parameters, output scale {cfg.target_scale:.3g} {get_kind(kind).unit_label}")
+            ensemble = predictor.models[kind]
+            cfg = ensemble.config
+            n_params = sum(p.numel() for p in ensemble.members[0].parameters())
+            print(f"{kind:14s} {len(ensemble)} networks x {n_params:7d} parameters, "
+                  f"output scale {cfg.target_scale:.3g} {get_kind(kind).unit_label}")
         """
     ),
     md(
@@ -1087,6 +1089,29 @@ NB03 = [
         prediction. The hexagonal relation $C_{66}=\frac12(C_{11}-C_{12})$ also holds exactly,
         because the projector, not the network, enforces it.
 
+        ### How sure is the model?
+
+        Each shipped model is an ensemble of networks trained on different folds with different
+        seeds. The prediction is their mean; `pred.std_voigt` is their calibrated spread per
+        component (about 68 % of DFT components fall within ±1σ on held-out crystals), and
+        `pred.uncertainty` its Frobenius norm, the model's own estimate of its error in GPa.
+        Forbidden components have exactly zero spread: every member obeys the symmetry.
+        `pred.warnings` says when the crystal is unlike the training crystals (unseen elements or
+        bonds, a bigger cell).
+        """
+    ),
+    code(
+        """
+        from gmtnet.metrics import frobenius_errors
+
+        print(f"uncertainty {pred.uncertainty:.1f} GPa, actual error against DFT "
+              f"{frobenius_errors(pred.tensor[None], row.tensor[None], 'elastic')[0]:.1f} GPa")
+        print("±1σ (GPa):\n", pred.std_voigt.round(1))
+        print("warnings:", pred.warnings or "none")
+        """
+    ),
+    md(
+        r"""
         ## 3 · The whole test split and the paper's metrics
 
         For $N$ test crystals with prediction $\hat T_n$ and DFT label $T_n$ (ε as $3\times3$,
