@@ -40,7 +40,7 @@ def _metrics_row(m: dict) -> dict:
 
 
 def train_kind(kind: str, args) -> dict:
-    from gmtnet.encoder import FeatureCache
+    from gmtnet.models.encoder import FeatureCache
     from gmtnet.ensemble import HeadEnsemble, calibration, ensemble_statistics, fit_std_scale
     from gmtnet.head_training import HeadTrainConfig, evaluate_predictions, fit_head, predict_head, prepare_head_examples, save_head
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from gmtnet.data import load_dataset
-from gmtnet.encoder import SevenNetEncoder
+from gmtnet.models.encoder import SevenNetEncoder
 from gmtnet.ensemble import HeadEnsemble
 from gmtnet.predict import Predictor
 from gmtnet.symmetry import clear_symmetry_cache

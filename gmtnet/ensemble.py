@@ -162,7 +162,7 @@ def calibration(mean: np.ndarray, std: np.ndarray, true: np.ndarray, kind: str |
 
 
 class HeadEnsemble:
-    """Several :class:`gmtnet.head.EncoderTensorHead` of one kind (different seeds), saved as
+    """Several :class:`gmtnet.models.head.EncoderTensorHead` of one kind (different seeds), saved as
     ``member-<i>/`` directories plus ``ensemble.json`` (the std scale fitted on validation)."""
 
     def __init__(self, heads: Sequence, std_scale: float = 1.0) -> None:
@@ -187,14 +187,14 @@ class HeadEnsemble:
 
     def predict_structures(self, encoder, structures: Sequence, symprec: float | None = None) -> EnsemblePrediction:
         """End to end for pymatgen structures: encoder features (``encoder``: a
-        :class:`gmtnet.encoder.SevenNetEncoder`, the one the heads were trained on), Neumann
+        :class:`gmtnet.models.encoder.SevenNetEncoder`, the one the heads were trained on), Neumann
         projectors (spglib), every member, float64 re-projection, mean / calibrated std.
 
         Returns the ensemble prediction in each structure's Cartesian frame, kind's unit.
         """
         import torch
 
-        from gmtnet.head import collate_features
+        from gmtnet.models.head import collate_features
         from gmtnet.symmetry import DEFAULT_SYMPREC, symmetry_constraints
 
         if encoder.irreps_out != self.heads[0].config.irreps_in:

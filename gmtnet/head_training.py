@@ -1,7 +1,7 @@
 """Training heads on cached frozen encoder features: examples, one fit, evaluation, save/load.
 
 The examples of a kind are all its unflagged rows (node features from a
-:class:`gmtnet.encoder.FeatureCache`, Neumann projectors, labels, the fixed split); a fit takes
+:class:`gmtnet.models.encoder.FeatureCache`, Neumann projectors, labels, the fixed split); a fit takes
 the row indices to train on and to select on, so any split or cross-validation fold (for example
 fixed folds over material ids) plugs in without re-encoding. The loss is a function of
 ``(prediction, targets of the batch, scale)`` so that another loss (e.g. a minimum over candidate
@@ -26,8 +26,8 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from gmtnet.data import load_dataset
-from gmtnet.encoder import FeatureCache, structure_hash
-from gmtnet.head import EncoderTensorHead, HeadConfig, collate_features
+from gmtnet.models.encoder import FeatureCache, structure_hash
+from gmtnet.models.head import EncoderTensorHead, HeadConfig, collate_features
 from gmtnet.kinds import get_kind
 from gmtnet.metrics import evaluate as compute_metrics
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints

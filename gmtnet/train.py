@@ -253,7 +253,7 @@ def _evaluate_examples(model, ex: Examples, reproject: bool, batch_size: int = 1
 def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True, command: str = "") -> dict:
     """Train one model; writes ``model.safetensors``, ``config.json``, ``log.csv``, ``summary.json``
     and a resumable ``checkpoint.pt`` into ``out_dir``. Returns the summary dict."""
-    from gmtnet.model import ModelConfig, build_model
+    from gmtnet.models import ModelConfig, build_model
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

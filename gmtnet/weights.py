@@ -63,7 +63,7 @@ def load_model(directory: str | Path, device: str | torch.device = "auto") -> to
     Returns:
         The model in eval mode on the resolved device.
     """
-    from gmtnet.model import ModelConfig, build_model
+    from gmtnet.models import ModelConfig, build_model
 
     path = Path(directory)
     cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE

@@ -3,7 +3,7 @@
     python scripts/encode_datasets.py [--encoder 7net-0] [--cache runs/features] [--threads 1]
 
 Unflagged rows first (the ones training uses), then the flagged ones; structures already in the
-cache (same :func:`gmtnet.encoder.structure_hash`) are skipped, so re-running after new rows were
+cache (same :func:`gmtnet.models.encoder.structure_hash`) are skipped, so re-running after new rows were
 added only encodes those. Writes the measured cost per crystal (seconds, atoms, edges, one pass
 over the structure and its inverted copy, forces not computed) to
 ``benchmarks/results/encoder-cost-<encoder>.json``.
@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from gmtnet.data import load_dataset
-from gmtnet.encoder import ENCODERS, SevenNetEncoder, structure_hash
+from gmtnet.models.encoder import ENCODERS, SevenNetEncoder, structure_hash
 from gmtnet.kinds import DATASETS
 
 

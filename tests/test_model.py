@@ -1,4 +1,4 @@
-"""Tests of gmtnet.model: output contract, O(3) equivariance, invariances, symmetry, config.
+"""Tests of gmtnet.models: output contract, O(3) equivariance, invariances, symmetry, config.
 
 Untrained models with a fixed seed and small widths (the physics does not depend on the size);
 the default configuration is built once per kind for the parameter-count check.
@@ -28,7 +28,7 @@ from helpers import (
 
 from gmtnet.graph import build_graph, collate
 from gmtnet.kinds import KINDS, get_kind
-from gmtnet.model import (
+from gmtnet.models import (
     ARCHITECTURES,
     ModelConfig,
     build_model,

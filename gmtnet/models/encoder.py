@@ -32,7 +32,8 @@ keyed by :func:`structure_hash` (lattice, species and fractional coordinates rou
 new rows of a dataset only add entries and an edited structure gets a new key. No pickles.
 
 Imports of ``sevenn`` happen inside :meth:`SevenNetEncoder.load` only; the rest of this module
-(the hash and the cache) needs numpy and safetensors alone.
+(the hash and the cache) needs numpy and safetensors alone (importing it through the package
+:mod:`gmtnet.models` also loads torch and e3nn, which every user of the features needs anyway).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""GMTNet's tensor head on frozen equivariant node features (e.g. :mod:`gmtnet.encoder`).
+"""GMTNet's tensor head on frozen equivariant node features (e.g. :mod:`gmtnet.models.encoder`).
 
 :class:`EncoderTensorHead` maps per-atom O(3) features (irreps ``irreps_in``, structure's Cartesian
 frame) to one full-rank tensor per crystal:
@@ -11,10 +11,10 @@ frame) to one full-rank tensor per crystal:
    with itself, so that irreps the encoder does not carry (3o of e, 4e of C from l ≤ 2 features)
    are reached; done after pooling, where it costs one row per crystal instead of one per atom,
 5. an e3nn ``Linear`` of [pooled, product] onto the irreps of ``CartesianTensor(kind.formula)``,
-   the change of basis to the Cartesian tensor (:func:`gmtnet.model.cartesian_change_of_basis`),
+   the change of basis to the Cartesian tensor (:func:`gmtnet.models.output.cartesian_change_of_basis`),
    times ``target_scale``,
 6. the crystal's exact Neumann projector ``P = (1/|G|) Σ ρ(g)`` when given, as in
-   :class:`gmtnet.model.TensorModel`.
+   :class:`gmtnet.models.output.TensorModel` (:func:`gmtnet.models.output.project_output`).
 
 Every step is O(3)-equivariant (the features carry both parities), so the output rotates and
 reflects with the structure; the projector makes the crystal's point-group form exact.
@@ -35,7 +35,7 @@ from e3nn import o3
 from torch import nn
 
 from gmtnet.kinds import KINDS, get_kind
-from gmtnet.model import cartesian_change_of_basis, project_output
+from gmtnet.models.output import cartesian_change_of_basis, project_output
 
 __all__ = ["HeadConfig", "EncoderTensorHead", "FeatureBatch", "collate_features"]
 
@@ -47,7 +47,7 @@ class HeadConfig:
     Attributes:
         kind: tensor-kind registry name.
         irreps_in: e3nn irreps string of the node features (the encoder's ``irreps_out``).
-        encoder: name of the encoder that produced them (:data:`gmtnet.encoder.ENCODERS`).
+        encoder: name of the encoder that produced them (:data:`gmtnet.models.encoder.ENCODERS`).
         scalars: 0e channels of the hidden layer (0o channels: a quarter of it).
         hidden_mul: multiplicity of every hidden l ≥ 1 irrep (both parities).
         product_mul: multiplicity of each output irrep of the tensor product.
