@@ -13,7 +13,7 @@ between modules, reordering layer construction) must leave every output unchange
 Outputs are compared without the Neumann projector (the raw network output, structure frames,
 kind's unit, full rank) to a relative tolerance of 1e-5 of the tensor's largest component: float32
 sums may be reordered by another BLAS, anything else is a change of the model. The fixture
-(``tests/data/model_outputs.json``) was written before ``gmtnet/model.py`` became the package
+(``tests/data/model_outputs.json``) was written by the single-module code, before it became the package
 ``gmtnet/models/`` and checked bit-identical after. Rewrite it only when a model is meant to change:
 ``PYTHONPATH=. python tests/test_model_outputs.py`` from the repository root.
 """
