@@ -37,6 +37,7 @@ import numpy as np
 
 from gmtnet.kinds import TensorKind, get_kind
 from gmtnet.metrics import frobenius_errors, paper_form
+from gmtnet.weights import ENSEMBLE_FILE  # the file that marks an ensemble directory
 
 __all__ = [
     "ONE_SIGMA",
@@ -53,8 +54,6 @@ __all__ = [
     "save_ensemble",
 ]
 
-#: The file that marks a model directory as an ensemble (members in ``member-<i>/``).
-ENSEMBLE_FILE = "ensemble.json"
 
 #: Probability mass of a Gaussian within ±1σ.
 ONE_SIGMA = erf(1 / sqrt(2))

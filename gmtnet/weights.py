@@ -20,6 +20,8 @@ from gmtnet.kinds import get_kind
 __all__ = ["WEIGHTS_FILE", "CONFIG_FILE", "resolve_device", "shipped_model_dir", "save_model", "load_model"]
 
 WEIGHTS_FILE = "model.safetensors"
+#: Marks an ensemble directory (kept here, not imported from gmtnet.ensemble, to keep this module light).
+ENSEMBLE_FILE = "ensemble.json"
 CONFIG_FILE = "config.json"
 
 
@@ -38,10 +40,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def shipped_model_dir(kind: str) -> Path:
-    """Directory of the shipped GMTNet weights for ``kind`` (inside the installed package)."""
+    """Directory of the shipped GMTNet weights for ``kind`` (inside the installed package): an
+    ensemble directory (``ensemble.json`` + ``member-<i>/``, see :mod:`gmtnet.ensemble`)."""
     k = get_kind(kind)
     path = Path(str(resources.files("gmtnet.resources").joinpath("weights", k.name)))
-    if not (path / WEIGHTS_FILE).is_file():
+    if not (path / WEIGHTS_FILE).is_file() and not (path / ENSEMBLE_FILE).is_file():
         raise FileNotFoundError(f"no shipped weights for {k.name!r} at {path}")
     return path
 

@@ -82,6 +82,13 @@ def scored(kind: str, df, out: dict) -> dict:
     return m
 
 
+def _warning_counts(warnings) -> dict:
+    """How many crystals got each kind of warning (by its opening words)."""
+    kinds = {"not learned": "unseen element", "Rare in training": "rare element", "Bonds no training": "unseen bond",
+             "more than any training": "bigger cell", "Volume per atom": "volume per atom", "95 %": "high uncertainty"}
+    return {label: int(sum(any(key in w for w in ws) for ws in warnings)) for key, label in kinds.items()}
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
@@ -112,6 +119,13 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
     rel = " · ".join(f"{r['nominal']:.2f}→{r['observed']:.2f}" for r in ct["reliability"])
     d = meta["domain"]
     secs = [s for s in meta["member_train_seconds"] if s is not None]
+    init_note = (f"; `--init-from gmtnet/resources/weights/{k.name}` is the single model shipped at commit "
+                 f"`{meta['init_from_commit']}`" if meta.get("init_from_commit") else "")
+    tw = meta["test_warnings"]
+    warn_line = (f"{_pct(tw['share_warned'])} of test crystals get at least one warning "
+                 f"({', '.join(f'{n} {w}' for w, n in tw['kinds_of_warning'].items() if n)}); their median relative "
+                 f"error is {_pct(tw['median_relative_error_warned'] or float('nan'))} against "
+                 f"{_pct(tw['median_relative_error_unwarned'] or float('nan'))} for the others.")
     return f"""# GMTNet model card: {k.title} ({k.symbol}), a deep ensemble
 
 ## What it predicts
@@ -131,7 +145,7 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
   validation {counts.get('val', 0)}, test {counts.get('test', 0)} crystals. Member *i* is fine-tuned from the
   previously shipped weights on the training split **without cross-validation fold i**, with seed *i*; the best
   epoch is chosen on the validation split. No member ever trains on a validation or test crystal.
-- Member commands (each also in `member-i/config.json`):
+- Member commands (each also in `member-i/config.json`){init_note}:
 {chr(10).join(f'  - `{c}`' for c in meta['member_commands'])}
 - Member training time: {', '.join(f'{s / 60:.1f}' for s in secs)} min on {', '.join(meta['member_devices'])};
   best epochs {meta['member_best_epochs']}.
@@ -159,7 +173,7 @@ Strict, on the {uniq.get('n', 0)} rows whose orientation is unique: Fnorm {uniq.
   **{ct['spearman']:.2f}** (p = {ct['spearman_p']:.1g}; target ≥ 0.4); mean uncertainty {ct['mean_uncertainty']:.4g} against mean
   error {ct['mean_error']:.4g} {unit}.
 - Reliability (nominal → observed share within the Gaussian interval), test split: {rel}.
-- Share of test crystals with at least one warning: {_pct(meta['test_warned_share'])}.
+- Warnings: {warn_line}
 
 ## Training domain (for the warnings)
 {d['n_crystals']} training crystals, {len(d['element_counts'])} elements, {len(d['pairs'])} first-shell element pairs,
@@ -181,6 +195,8 @@ def main(argv=None) -> None:
     ap.add_argument("--members", nargs="+", required=True, help="trained member run directories")
     ap.add_argument("--previous", default=None, help="the previously shipped single model, for comparison")
     ap.add_argument("--out", default=None, help=f"default: {DEST}/KIND")
+    ap.add_argument("--init-commit", default=None,
+                    help="git commit whose gmtnet/resources/weights/KIND the members were fine-tuned from")
     ap.add_argument("--electronic", default=None, help="ε∞ ensemble to pair with ε₀ (default: the shipped one)")
     args = ap.parse_args(argv)
     k = get_kind(args.kind)
@@ -212,7 +228,14 @@ def main(argv=None) -> None:
     test = predict_split(predictor, k.name, test_df)
     metrics = {"ensemble": scored(k.name, test_df, test)}
     cal_test = calibration(test["mean"], test["std"], test["true"], k, std_scale)
-    n_warned = int(sum(bool(w) for w in test["warnings"]))
+    warned = np.array([bool(w) for w in test["warnings"]])
+    test_rel = relative_errors(test["mean"], test["true"], k)
+    warnings_check = {  # do the warnings single out worse predictions?
+        "share_warned": float(warned.mean()),
+        "median_relative_error_warned": float(np.median(test_rel[warned])) if warned.any() else None,
+        "median_relative_error_unwarned": float(np.median(test_rel[~warned])) if (~warned).any() else None,
+        "kinds_of_warning": _warning_counts(test["warnings"]),
+    }
     single = Predictor({**models, k.name: ModelEnsemble(members[:1])}, predictor.device)
     metrics["first_member"] = scored(k.name, test_df, predict_split(single, k.name, test_df))
     if args.previous:
@@ -227,7 +250,8 @@ def main(argv=None) -> None:
         "uncertainty_p95_val": p95,
         "domain": domain.to_dict(),
         "calibration": {"val": cal_val, "test": cal_test},
-        "test_warned_share": n_warned / len(test_df),
+        "test_warnings": warnings_check,
+        "init_from_commit": args.init_commit,
         "metrics_test": metrics,
         "member_commands": member_commands,
         "member_train_seconds": [s.get("train_seconds") for s in member_summaries],

@@ -59,9 +59,12 @@ def test_search_select_predict():
         at.radio(key="x_kind").set_value(kind)
         run_ok(at)
         assert not errors(at)
-        assert [m.label for m in at.metric][0] == f"Frobenius error ({unit})"  # prediction vs DFT
+        labels = [m.label for m in at.metric]
+        assert f"Frobenius error ({unit})" in labels  # prediction vs DFT
+        # the shipped ensembles give every prediction a calibrated uncertainty, shown beside the error
+        assert f"Uncertainty, 1σ ({unit})" in labels and f"Predicted uncertainty ({unit})" in labels
         text = " ".join(m.value for m in at.markdown)
-        assert "Voigt order IEEE 176" in text and unit in text
+        assert "Voigt order IEEE 176" in text and unit in text and "± 1σ" in text
         frame_notes = " ".join(c.value for c in at.caption)
         assert "Cartesian frame of the structure" in frame_notes and "6mm" in frame_notes
         assert len(at.get("plotly_chart")) == 4  # allowed-form heatmap, surface, polar cuts, difference
