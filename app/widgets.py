@@ -565,7 +565,7 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 f"Equalities released: **{freed_text}**."
             )
             if pb.members is not None and pa.members is not None and len(pb.members) == len(pa.members):
-                from gmtnet.ensemble import change_uncertainty
+                from gmtnet.models.ensemble import change_uncertainty
 
                 size, sigma = change_uncertainty(pb.members, pa.members, kind, pa.std_scale)
                 st.markdown(

@@ -10,7 +10,7 @@ weights on the validation rows, and evaluates on the test rows (unflagged, the r
 
 * ``single``: member 0 alone, and the mean ± std of every member's own metrics;
 * ``ensemble``: the members' mean; its per-component std calibrated on the validation rows (one
-  factor, :func:`gmtnet.ensemble.fit_std_scale`) and measured on the test rows (share of
+  factor, :func:`gmtnet.models.ensemble.fit_std_scale`) and measured on the test rows (share of
   components within ±1σ, reliability curve, Spearman of uncertainty vs error per crystal).
 
 It writes ``runs/heads/<kind>/`` (members, ``result.json``). ``report`` gathers every kind's
@@ -41,7 +41,7 @@ def _metrics_row(m: dict) -> dict:
 
 def train_kind(kind: str, args) -> dict:
     from gmtnet.models.encoder import FeatureCache
-    from gmtnet.ensemble import HeadEnsemble, calibration, ensemble_statistics, fit_std_scale
+    from gmtnet.models.ensemble import HeadEnsemble, calibration, ensemble_statistics, fit_std_scale
     from gmtnet.head_training import HeadTrainConfig, evaluate_predictions, fit_head, predict_head, prepare_head_examples, save_head
 
     irreps = json.loads(Path(args.encoder_cost).read_text())["irreps"]

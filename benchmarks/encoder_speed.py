@@ -23,7 +23,7 @@ import torch
 
 from gmtnet.data import load_dataset
 from gmtnet.models.encoder import SevenNetEncoder
-from gmtnet.ensemble import HeadEnsemble
+from gmtnet.models.ensemble import HeadEnsemble
 from gmtnet.predict import Predictor
 from gmtnet.symmetry import clear_symmetry_cache
 

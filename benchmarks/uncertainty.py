@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from gmtnet.ensemble import ENSEMBLE_FILE
+from gmtnet.models.ensemble import ENSEMBLE_FILE
 from gmtnet.kinds import KINDS, get_kind
 from gmtnet.weights import shipped_model_dir
 

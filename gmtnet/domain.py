@@ -1,7 +1,7 @@
 """Out-of-domain signals: is a structure like the crystals a model was trained on?
 
 A model trained on ~1,000–2,000 Materials Project crystals knows nothing about an element it never
-saw and little about a bond it never saw; the ensemble's spread (:mod:`gmtnet.ensemble`) often
+saw and little about a bond it never saw; the ensemble's spread (:mod:`gmtnet.models.ensemble`) often
 misses this, because every member is equally ignorant in the same way. So each shipped model
 carries a :class:`TrainingDomain` (in ``ensemble.json``), a description of its training crystals,
 and :meth:`TrainingDomain.warnings` compares a new structure with it:

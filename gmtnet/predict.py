@@ -6,7 +6,7 @@ Where a prediction comes from, step by step (:meth:`Predictor.predict_many`):
 2. detect its point group with spglib and build the Neumann projector
    (:func:`gmtnet.symmetry.symmetry_constraints`);
 3. build the complete-shell neighbour graph (:func:`gmtnet.graph.build_graph`);
-4. run each network of the kind's ensemble (:class:`~gmtnet.ensemble.ModelEnsemble`) in batches
+4. run each network of the kind's ensemble (:class:`~gmtnet.models.ensemble.ModelEnsemble`) in batches
    (float32, GPU when present);
 5. project each output again in float64 with the exact projector, so that forbidden components are
    exactly zero and forced pairs exactly equal (float32 round-off would leave ~1e-5 GPa; the
@@ -16,7 +16,7 @@ Where a prediction comes from, step by step (:meth:`Predictor.predict_many`):
    project once more to clear the clipping's round-off;
 7. average the members (the admissible sets are convex, so the mean stays admissible, and it stays
    exactly symmetric); their calibrated spread is the per-component standard deviation and the
-   scalar uncertainty (:mod:`gmtnet.ensemble`); compare the structure with the training crystals
+   scalar uncertainty (:mod:`gmtnet.models.ensemble`); compare the structure with the training crystals
    (:mod:`gmtnet.domain`) for warnings.
 
 Every tensor returned is full rank, in the Cartesian frame of the input structure, in the kind's
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from gmtnet.admissible import admissible_dielectric_pair, make_admissible
-from gmtnet.ensemble import ModelEnsemble, load_ensemble, scalar_uncertainty
+from gmtnet.models.ensemble import ModelEnsemble, load_ensemble, scalar_uncertainty
 from gmtnet.graph import CrystalGraph, build_graph, collate
 from gmtnet.kinds import KINDS, TensorKind, get_kind
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints

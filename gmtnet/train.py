@@ -16,7 +16,7 @@ Cross-validation: ``TrainConfig(cv_fold=k)`` trains on the non-test rows of the 
 ``fold`` column) and keeps the final (EMA) weights, with no validation-based selection, so the
 held-out fold k stays untouched until ``evaluate_model(..., fold=k)``.
 
-Ensemble members (:mod:`gmtnet.ensemble`): ``TrainConfig(init_from=DIR, exclude_fold=m, seed=m)``
+Ensemble members (:mod:`gmtnet.models.ensemble`): ``TrainConfig(init_from=DIR, exclude_fold=m, seed=m)``
 starts from trained weights (keeping their architecture and target scale) and fine-tunes on the
 training split without fold m, selecting on the validation split, so members differ in data,
 seed and batch order while the validation and test splits stay unseen by every member.
@@ -397,7 +397,7 @@ def evaluate_model(
     ``predictions_path``: also save ``material_ids``, ``pred`` and ``candidates`` (kind's units,
     structure frame) and ``candidate_mask`` there as ``.npz``.
     """
-    from gmtnet.ensemble import load_ensemble
+    from gmtnet.models.ensemble import load_ensemble
 
     ensemble = load_ensemble(model_dir, device)
     model = ensemble.members[0]

@@ -20,7 +20,7 @@ from gmtnet.kinds import get_kind
 __all__ = ["WEIGHTS_FILE", "CONFIG_FILE", "resolve_device", "shipped_model_dir", "save_model", "load_model"]
 
 WEIGHTS_FILE = "model.safetensors"
-#: Marks an ensemble directory (kept here, not imported from gmtnet.ensemble, to keep this module light).
+#: Marks an ensemble directory (kept here, not imported from gmtnet.models.ensemble, to keep this module light).
 ENSEMBLE_FILE = "ensemble.json"
 CONFIG_FILE = "config.json"
 
@@ -41,7 +41,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def shipped_model_dir(kind: str) -> Path:
     """Directory of the shipped GMTNet weights for ``kind`` (inside the installed package): an
-    ensemble directory (``ensemble.json`` + ``member-<i>/``, see :mod:`gmtnet.ensemble`)."""
+    ensemble directory (``ensemble.json`` + ``member-<i>/``, see :mod:`gmtnet.models.ensemble`)."""
     k = get_kind(kind)
     path = Path(str(resources.files("gmtnet.resources").joinpath("weights", k.name)))
     if not (path / WEIGHTS_FILE).is_file() and not (path / ENSEMBLE_FILE).is_file():

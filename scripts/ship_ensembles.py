@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from gmtnet.data import label_candidates, load_dataset
 from gmtnet.domain import TrainingDomain
-from gmtnet.ensemble import ModelEnsemble, calibration, fit_std_scale, load_ensemble, save_ensemble, scalar_uncertainty
+from gmtnet.models.ensemble import ModelEnsemble, calibration, fit_std_scale, load_ensemble, save_ensemble, scalar_uncertainty
 from gmtnet.graph import build_graph
 from gmtnet.kinds import get_kind
 from gmtnet.metrics import bootstrap_ci, closest_candidates, evaluate, frobenius_errors, relative_errors

@@ -15,7 +15,7 @@ from e3nn import o3
 from helpers import perovskite_srtio3, random_orthogonal, relative_error, rocksalt_nacl, transform_structure, wurtzite_zno
 
 from gmtnet.models.encoder import FeatureCache, parity_split, structure_hash
-from gmtnet.ensemble import ONE_SIGMA, HeadEnsemble, calibration, ensemble_statistics, fit_std_scale, scalar_uncertainty
+from gmtnet.models.ensemble import ONE_SIGMA, HeadEnsemble, calibration, ensemble_statistics, fit_std_scale, scalar_uncertainty
 from gmtnet.models.head import EncoderTensorHead, HeadConfig, collate_features
 from gmtnet.head_training import load_head, save_head
 from gmtnet.kinds import KINDS, get_kind

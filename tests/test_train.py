@@ -133,7 +133,7 @@ def test_fine_tuning_a_member_starts_from_the_weights_and_leaves_out_its_fold(tr
 
 
 def test_evaluate_averages_an_ensemble_directory(trained, tmp_path):
-    from gmtnet.ensemble import save_ensemble
+    from gmtnet.models.ensemble import save_ensemble
 
     _, base, _ = trained
     ens = save_ensemble([base, base], tmp_path / "ens", {"std_scale": 1.0})

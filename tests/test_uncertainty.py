@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 
 from gmtnet.admissible import is_admissible
 from gmtnet.domain import RARE_COUNT, TrainingDomain, bonded_pairs
-from gmtnet.ensemble import ENSEMBLE_FILE, load_ensemble, scalar_uncertainty
+from gmtnet.models.ensemble import ENSEMBLE_FILE, load_ensemble, scalar_uncertainty
 from gmtnet.graph import build_graph
 from gmtnet.kinds import KINDS, get_kind
 from gmtnet.predict import Predictor
@@ -182,7 +182,7 @@ def test_prediction_in_another_frame_rotates_members_and_recomputes_std(predicto
 
 
 def test_change_uncertainty_uses_paired_members():
-    from gmtnet.ensemble import change_uncertainty
+    from gmtnet.models.ensemble import change_uncertainty
 
     rng = np.random.default_rng(1)
     shared = rng.normal(size=(6, 3, 3))

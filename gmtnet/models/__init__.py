@@ -26,10 +26,14 @@ Map of the package
                     and its safetensors feature cache; imports ``sevenn`` only when loading.
 ``head.py``         :class:`~gmtnet.models.head.EncoderTensorHead`, GMTNet's tensor head on frozen
                     encoder features (ends with the same :func:`project_output`).
+``ensemble.py``     :class:`~gmtnet.models.ensemble.ModelEnsemble`, what ships for every kind: several
+                    networks whose mean is the prediction and whose calibrated spread is its
+                    uncertainty (``load_ensemble``, ``ensemble.json`` + ``member-<i>/``); the same
+                    statistics and calibration for ensembles of heads.
 
 The one builder of the from-scratch models is :func:`build_model` (weights are saved and loaded by
-:mod:`gmtnet.weights`; the heads by :mod:`gmtnet.head_training`, ensembles of heads by
-:mod:`gmtnet.ensemble`).
+:mod:`gmtnet.weights`, ensembles by :func:`gmtnet.models.ensemble.load_ensemble`; the heads by
+:mod:`gmtnet.head_training`).
 """
 
 from __future__ import annotations
