@@ -40,6 +40,7 @@ __all__ = [
     "load_catalog_predictions",
     "build_catalog_predictions",
     "dataset_hashes",
+    "weights_hashes",
     "scalar_columns_for",
     "read_screen_files",
     "filter_predictions",
@@ -66,6 +67,20 @@ def dataset_hashes() -> dict[str, str]:
     from gmtnet.data import dataset_file
 
     return {d: hashlib.sha256(dataset_file(d).read_bytes()).hexdigest() for d in DATASETS}
+
+
+def weights_hashes() -> dict[str, str]:
+    """SHA-256 over each kind's shipped weight files (every ensemble member, in order): the shipped
+    predictions record the models they came from."""
+    from gmtnet.weights import shipped_model_dir
+
+    out = {}
+    for kind in KINDS:
+        h = hashlib.sha256()
+        for f in sorted(shipped_model_dir(kind).rglob("*.safetensors")):
+            h.update(f.read_bytes())
+        out[kind] = h.hexdigest()
+    return out
 
 
 def load_catalog_predictions() -> pd.DataFrame:
@@ -142,6 +157,7 @@ def build_catalog_predictions(out: str | Path | None = None, workers: int = 2, c
         "screen_seconds": round(seconds, 1),
         "workers": summary.workers,
         "dataset_sha256": dataset_hashes(),
+        "weights_sha256": weights_hashes(),
         "command": "python scripts/build_catalog_predictions.py",
     }
     arrow = pa.Table.from_pandas(full, preserve_index=False)

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from gmtnet.browse import (
     dataset_hashes,
+    weights_hashes,
     filter_predictions,
     load_catalog_predictions,
     read_screen_files,
@@ -42,6 +43,8 @@ def test_shipped_predictions_cover_the_catalogue_and_match_the_data(table):
     facts = shipped_build_facts()
     assert facts["dataset_sha256"] == dataset_hashes(), (
         "the bundled datasets changed: rebuild with `python scripts/build_catalog_predictions.py`")
+    assert facts.get("weights_sha256") == weights_hashes(), (
+        "the shipped weights changed: rebuild with `python scripts/build_catalog_predictions.py`")
     ids = set(build_catalog()["material_id"])
     for kind in KINDS:
         rows = table[table["kind"] == kind]
