@@ -1101,7 +1101,7 @@ NB03 = [
         """
     ),
     code(
-        """
+        r"""
         from gmtnet.metrics import frobenius_errors
 
         print(f"uncertainty {pred.uncertainty:.1f} GPa, actual error against DFT "
