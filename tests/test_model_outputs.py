@@ -6,8 +6,8 @@ between modules, reordering layer construction) must leave every output unchange
 * every architecture (and the encoder tensor head), with each parameter filled from a seed derived
   from its ``state_dict`` name, on three small crystals: independent of construction order and of
   the shipped weights, so it holds whatever is retrained;
-* the shipped weights in ``gmtnet/resources/weights/<kind>/`` loaded with
-  :func:`gmtnet.weights.load_model`, on the same crystals; skipped (saying so) for a kind whose
+* the first network of each shipped ensemble (``gmtnet/resources/weights/<kind>/member-0``) loaded
+  with :func:`gmtnet.weights.load_model`, on the same crystals; skipped (saying so) for a kind whose
   ``model.safetensors`` is not the one the fixture was written for.
 
 Outputs are compared without the Neumann projector (the raw network output, structure frames,
@@ -97,11 +97,11 @@ def head_outputs(kind: str) -> list:
 
 
 def weights_sha256(kind: str) -> str:
-    return hashlib.sha256((shipped_model_dir(kind) / WEIGHTS_FILE).read_bytes()).hexdigest()
+    return hashlib.sha256((shipped_model_dir(kind) / "member-0" / WEIGHTS_FILE).read_bytes()).hexdigest()
 
 
 def shipped_outputs(kind: str) -> dict[str, list]:
-    return _graph_outputs(load_model(shipped_model_dir(kind), device="cpu"))
+    return _graph_outputs(load_model(shipped_model_dir(kind) / "member-0", device="cpu"))
 
 
 def assert_close(actual, expected) -> None:
