@@ -1,0 +1,88 @@
+"""Regenerate the README screenshot (``docs/screenshot.png``) from the running app.
+
+    .venv/bin/python scripts/screenshot.py [--material mp-9919] [--kind elastic] [--out docs/screenshot.png]
+
+Starts the app on a free local port, opens the crystal by link in headless Chromium (Debian's
+``/usr/bin/chromium``, driven by Playwright; nothing is downloaded), switches the tensor view to
+the IEEE 176 frame and captures the tensor panel: the prediction with its ±1σ, the uncertainty
+metric, any warnings, and the DFT reference beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+         "--disable-background-networking", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--material", default="mp-9919", help="bundled material id (default: LiZnSb, P6_3mc)")
+    ap.add_argument("--kind", default="elastic", choices=["dielectric", "dielectric_electronic", "piezoelectric", "elastic"],
+                    help="tensor shown (default: elastic)")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    from gmtnet.kinds import KINDS
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("the app did not start") from None
+                time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100}, device_scale_factor=1)
+            page.goto(f"{url}/?material_id={args.material}", wait_until="domcontentloaded")
+            page.get_by_text("Predicted ", exact=False).first.wait_for(timeout=180_000)
+            title = KINDS[args.kind].title  # the Tensor radio reads "<symbol> <title>"
+            page.locator('[data-testid="stRadio"] label').filter(has_text=title).first.click()
+            page.get_by_text("± 1σ", exact=False).first.wait_for(timeout=180_000)
+            page.locator('[data-testid="stRadio"] label').filter(has_text="IEEE 176 standard frame").first.click()
+            page.get_by_text("IEEE 176 frame", exact=False).first.wait_for(timeout=180_000)
+            page.wait_for_timeout(2500)  # let the tables and figures settle after the rerun
+            page.get_by_text("Uncertainty, 1σ", exact=False).first.scroll_into_view_if_needed()
+            page.mouse.wheel(0, -250)
+            page.wait_for_timeout(800)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=args.out)
+            browser.close()
+        print("wrote", args.out)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()
