@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
@@ -73,8 +74,9 @@ def scored(kind: str, df, out: dict) -> dict:
     m["overall"]["fnorm_ci95"] = bootstrap_ci(err)
     m["overall"]["ewt25_ci95"] = bootstrap_ci(hit.astype(float))
     m["per_source"] = {}
-    for src in sorted(df.source.unique()):
-        sel = (df.source == src).to_numpy()
+    sources = df["source"] if "source" in df else pd.Series([get_kind(kind).dataset] * len(df), index=df.index)
+    for src in sorted(sources.unique()):
+        sel = (sources == src).to_numpy()
         m["per_source"][src] = {
             "n": int(sel.sum()), "fnorm": float(err[sel].mean()), "fnorm_ci95": bootstrap_ci(err[sel]),
             "ewt25": float(hit[sel].mean()), "ewt25_ci95": bootstrap_ci(hit[sel].astype(float)),
