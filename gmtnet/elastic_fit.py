@@ -17,8 +17,8 @@ Conventions (the ones that go wrong):
 
 With the crystal's :class:`~gmtnet.symmetry.SymmetryConstraints`, the fit is a least-squares fit
 of the allowed form (Neumann's principle) to the measured columns, so only the strain columns
-needed to determine it are computed (:func:`strain_components_needed`: 2 of 6 for a cubic
-crystal); with all six columns this is the orthogonal projection onto the allowed form in the
+needed to determine it, well conditioned, are computed (:func:`strain_components_needed`:
+2 of 6 for a cubic crystal in its cubic axes); with all six columns this is the orthogonal projection onto the allowed form in the
 Voigt-column metric, followed by the exact projector.
 """
 
@@ -35,6 +35,7 @@ __all__ = [
     "voigt_strain",
     "strained_cell",
     "fit_column",
+    "MIN_SINGULAR_VALUE",
     "strain_components_needed",
     "fit_elastic",
     "finite_strain_stresses",
@@ -87,31 +88,39 @@ def _voigt_basis(constraints) -> np.ndarray:
     return to_voigt(constraints.basis(), "elastic", order="ieee")
 
 
-def strain_components_needed(constraints=None) -> list[int]:
-    """Voigt strain components (0..5) whose columns determine C of the allowed form.
+#: Smallest singular value of the fit's design matrix, relative to that of all six strain
+#: columns, before fewer columns are used. The noise of the measured stresses reaches C amplified
+#: by 1/σ_min, so this caps the amplification at twice that of the six-column fit; with the bare
+#: rank criterion one column of a cubic crystal in a general frame "determined" C at σ_min ~ 1e-5.
+MIN_SINGULAR_VALUE = 0.5
 
-    Greedy: the component adding most rank to the fit's design matrix, lowest index on ties, until
-    every independent constant is determined. All six without ``constraints``.
+
+def _min_singular_value(basis: np.ndarray, components: Sequence[int]) -> float:
+    design = np.concatenate([basis[:, :, c].T for c in components])  # (6·|J|, n_independent)
+    if design.shape[0] < design.shape[1]:  # fewer equations than unknowns: singular
+        return 0.0
+    return float(np.linalg.svd(design, compute_uv=False)[-1]) if len(basis) else 1.0
+
+
+def strain_components_needed(constraints=None, min_singular_value: float = MIN_SINGULAR_VALUE) -> list[int]:
+    """Voigt strain components (0..5) whose columns determine C of the allowed form, well conditioned.
+
+    Greedy: add the component that most raises the smallest singular value of the fit's design
+    matrix (lowest index on ties) until it reaches ``min_singular_value`` times that of all six
+    columns, or all six. All six
+    without ``constraints``. Two (one normal, one shear) for a cubic crystal in its cubic axes.
     """
     if constraints is None:
         return list(range(6))
     basis = _voigt_basis(constraints)
-    n = len(basis)
+    target = min_singular_value * _min_singular_value(basis, range(6))
     chosen: list[int] = []
-    rank = 0
-    while rank < n:
-        gains = []
-        for j in range(6):
-            if j in chosen:
-                gains.append(-1)
-                continue
-            design = np.concatenate([basis[:, :, c].T for c in chosen + [j]])
-            gains.append(np.linalg.matrix_rank(design, tol=1e-8))
-        best = int(np.argmax(gains))
-        if gains[best] <= rank:  # pragma: no cover - the basis spans, so some column always adds
-            raise RuntimeError("strain columns do not determine the allowed elastic form")
-        chosen.append(best)
-        rank = gains[best]
+    while len(chosen) < 6:
+        candidates = [j for j in range(6) if j not in chosen]
+        values = [_min_singular_value(basis, chosen + [j]) for j in candidates]
+        chosen.append(candidates[int(np.argmax(np.round(values, 9)))])
+        if max(values) >= target:
+            break
     return sorted(chosen)
 
 
