@@ -364,13 +364,36 @@ def score_rows(results: dict[str, dict], df, other: dict[str, dict] | None = Non
             paired[s] = {"fnorm_diff": float(d_abs.mean()), "fnorm_diff_ci95": bootstrap_ci(d_abs, n_resamples=BOOTSTRAP, seed=SEED),
                          "ewt25_diff": float(d_hit.mean()), "ewt25_diff_ci95": bootstrap_ci(d_hit, n_resamples=BOOTSTRAP, seed=SEED)}
         out["sevennet0_minus_gmtnet"] = paired
+        hit_s, hit_g = scores["sevennet0"]["all"]["_rel"] < 0.25, scores["gmtnet"]["all"]["_rel"] < 0.25
+        out["ewt25_overlap"] = {"both": int((hit_s & hit_g).sum()), "sevennet0_only": int((hit_s & ~hit_g).sum()),
+                                "gmtnet_only": int((~hit_s & hit_g).sum()), "neither": int((~hit_s & ~hit_g).sum())}
         out["per_row_relative_error"] = {name: dict(zip(sub["material_id"], np.round(scores[name]["all"]["_rel"], 4).tolist()))
                                           for name in models}
+    out["voigt_moduli_ratio_median"] = {}  # rotation-invariant K_V, G_V: prediction / label, per model and subset
+    labels = np.stack([c[0] for c in cand])
+    for name, res in models.items():
+        pred = np.stack([np.array(res[m]["voigt_ieee_gpa"]) for m in sub["material_id"]])
+        rk, rg = _voigt_moduli(pred)[0] / _voigt_moduli(labels)[0], _voigt_moduli(pred)[1] / _voigt_moduli(labels)[1]
+        out["voigt_moduli_ratio_median"][name] = {s: {"K_V": float(np.median(rk[rows])), "G_V": float(np.median(rg[rows]))}
+                                                  for s, rows in subsets.items()}
     for name in scores:
         for s in scores[name]:
             scores[name][s] = {k: v for k, v in scores[name][s].items() if not k.startswith("_")}
     out["scores"] = scores
     return out
+
+
+def _voigt_moduli(c) -> tuple[np.ndarray, np.ndarray]:
+    """Voigt bulk and shear moduli (GPa) of ``(N, 6, 6)`` Voigt matrices or ``(N, 3, 3, 3, 3)`` tensors."""
+    from gmtnet.tensors import to_voigt
+
+    v = np.asarray(c, dtype=float)
+    if v.shape[1:] != (6, 6):
+        v = to_voigt(v, "elastic")
+    diag = v[:, 0, 0] + v[:, 1, 1] + v[:, 2, 2]
+    off = v[:, 0, 1] + v[:, 0, 2] + v[:, 1, 2]
+    shear = v[:, 3, 3] + v[:, 4, 4] + v[:, 5, 5]
+    return (diag + 2 * off) / 9, (diag - off + 3 * shear) / 15
 
 
 def _cost(rows: list[dict]) -> dict:
@@ -426,11 +449,90 @@ def report(args) -> None:
         "gmtnet_all_test_rows": gm_all,
     }
     (RESULTS / "potential-elastic.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (RESULTS / "POTENTIAL_ELASTIC.md").write_text(markdown(doc))
     print(json.dumps({k: doc[k] for k in ("attempted", "status", "cost")}, indent=1))
     if "scores" in scored:
         for name, per in scored["scores"].items():
             for s, m in per.items():
                 print(name, s, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items() if not k.endswith("ci95")})
+
+
+def _ci(m: dict, key: str, pct: bool) -> str:
+    lo, hi = m[f"{key}_ci95"]
+    if pct:
+        return f"{100 * m[key]:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]"
+    return f"{m[key]:.1f} [{lo:.1f}, {hi:.1f}]"
+
+
+SOURCE_NAMES = {"all": "all", "matminer_elastic_tensor_2015": "matminer_elastic_tensor_2015",
+                "mp_elastic_legacy_trachote": "mp_elastic_legacy_trachote"}
+MODEL_NAMES = {"sevennet0": "SevenNet-0, relaxed + finite strains", "gmtnet": "GMTNet (shipped elastic model)"}
+
+
+def markdown(doc: dict) -> str:
+    """POTENTIAL_ELASTIC.md from the report's JSON."""
+    same, cost, m = doc["same_rows"], doc["cost"], doc["method"]
+    lines = ["# The elastic tensor from the pretrained potential SevenNet-0 (baseline row)", "",
+             "Written by `benchmarks/potential_elastic.py report` (see its docstring for the commands and environments).", "",
+             "## Method and conventions", ""]
+    lines += [f"- **{k.replace('_', ' ')}**: {v}" for k, v in m.items()]
+    lines += ["", f"Test split (unflagged): {doc['test_rows']} rows ({', '.join(f'{v} {k}' for k, v in doc['test_rows_per_source'].items())}). "
+              f"Attempted: {doc['attempted']}; ok {doc['status']['ok']}, timed out {doc['status']['timeout']}, failed {doc['status']['error']}.", ""]
+    if doc["attempted"] < doc["test_rows"]:
+        lines += [f"**Partial run**: the first {doc['attempted']} rows of the seeded random order (not chosen by size, source or result) "
+                  "were computed before the stop time; the scores below are over those rows only.", ""]
+    if "scores" in same:
+        lines += ["## Scores on the same rows (ambiguity-aware, 95 % bootstrap intervals over crystals)", "",
+                  "| model | rows | n | Fnorm (GPa) | EwT25 | EwT10 | EwT5 |", "|---|---|---|---|---|---|---|"]
+        for name, per in same["scores"].items():
+            for sub, x in per.items():
+                lines.append(f"| {MODEL_NAMES.get(name, name)} | {SOURCE_NAMES.get(sub, sub)} | {x['n']} | {_ci(x, 'fnorm', False)} | "
+                             f"{_ci(x, 'ewt25', True)} | {_ci(x, 'ewt10', True)} | {_ci(x, 'ewt5', True)} |")
+        if "sevennet0_minus_gmtnet" in same:
+            lines += ["", "Paired differences, SevenNet-0 minus GMTNet (bootstrap over the same crystals):", "",
+                      "| rows | ΔFnorm (GPa) | ΔEwT25 (points) |", "|---|---|---|"]
+            for sub, d in same["sevennet0_minus_gmtnet"].items():
+                lo, hi = d["fnorm_diff_ci95"]
+                elo, ehi = d["ewt25_diff_ci95"]
+                lines.append(f"| {SOURCE_NAMES.get(sub, sub)} | {d['fnorm_diff']:+.1f} [{lo:+.1f}, {hi:+.1f}] | "
+                             f"{100 * d['ewt25_diff']:+.1f} [{100 * elo:+.1f}, {100 * ehi:+.1f}] |")
+    if "ewt25_overlap" in same:
+        o = same["ewt25_overlap"]
+        lines += ["", f"Within 25 % (EwT25 hits) on the same rows: both {o['both']}, SevenNet-0 only {o['sevennet0_only']}, "
+                  f"GMTNet only {o['gmtnet_only']}, neither {o['neither']}."]
+    if "voigt_moduli_ratio_median" in same:
+        r = same["voigt_moduli_ratio_median"]
+        lines += ["", "Median ratio prediction / label of the Voigt bulk and shear moduli (rotation-invariant; < 1 is softer):", "",
+                  "| model | rows | K_V | G_V |", "|---|---|---|---|"]
+        for name, per in r.items():
+            for sub, x in per.items():
+                lines.append(f"| {MODEL_NAMES.get(name, name)} | {SOURCE_NAMES.get(sub, sub)} | {x['K_V']:.3f} | {x['G_V']:.3f} |")
+    if doc.get("gmtnet_all_test_rows"):
+        g = doc["gmtnet_all_test_rows"]["all"]
+        lines += ["", f"For reference, GMTNet on all {g['n']} test rows: Fnorm {_ci(g, 'fnorm', False)} GPa, EwT25 {_ci(g, 'ewt25', True)}."]
+    if cost:
+        lines += ["", "## Cost per crystal (SevenNet-0, CPU)", "",
+                  f"- wall time: median {cost['seconds_median']:.1f} s, p90 {cost['seconds_p90']:.1f} s, max {cost['seconds_max']:.1f} s "
+                  f"({doc['hardware']})",
+                  f"- potential evaluations (energy + forces + stress): median {cost['force_calls_median']:.0f}, p90 {cost['force_calls_p90']:.0f} "
+                  f"(relaxation alone: median {cost['force_calls_relax_median']:.0f}); median {cost['seconds_per_force_call_median'] * 1000:.0f} ms each",
+                  f"- strain columns computed: median {cost['strain_columns_median']:.0f} of 6; atoms computed (primitive cell where frame-preserving): "
+                  f"median {cost['sites_computed_median']:.0f}",
+                  "- for comparison, the shipped GMTNet predicts all test rows in seconds (see benchmarks/results/speed-cpu-1thread.json)"]
+    lines += ["", "## Failures and convergence", "",
+              f"- relaxations (cell + ions) not converged within the step cap: {len(doc['relax_not_converged'])} "
+              f"({', '.join(doc['relax_not_converged']) or 'none'}); these rows are scored as computed",
+              f"- strained ionic relaxations not converged: {doc['strained_relaxations_not_converged']} of {doc['strained_relaxations']}",
+              f"- largest rotation of the relaxed cell from the row's frame: {doc['max_relax_rotation_deg']:.2g}°" if doc["max_relax_rotation_deg"] is not None else "- no rows ok"]
+    for f in doc["failures"]:
+        lines.append(f"- {f['material_id']} ({f['formula']}, {f['sites']} sites): {f['status']} — {f.get('error', '')}")
+    lines += ["", "## Limits", "",
+              "- The potential is trained on PBE(+U) MPtrj relaxation data (energies, forces, stresses), the same functional family as the "
+              "labels; its second derivatives are not fitted and uMLIPs of this generation are known to soften elastic constants.",
+              "- Rows the potential could not compute are not scored for either model (the side-by-side is on the same rows).",
+              "- Relaxed-ion tensors at 0 K without zero-point or thermal effects, as the DFT labels.",
+              "- Timings are on a shared, loaded 2-core CPU (upper bounds); a GPU would be much faster per evaluation.", ""]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
