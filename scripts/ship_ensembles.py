@@ -98,8 +98,9 @@ def _pct(x: float) -> str:
 def _row(name: str, m: dict, unit: str) -> str:
     lo, hi = m["fnorm_ci95"]
     elo, ehi = m["ewt25_ci95"]
+    ewt10 = _pct(m["ewt10"]) if "ewt10" in m else "–"
     return (f"| {name} | {m['n']} | {m['fnorm']:.4g} [{lo:.4g}, {hi:.4g}] | {_pct(m['ewt25'])} "
-            f"[{_pct(elo)}, {_pct(ehi)}] | {_pct(m.get('ewt10', float('nan')))} |")
+            f"[{_pct(elo)}, {_pct(ehi)}] | {ewt10} |")
 
 
 def ensemble_card(kind: str, meta: dict, df) -> str:
@@ -194,7 +195,9 @@ at most {d['max_sites']} sites, {d['volume_per_atom'][0]:.1f}–{d['volume_per_a
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kind", required=True)
-    ap.add_argument("--members", nargs="+", required=True, help="trained member run directories")
+    ap.add_argument("--members", nargs="+", default=None, help="trained member run directories")
+    ap.add_argument("--card-only", action="store_true",
+                    help="only rewrite MODEL_CARD.md from the ensemble.json already in --out (no measuring)")
     ap.add_argument("--previous", default=None, help="the previously shipped single model, for comparison")
     ap.add_argument("--out", default=None, help=f"default: {DEST}/KIND")
     ap.add_argument("--init-commit", default=None,
@@ -203,6 +206,12 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     k = get_kind(args.kind)
     out_dir = Path(args.out or DEST / k.name)
+    if args.card_only:
+        meta = json.loads((out_dir / "ensemble.json").read_text())
+        (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, load_dataset(k.name, include_flagged=False)))
+        return
+    if not args.members:
+        ap.error("--members is required (unless --card-only)")
     command = "python scripts/ship_ensembles.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     t0 = time.perf_counter()
 
