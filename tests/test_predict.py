@@ -84,8 +84,16 @@ def test_cli_predict(tmp_path, capsys):
     assert main(["predict", str(path), "--kind", "elastic", "--device", "cpu", "--json", str(out_json)]) == 0
     text = capsys.readouterr().out
     assert "6mm" in text and "GPa" in text and "IEEE" in text
+    assert "± 1σ (calibrated, 5-network ensemble); uncertainty" in text
     records = json.loads(out_json.read_text())
     assert records[0]["kind"] == "elastic" and np.array(records[0]["voigt"]).shape == (6, 6)
+    assert np.array(records[0]["std_voigt"]).shape == (6, 6) and records[0]["uncertainty"] > 0
+    assert records[0]["ensemble_members"] == 5 and isinstance(records[0]["warnings"], list)
+    # the fast single network: no uncertainty, same symmetry
+    assert main(["predict", str(path), "--kind", "elastic", "--device", "cpu", "--members", "1", "--json", str(out_json)]) == 0
+    assert "± 1σ" not in capsys.readouterr().out
+    fast = json.loads(out_json.read_text())[0]
+    assert fast["std"] is None and fast["uncertainty"] is None and fast["ensemble_members"] == 1
     bad = tmp_path / "empty.cif"
     bad.write_text("")
     assert main(["predict", str(bad), "--kind", "elastic", "--device", "cpu"]) == 1
