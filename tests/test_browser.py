@@ -158,9 +158,11 @@ def test_app_renders_offline_in_chromium(server):
             assert _webgl_canvas_painted(viewer), "the 3Dmol canvas is blank"
 
             # 3Dmol antialiases only on a GPU: on this CPU rasteriser it would cost seconds per view
-            assert viewer.evaluate("""() => { const c = document.querySelector('canvas');
-                const gl = c.getContext('webgl2') || c.getContext('webgl');
-                return gl.getContextAttributes().antialias; }""") is False
+            # (3Dmol draws through an offscreen WebGL context held by its renderer; py3Dmol names the
+            # viewer viewer_<id>.)
+            assert viewer.evaluate("""() => { const v = Object.keys(window).filter(k => k.startsWith('viewer_'))
+                .map(k => window[k]).find(v => v && v.renderer && v.renderer._gl);
+                return v ? v.renderer._gl.getContextAttributes().antialias : 'no viewer'; }""") is False
 
             # polar cuts (the open tab), then the plotly 3D surfaces (WebGL scenes) in their tab
             page.locator(".js-plotly-plot .polarlayer path").first.wait_for(timeout=60_000)
