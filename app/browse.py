@@ -118,14 +118,12 @@ def table_and_open(view: pd.DataFrame, kind: str) -> None:
             options = [current, *options]
         else:
             del st.session_state["b_choice"]
-    chosen = st.selectbox("Crystal", options, key="b_choice", format_func=lambda i: f"{i}  {_formula(view, i)}")
+    # A dict lookup per option, not a boolean mask over the table (2,000 options: seconds per rerun).
+    # (Reversed: where an id repeats, the first row's formula wins, as before.)
+    formulas = dict(zip(view["id"].iloc[::-1], view["formula"].astype(str).iloc[::-1]))
+    chosen = st.selectbox("Crystal", options, key="b_choice", format_func=lambda i: f"{i}  {formulas.get(i, '')}")
     if st.button("Open on Explore", key="b_open", type="primary"):
         open_on_explore(chosen)
-
-
-def _formula(view: pd.DataFrame, sid: str) -> str:
-    f = view.loc[view["id"] == sid, "formula"]
-    return str(f.iloc[0]) if len(f) else ""
 
 
 def scatter(view: pd.DataFrame, numeric: list[str], kind: str) -> list[str]:

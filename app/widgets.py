@@ -104,8 +104,11 @@ def search_panel() -> None:
         _select(view.iloc[rows[0]]["material_id"])
     ids = view["material_id"].tolist()[:500]
     if ids:
+        # One dict lookup per option: a boolean mask over the catalogue per option took ~1 ms each,
+        # 0.5 s on every rerun of the page for 500 options.
+        formulas = dict(zip(view["material_id"], view["formula"]))
         pick = st.selectbox("…or pick from the matches", ["—", *ids], key="q_pick",
-                            format_func=lambda m: m if m == "—" else f"{m}  {_formula(cat, m)}")
+                            format_func=lambda m: m if m == "—" else f"{m}  {formulas.get(m, '')}")
         if pick != "—":
             _select(pick)
 
@@ -121,11 +124,6 @@ def load_from_query() -> None:
             state.load_material(mid)
         except ValueError as err:
             st.error(f"URL: {plain(err)}")
-
-
-def _formula(cat: pd.DataFrame, mid: str) -> str:
-    f = cat.loc[cat["material_id"] == mid, "formula"]
-    return f.iloc[0] if len(f) else ""
 
 
 def _select(material_id: str) -> None:
@@ -451,8 +449,13 @@ def _check_row(name: str, chk: dict, unit: str) -> dict:
     }
 
 
+#: Tabs of the surfaces panel: polar cuts (open by default) and the 3D surface.
+SURFACE_TABS = ("Polar cuts (xy, xz, yz planes)", "3D surface")
+
+
 def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", frame: str = "structure") -> None:
-    """3D directional surface and polar cuts (xy, xz, yz), prediction and DFT on one colour scale."""
+    """Polar cuts (xy, xz, yz) and the 3D directional surface in two tabs, prediction and DFT on one
+    colour scale; only the open tab is built."""
     if isinstance(pred, str):
         return
     from gmtnet.surfaces import quantities_for
@@ -466,13 +469,22 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     if reference is not None:
         tensors.append(np.asarray(reference["tensor"]))
         titles.append("DFT reference")
-    st.plotly_chart(figure("surface_figure", tensors, tensors, kind, q.name, titles=titles), key=f"{key}_surf_{kind}")
     members = [pred.members] + [None] * (len(tensors) - 1)
     keyed = tensors + ([pred.members] if pred.members is not None else [])
-    st.plotly_chart(figure("polar_figure", keyed, tensors, kind, q.name, names=titles, members=members,
-                           std_scale=pred.std_scale), key=f"{key}_polar_{kind}")
     band = (f" The shaded band on the polar cuts is the prediction ±1σ (calibrated spread of the "
             f"{len(pred.members)}-network ensemble along each direction)." if pred.members is not None else "")
+    # Only the open tab is built and drawn: each 3D scene is a WebGL context that takes the browser
+    # 1.5-2.5 s to set up without a GPU (most of a tensor switch), the polar cuts ~0.1 s. The choice
+    # is kept across tensors and crystals (one key).
+    polar_tab, surface_tab = st.tabs(list(SURFACE_TABS), key=f"{key}_surface_tab", on_change="rerun")
+    if polar_tab.open:
+        with polar_tab:
+            st.plotly_chart(figure("polar_figure", keyed, tensors, kind, q.name, names=titles, members=members,
+                                   std_scale=pred.std_scale), key=f"{key}_polar_{kind}")
+    if surface_tab.open:
+        with surface_tab:
+            st.plotly_chart(figure("surface_figure", tensors, tensors, kind, q.name, titles=titles),
+                            key=f"{key}_surf_{kind}")
     st.caption(f"Axes x, y, z: the {frame_label(frame)}. " + ("Prediction and DFT share one colour scale."
                if reference is not None else "No DFT reference for this crystal.") + band)
 

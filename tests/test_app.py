@@ -67,7 +67,36 @@ def test_search_select_predict():
         assert "Voigt order IEEE 176" in text and unit in text and "± 1σ" in text
         frame_notes = " ".join(c.value for c in at.caption)
         assert "Cartesian frame of the structure" in frame_notes and "6mm" in frame_notes
-        assert len(at.get("plotly_chart")) == 4  # allowed-form heatmap, surface, polar cuts, difference
+        # allowed-form heatmap, polar cuts, difference (the 3D surface tab is closed: not built)
+        assert len(at.get("plotly_chart")) == 3
+
+
+def _chart_types(at: AppTest) -> list[set[str]]:
+    return [{t["type"] for t in json.loads(c.proto.spec)["data"]} for c in at.get("plotly_chart")]
+
+
+def test_surfaces_only_the_open_tab_is_built():
+    """Polar cuts are the open tab; the 3D surface (two WebGL scenes) is built only once its tab is
+    opened, and the choice is kept across tensors."""
+    at = page("explore")
+    at.query_params["material_id"] = "mp-2691"  # CdSe: all three references
+    run_ok(at)
+    assert [t.label for t in at.tabs] == ["Polar cuts (xy, xz, yz planes)", "3D surface"]
+    types = _chart_types(at)
+    assert {"scatterpolar"} in types and not any("surface" in t for t in types)
+    at.session_state["main_surface_tab"] = "3D surface"
+    run_ok(at)
+    for kind in ("dielectric", "elastic", "piezoelectric"):
+        at.radio(key="x_kind").set_value(kind)
+        run_ok(at)
+        types = _chart_types(at)
+        surfaces = [t for t in types if "surface" in t]
+        assert len(surfaces) == 1 and not any("scatterpolar" in t for t in types), (kind, types)
+        spec = json.loads(next(c.proto.spec for c in at.get("plotly_chart") if '"surface"' in c.proto.spec))
+        assert [t["name"] for t in spec["data"]] == ["prediction", "DFT reference"]
+    at.session_state["main_surface_tab"] = "Polar cuts (xy, xz, yz planes)"
+    run_ok(at)
+    assert not any("surface" in t for t in _chart_types(at))
 
 
 def test_search_filters_and_bad_input():

@@ -28,6 +28,15 @@ def test_library_is_inlined(html):
     assert "Promise.resolve()" in html
 
 
+def test_antialiasing_only_on_a_gpu(html):
+    """3Dmol's viewer config carries the software-rasteriser probe (the browser test checks what it
+    decides in headless Chromium); a py3Dmol that changed its config would drop it here."""
+    from gmtnet.viewer import SOFTWARE_GL_ANTIALIAS
+
+    calls = re.findall(r"createViewer\(document\.getElementById\(\"[^\"]+\"\),(\{.*?\})\);\n", html)
+    assert calls == ['{backgroundColor:"white",antialias:' + SOFTWARE_GL_ANTIALIAS + "}"]
+
+
 def test_no_url_is_fetched(html):
     assert not _FETCH.search(html)
     assert "cdn.jsdelivr" not in html
