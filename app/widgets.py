@@ -317,7 +317,10 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
         f"{c.n_independent} independent components. {FRAME_NOTES[frame]}"
     )
     uncertainty_summary(pred)
-    cols = st.columns(2 if reference is not None else 1)
+    # "value ± σ" cells are twice as wide: six of them do not fit in half the page, so a 6-column
+    # prediction with σ goes above its reference instead of beside it.
+    side_by_side = reference is not None and (pred.std is None or k.voigt_shape[1] == 3)
+    cols = st.columns(2) if side_by_side else [st.container(), st.container()]
     with cols[0]:
         if pred.std is None:
             st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")

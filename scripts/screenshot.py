@@ -69,9 +69,9 @@ def main(argv=None) -> None:
             page.locator('[data-testid="stRadio"] label').filter(has_text="IEEE 176 standard frame").first.click()
             page.get_by_text("IEEE 176 frame", exact=False).first.wait_for(timeout=180_000)
             page.wait_for_timeout(2500)  # let the tables and figures settle after the rerun
-            page.get_by_text("Uncertainty, 1σ", exact=False).first.scroll_into_view_if_needed()
-            page.mouse.wheel(0, -250)
-            page.wait_for_timeout(800)
+            # Put the tensor panel's heading at the top of the view: metric, tables and allowed form below.
+            page.get_by_text(KINDS[args.kind].title, exact=False).nth(1).evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(1000)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=args.out)
             browser.close()
