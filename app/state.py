@@ -287,6 +287,29 @@ def test_predictions(kind: str) -> pd.DataFrame:
         if isinstance(res, PredictionError):
             continue
         true = to_voigt(np.asarray(getattr(rec, k.column)), kind, "ieee").ravel()
-        for name, t, p in zip(labels, true, res.voigt.ravel()):
-            rows.append({"material_id": rec.material_id, "formula": rec.formula, "component": str(name), "dft": t, "predicted": p})
+        sigma = res.std_voigt.ravel() if res.std is not None else np.full(true.size, np.nan)
+        for name, t, p, e in zip(labels, true, res.voigt.ravel(), sigma):
+            rows.append({"material_id": rec.material_id, "formula": rec.formula, "component": str(name), "dft": t,
+                         "predicted": p, "sigma": e})
+    return pd.DataFrame(rows)
+
+
+def ensemble_table() -> pd.DataFrame:
+    """The shipped ensembles' test-split figures and calibration (from each ``ensemble.json``)."""
+    from gmtnet.models.ensemble import ENSEMBLE_FILE
+    from gmtnet.weights import shipped_model_dir
+
+    rows = []
+    for kind, k in KINDS.items():
+        meta = json.loads((shipped_model_dir(kind) / ENSEMBLE_FILE).read_text())
+        m = meta["metrics_test"]["ensemble"]["overall"]
+        prev = meta["metrics_test"].get("previous", {}).get("overall", {})
+        cal = meta["calibration"]["test"]
+        rows.append({
+            "target": kind, "networks": meta["members"], "n test": m["n"], "unit": k.unit_label,
+            "Fnorm": round(m["fnorm"], 4), "Fnorm 95 %": f"{m['fnorm_ci95'][0]:.3g}–{m['fnorm_ci95'][1]:.3g}",
+            "EwT25 %": round(100 * m["ewt25"], 1), "previous single network: Fnorm": round(prev.get("fnorm", np.nan), 4),
+            "previous EwT25 %": round(100 * prev.get("ewt25", np.nan), 1),
+            "within ±1σ %": round(100 * cal["within_1sigma"], 1), "Spearman(σ, error)": round(cal["spearman"], 2),
+        })
     return pd.DataFrame(rows)

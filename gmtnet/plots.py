@@ -344,6 +344,7 @@ def parity_figure(
     title: str | None = None,
     name: str = "components",
     height: int = 420,
+    sigma: np.ndarray | None = None,
 ):
     """Predicted vs. reference scatter with the y = x line.
 
@@ -351,6 +352,7 @@ def parity_figure(
         true, pred: arrays of equal size (flattened), reference and prediction in ``unit``.
         labels: optional hover name per point (e.g. ``"mp-1234 C11"``).
         unit: shown on both axis titles.
+        sigma: optional predicted 1σ per point (same size, ``unit``), drawn as vertical error bars.
 
     Returns:
         Figure with a ``Scatter`` of the points (``name``) and a dashed diagonal named ``"y = x"``,
@@ -363,6 +365,9 @@ def parity_figure(
         raise ValueError(f"true ({t.size}) and pred ({p.size}) differ in size")
     if labels is not None and len(labels) != t.size:
         raise ValueError(f"got {len(labels)} labels for {t.size} points")
+    err = None if sigma is None else np.asarray(sigma, dtype=float).ravel()
+    if err is not None and err.shape != t.shape:
+        raise ValueError(f"got {err.size} σ values for {t.size} points")
     both = np.concatenate([t, p])
     both = both[np.isfinite(both)]
     lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
@@ -375,6 +380,8 @@ def parity_figure(
         go.Scatter(
             x=t, y=p, mode="markers", name=name, text=None if labels is None else list(labels),
             marker={"size": 6, "opacity": 0.7, "color": TRACE_COLORS[0]},
+            error_y=None if err is None else {"type": "data", "array": err, "thickness": 1, "width": 0,
+                                              "color": "rgba(31,119,180,0.35)"},
             hovertemplate="%{text}<br>" * (labels is not None) + f"reference %{{x:.4g}}<br>predicted %{{y:.4g}} {unit}<extra></extra>",
         )
     )

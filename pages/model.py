@@ -9,7 +9,13 @@ from gmtnet.plots import parity_figure
 state.page_setup()
 state.warm_predictor()
 st.title("Trust the model")
-st.subheader("Benchmark on the fixed test split")
+st.subheader("The shipped ensembles on the fixed test split")
+st.dataframe(state.ensemble_table(), hide_index=True)
+st.caption("Each kind ships 5 networks; the prediction is their mean and ±1σ their calibrated spread (σ scale fitted "
+           "on the validation split). Within ±1σ: share of test components inside (68 % if calibrated); Spearman: "
+           "rank correlation of the scalar uncertainty with the actual error per crystal. Details: each model card "
+           "below and benchmarks/results/UNCERTAINTY.md.")
+st.subheader("Architectures on the fixed test split (single networks trained on an H100, before the ensembles)")
 bench = state.benchmark_table()
 if bench is None:
     st.info("benchmarks/results/accuracy.json is missing (run `python benchmarks/accuracy.py evaluate`).")
@@ -24,7 +30,8 @@ st.subheader(f"Parity on the test split: {k.symbol} ({k.unit_label})")
 points = state.test_predictions(kind)
 st.plotly_chart(
     parity_figure(points["dft"], points["predicted"], labels=(points["material_id"] + " " + points["formula"] + " "
-                  + points["component"]).tolist(), unit=k.unit, title=f"{k.symbol}: every Voigt component (IEEE order)"),
+                  + points["component"]).tolist(), unit=k.unit, title=f"{k.symbol}: every Voigt component (IEEE order), ±1σ bars",
+                  sigma=points["sigma"] if points["sigma"].notna().all() else None),
     key="m_parity",
 )
 st.caption(f"{points['material_id'].nunique()} test crystals; each point is one Voigt component, in the structure's frame.")

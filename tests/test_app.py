@@ -15,6 +15,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts the app's folder on sys.pa
     sys.path.insert(0, str(ROOT))
 
 from app.state import Crystal  # noqa: E402
+from gmtnet.kinds import KINDS  # noqa: E402
 
 TIMEOUT = 300  # first runs load torch and the four models on a slow, shared CPU
 
@@ -236,11 +237,14 @@ def test_whatif_without_crystal_asks_for_one():
 
 def test_model_page_cards_benchmark_parity():
     at = run_ok(page("model"))
-    assert at.dataframe[0].value["target"].nunique() == 4
+    shipped = at.dataframe[0].value
+    assert list(shipped["target"]) == list(KINDS) and (shipped["networks"] == 5).all()
+    assert shipped["within ±1σ %"].between(40, 95).all()
+    assert at.dataframe[1].value["target"].nunique() == 4  # the architectures' benchmark
     at.selectbox(key="m_kind").select("elastic")
     run_ok(at)
     md = " ".join(m.value for m in at.markdown)
-    assert "GMTNet model card: Elastic stiffness tensor" in md
+    assert "GMTNet model card: Elastic stiffness tensor (C), a deep ensemble" in md
     assert len(at.get("plotly_chart")) == 1
 
 

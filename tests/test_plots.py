@@ -81,3 +81,13 @@ def test_difference_and_parity():
     assert "GPa" in fig.layout.xaxis.title.text
     with pytest.raises(ValueError):
         plots.parity_figure([1, 2], [1, 2, 3])
+
+
+def test_parity_figure_draws_sigma_as_error_bars():
+    from gmtnet.plots import parity_figure
+
+    fig = parity_figure([1.0, 2.0], [1.1, 1.8], sigma=[0.1, 0.3])
+    assert list(fig.data[1].error_y.array) == [0.1, 0.3]
+    assert parity_figure([1.0], [1.0]).data[1].error_y.array is None
+    with pytest.raises(ValueError, match="σ values"):
+        parity_figure([1.0, 2.0], [1.0, 2.0], sigma=[0.1])
