@@ -21,12 +21,10 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -36,29 +34,13 @@ from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # app/ is not an installed package
+from app.server import free_port, wait_healthy  # noqa: E402
+from app.server import stop as stop_server  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "results" / "app-load.json"
 # A shared link opens on a tensor that has a DFT reference (not always ε₀): any predicted block counts.
 MARKER = "Predicted "
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError("server not healthy")
 
 
 def _texts(msg: ForwardMsg) -> list[str]:
@@ -189,11 +171,7 @@ def main() -> int:
         rss_idle = server.memory_info().rss
         alive = proc.poll() is None
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
     times = [r["seconds"] for r in log if r["seconds"] is not None]
     timeouts = sum("timeout" in r["problems"] for r in log)

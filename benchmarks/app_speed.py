@@ -33,15 +33,18 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # app/ is not an installed package
+from app.server import free_port as _free_port  # noqa: E402
+from app.server import stop  # noqa: E402
+from app.server import wait_healthy as _wait_healthy  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -74,26 +77,6 @@ _COMPLETE_JS = """([text, nPlots, nScenes, viewer]) => {
 #: Plotly figures on a complete Explore page when the crystal has a DFT reference of the shown
 #: kind: Voigt heatmap, polar cuts, difference heatmap (the 3D surface is in a tab of its own).
 N_PLOTS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError("streamlit did not become healthy")
 
 
 def _wait_complete(page, text: str, n_plots: int, timeout_s: float = 300, n_scenes: int = 0,
@@ -140,7 +123,6 @@ class _Cpu:
 
 def _materials(n: int) -> list[str]:
     """Bundled crystals with all three DFT references (small cells first, a stable choice)."""
-    sys.path.insert(0, str(ROOT))
     from gmtnet.catalog import build_catalog
 
     cat = build_catalog()
@@ -226,7 +208,7 @@ def run(repeats: int, app_root: Path = ROOT) -> dict:
                 kind = order[i % 3]
                 t0, c0 = time.monotonic(), cpu.start()
                 page.locator('[data-testid="stRadio"] label').filter(has_text=KIND_LABELS[kind]).first.click()
-                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} (", N_PLOTS)
+                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} ± 1σ (", N_PLOTS)
                 switches.append(time.monotonic() - t0)
                 if i:
                     cpu.stop("tensor_switch_s", c0)
@@ -239,15 +221,15 @@ def run(repeats: int, app_root: Path = ROOT) -> dict:
             for i in range(repeats if has_tab else 0):
                 kind = order[i % 3]
                 page.locator('[data-testid="stRadio"] label').filter(has_text=KIND_LABELS[kind]).first.click()
-                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} (", N_PLOTS)
+                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} ± 1σ (", N_PLOTS)
                 t0, c0 = time.monotonic(), cpu.start()
                 page.get_by_role("tab", name="3D surface").first.click()
                 # heatmap, 3D surfaces, difference; two WebGL scenes (prediction and DFT)
-                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} (", N_PLOTS, n_scenes=2)
+                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} ± 1σ (", N_PLOTS, n_scenes=2)
                 surfaces.append(time.monotonic() - t0)
                 cpu.stop("surface_tab_s", c0)
                 page.get_by_role("tab", name="Polar cuts").first.click()
-                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} (", N_PLOTS)
+                _wait_complete(page, f"Predicted {KIND_SYMBOLS[kind]} ± 1σ (", N_PLOTS)
             if has_tab:
                 out["samples"]["surface_tab_s"] = surfaces
 
@@ -267,11 +249,7 @@ def run(repeats: int, app_root: Path = ROOT) -> dict:
             out["samples"]["model_page_s"] = model[1:]
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
     out["samples"] = {k: [round(x, 3) for x in v] for k, v in out["samples"].items()}
     out["median_s"] = {k: round(statistics.median(v), 3) for k, v in out["samples"].items()}

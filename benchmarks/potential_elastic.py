@@ -22,7 +22,7 @@ Method per crystal (``run``):
 * the row's structure, reduced to its primitive cell when that keeps the Cartesian frame (checked:
   every primitive site is a site of the original cell), as ASE Atoms with SevenNet-0 (checkpoint
   from the ``sevenn`` wheel, loaded with ``torch.load(weights_only=True)`` as
-  :class:`gmtnet.encoder.SevenNetEncoder` does; offline);
+  :class:`gmtnet.models.encoder.SevenNetEncoder` does; offline);
 * relaxation of cell and ions: BFGS on a ``FrechetCellFilter`` with ASE's ``FixSymmetry`` (the
   space group is kept, as in the DFT relaxations), fmax 0.01 eV/Å, at most ``--relax-steps``;
 * finite strains ±0.5 %, ±1 % (engineering strain, IEEE Voigt order) on the Voigt components
@@ -85,25 +85,13 @@ def run_order(material_ids) -> list[str]:
 
 def load_calculator():
     """SevenNet-0 as an ASE calculator, built from the wheel's checkpoint loaded weights-only."""
-    import sevenn.checkpoint as sc
-    import sevenn.util as su
     import torch
     from sevenn.calculator import SevenNetCalculator
 
-    from gmtnet.encoder import ENCODERS, _safe_checkpoint_load
+    from gmtnet.models.encoder import load_checkpoint
 
     torch.set_num_threads(1)
-    path = su.pretrained_name_to_path(ENCODERS[ENCODER])
-    if not Path(path).is_file():  # pretrained_name_to_path may point to a download; never fetch
-        raise FileNotFoundError(f"{ENCODER}: checkpoint {path} is not in the installed sevenn wheel")
-    raw = _safe_checkpoint_load(path)
-    cp = sc.SevenNetCheckpoint(path)
-    cp._config_original = raw.get("config", {})
-    cp._model_state_dict = raw["model_state_dict"]
-    cp._optimizer_state_dict, cp._scheduler_state_dict = {}, {}
-    cp._epoch, cp._time, cp._hash = raw.get("epoch"), raw.get("time", ""), raw.get("hash", "")
-    cp._config = sc._config_cp_routine(cp._config_original)
-    cp._loaded = True
+    cp = load_checkpoint(ENCODER)
     import warnings
 
     with warnings.catch_warnings():

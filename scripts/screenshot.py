@@ -11,24 +11,17 @@ metric, any warnings, and the DFT reference beside it.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a plain script from the checkout: app/ is not an installed package
+
+from app.server import running_app  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
          "--disable-background-networking", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv=None) -> None:
@@ -42,46 +35,25 @@ def main(argv=None) -> None:
 
     from gmtnet.kinds import KINDS
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("the app did not start") from None
-                time.sleep(0.2)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1100}, device_scale_factor=1)
-            page.goto(f"{url}/?material_id={args.material}", wait_until="domcontentloaded")
-            page.get_by_text("Predicted ", exact=False).first.wait_for(timeout=180_000)
-            title = KINDS[args.kind].title  # the Tensor radio reads "<symbol> <title>"
-            page.locator('[data-testid="stRadio"] label').filter(has_text=title).first.click()
-            page.get_by_text("± 1σ", exact=False).first.wait_for(timeout=180_000)
-            page.locator('[data-testid="stRadio"] label').filter(has_text="IEEE 176 standard frame").first.click()
-            page.get_by_text("IEEE 176 frame", exact=False).first.wait_for(timeout=180_000)
-            page.wait_for_timeout(2500)  # let the tables and figures settle after the rerun
-            # Put the tensor panel's heading at the top of the view: metric, tables and allowed form below.
-            page.get_by_text(KINDS[args.kind].title, exact=False).nth(1).evaluate("e => e.scrollIntoView({block: 'start'})")
-            page.wait_for_timeout(1000)
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=args.out)
-            browser.close()
-        print("wrote", args.out)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_app() as app, sync_playwright() as pw:
+        url = app.url
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100}, device_scale_factor=1)
+        page.goto(f"{url}/?material_id={args.material}", wait_until="domcontentloaded")
+        page.get_by_text("Predicted ", exact=False).first.wait_for(timeout=180_000)
+        title = KINDS[args.kind].title  # the Tensor radio reads "<symbol> <title>"
+        page.locator('[data-testid="stRadio"] label').filter(has_text=title).first.click()
+        page.get_by_text("± 1σ", exact=False).first.wait_for(timeout=180_000)
+        page.locator('[data-testid="stRadio"] label').filter(has_text="IEEE 176 standard frame").first.click()
+        page.get_by_text("IEEE 176 frame", exact=False).first.wait_for(timeout=180_000)
+        page.wait_for_timeout(2500)  # let the tables and figures settle after the rerun
+        # Put the tensor panel's heading at the top of the view: metric, tables and allowed form below.
+        page.get_by_text(KINDS[args.kind].title, exact=False).nth(1).evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(1000)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=args.out)
+        browser.close()
+    print("wrote", args.out)
 
 
 if __name__ == "__main__":

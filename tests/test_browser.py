@@ -8,11 +8,7 @@ times in ``test-artifacts/``. Needs /usr/bin/chromium (``apt-get install chromiu
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -43,53 +39,21 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"streamlit did not become healthy within {timeout} s")
+from app.server import running_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
     # The network guard records (and refuses) any outside connection of the server process.
     guard_log = ARTIFACTS / "network-guard.log"
     ARTIFACTS.mkdir(exist_ok=True)
     guard_log.write_text("")
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONDONTWRITEBYTECODE": "1",
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": str(Path(__file__).resolve().parent / "netguard"), "GMTNET_NET_GUARD_LOG": str(guard_log)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"]
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit.log", "w")
-    t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, timeout=120)
-        yield {"url": url, "t0": t0, "healthy_s": time.monotonic() - t0, "guard_log": guard_log}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with open(ARTIFACTS / "streamlit.log", "w") as log, running_app(
+        env, ["--server.address", "127.0.0.1", "--server.fileWatcherType", "none"], log=log, timeout=120
+    ) as app:
+        yield {"url": app.url, "t0": app.t0, "healthy_s": app.healthy_s, "guard_log": guard_log}
 
 
 def _is_local(url: str) -> bool:

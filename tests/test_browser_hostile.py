@@ -12,8 +12,6 @@ no request ever left for the hosts named in the injected Markdown. Needs /usr/bi
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,7 +19,9 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _is_local, _wait_healthy
+from test_browser import CHROMIUM, CHROMIUM_FLAGS, _is_local
+
+from app.server import running_app
 
 from fuzz.corpus import worst_cases
 
@@ -35,24 +35,12 @@ INJECTED_ID = "![x](http://127.0.0.1:9/id.png) [click](http://example.invalid/)"
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"]
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-hostile.log", "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, timeout=120)
-        yield {"url": url, "proc": proc}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    with open(ARTIFACTS / "streamlit-hostile.log", "w") as log, running_app(
+        env, ["--server.address", "127.0.0.1", "--server.fileWatcherType", "none"], log=log, timeout=120
+    ) as app:
+        yield {"url": app.url, "proc": app.proc}
 
 
 def _alive(server) -> None:

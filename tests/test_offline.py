@@ -2,13 +2,14 @@
 .streamlit/config.toml only, every outside connection refused and recorded by a socket guard."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import tomllib
 import urllib.request
 from pathlib import Path
+
+from app.server import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 GUARD = Path(__file__).resolve().parent / "netguard"
@@ -24,12 +25,6 @@ def test_shipped_config_is_local_and_quiet():
     assert "--server.address=0.0.0.0" in docker  # only the container listens on every interface
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_guard_refuses_outside_connections(tmp_path):
     log = tmp_path / "net.log"
     env = {**os.environ, "PYTHONPATH": str(GUARD), "GMTNET_NET_GUARD_LOG": str(log)}
@@ -41,34 +36,14 @@ def test_guard_refuses_outside_connections(tmp_path):
 
 def test_server_starts_and_serves_without_any_outside_connection(tmp_path):
     log = tmp_path / "net.log"
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(GUARD), "GMTNET_NET_GUARD_LOG": str(log), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("STREAMLIT_SERVER_ADDRESS", None)
     out_path = tmp_path / "streamlit.log"
-    with open(out_path, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, out_path.read_text()
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    assert time.monotonic() < deadline, "server did not become healthy"
-                    time.sleep(0.2)
-            with urllib.request.urlopen(url, timeout=10) as r:
-                assert r.status == 200 and b"<html" in r.read().lower()
-            time.sleep(2)  # start-up work after the first request (IP detection, usage stats)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with open(out_path, "w") as out, running_app(env, log=out, timeout=120, plain=True) as app:
+        with urllib.request.urlopen(app.url, timeout=10) as r:
+            assert r.status == 200 and b"<html" in r.read().lower()
+        time.sleep(2)  # start-up work after the first request (IP detection, usage stats)
+    port = app.url.rsplit(":", 1)[1]
     text = out_path.read_text()
     assert not log.exists() or not log.read_text().strip(), f"outside connections: {log.read_text()}"
     assert "External URL" not in text and "Did not auto detect" not in text, text

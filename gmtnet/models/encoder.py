@@ -53,6 +53,7 @@ __all__ = [
     "default_cache_dir",
     "SevenNetEncoder",
     "parity_split",
+    "load_checkpoint",
 ]
 
 #: Pretrained SevenNet checkpoints shipped in the ``sevenn`` wheel that the adapter accepts
@@ -187,6 +188,37 @@ class _Graph:
     edge_vec: np.ndarray  # (E, 3) Å
 
 
+def load_checkpoint(name: str = DEFAULT_ENCODER):
+    """The pretrained SevenNet checkpoint shipped inside the ``sevenn`` wheel, loaded offline and
+    without unpickling code: a ``sevenn.checkpoint.SevenNetCheckpoint`` filled from
+    ``torch.load(weights_only=True)`` (``cp.build_model()`` gives the potential).
+
+    Raises:
+        ValueError: unknown name; ImportError: ``sevenn`` missing; FileNotFoundError: the
+        checkpoint is not in the installed wheel (we never download it).
+    """
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder {name!r}; expected one of {sorted(ENCODERS)}")
+    try:
+        import sevenn.checkpoint as sc
+        import sevenn.util as su
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(f"the pretrained encoder needs the 'sevenn' package (pip install sevenn==0.13.0): {err}") from None
+    path = su.pretrained_name_to_path(ENCODERS[name])
+    if not os.path.isfile(path):  # pretrained_name_to_path would download; we never do
+        raise FileNotFoundError(f"{name}: checkpoint {path} is not in the installed sevenn wheel")
+    raw = _safe_checkpoint_load(path)
+    cp = sc.SevenNetCheckpoint(path)
+    # Fill the checkpoint object from the safe load instead of its own unpickling _load().
+    cp._config_original = raw.get("config", {})
+    cp._model_state_dict = raw["model_state_dict"]
+    cp._optimizer_state_dict, cp._scheduler_state_dict = {}, {}
+    cp._epoch, cp._time, cp._hash = raw.get("epoch"), raw.get("time", ""), raw.get("hash", "")
+    cp._config = sc._config_cp_routine(cp._config_original)
+    cp._loaded = True
+    return cp
+
+
 class SevenNetEncoder:
     """Frozen SevenNet node features for pymatgen structures (see the module docstring).
 
@@ -222,23 +254,7 @@ class SevenNetEncoder:
         """
         if name not in ENCODERS:
             raise ValueError(f"unknown encoder {name!r}; expected one of {sorted(ENCODERS)}")
-        try:
-            import sevenn.checkpoint as sc
-            import sevenn.util as su
-        except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError(f"the pretrained encoder needs the 'sevenn' package (pip install sevenn==0.13.0): {err}") from None
-        path = su.pretrained_name_to_path(ENCODERS[name])
-        if not os.path.isfile(path):  # pretrained_name_to_path would download; we never do
-            raise FileNotFoundError(f"{name}: checkpoint {path} is not in the installed sevenn wheel")
-        raw = _safe_checkpoint_load(path)
-        cp = sc.SevenNetCheckpoint(path)
-        # Fill the checkpoint object from the safe load instead of its own unpickling _load().
-        cp._config_original = raw.get("config", {})
-        cp._model_state_dict = raw["model_state_dict"]
-        cp._optimizer_state_dict, cp._scheduler_state_dict = {}, {}
-        cp._epoch, cp._time, cp._hash = raw.get("epoch"), raw.get("time", ""), raw.get("hash", "")
-        cp._config = sc._config_cp_routine(cp._config_original)
-        cp._loaded = True
+        cp = load_checkpoint(name)
         model = cp.build_model()
         model.set_is_batch_data(False)
         model.eval()
