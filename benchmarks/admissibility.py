@@ -5,8 +5,8 @@
 For every usable bundled crystal and every kind with a constraint (ε₀, ε∞: eigenvalues ≥ 1 and
 ε₀ ⪰ ε∞; C: Mandel matrix positive definite), with the shipped weights on the CPU:
 
-* ``raw``: share of the projected network outputs that were already admissible (the prediction's
-  ``admissible_shift`` is 0; for ε₀ this includes ε₀ ⪰ ε∞);
+* ``raw``: share of the predictions whose every ensemble member's projected output was already
+  admissible (the prediction's ``admissible_shift`` is 0; for ε₀ this includes ε₀ ⪰ ε∞);
 * ``final``: share of the returned predictions that are admissible (the goal is 100 %), and that
   still pass the exact zero and equality checks of Neumann's principle;
 * the size of the change where one was made (median and max Frobenius norm, kind's units), and

@@ -74,9 +74,9 @@ class Prediction:
         voigt: Voigt matrix in IEEE order (3x3, 3x6 or 6x6), same frame and units.
         symmetry: :class:`SymmetryReport`.
         constraints: the :class:`~gmtnet.symmetry.SymmetryConstraints` used (allowed form).
-        admissible_shift: Frobenius norm (kind's units) of the change that made the networks'
-            symmetric mean physically admissible (:mod:`gmtnet.admissible`); 0.0 when it
-            already was.
+        admissible_shift: Frobenius norm (kind's units) of the change that making each member
+            physically admissible (:mod:`gmtnet.admissible`) made to the mean; 0.0 when every
+            member already was.
         std: calibrated per-component standard deviation over the ensemble, full rank, same
             frame and units (forbidden components exactly 0, forced pairs exactly equal);
             ``None`` for a single network.
@@ -316,9 +316,10 @@ def _ensemble_prediction(k: TensorKind, ens: ModelEnsemble, c: SymmetryConstrain
                          admissible: np.ndarray, structure, graph: CrystalGraph) -> Prediction:
     """One crystal's prediction from its ``(M, ...)`` symmetric and admissible member tensors."""
     mean = admissible.mean(axis=0)
+    # 0.0 exactly when no member needed clipping (unchanged members are the same arrays bit for bit)
+    shift = float(np.linalg.norm(mean - symmetric.mean(axis=0)))
     if len(admissible) > 1:  # the mean of projected tensors is invariant up to round-off: clear it
         mean = c.project(mean)
-    shift = float(np.linalg.norm(mean - symmetric.mean(axis=0)))
     warnings = () if ens.domain is None else ens.domain.warnings(structure, graph)
     if len(admissible) < 2:
         return _make_prediction(k, mean, c, admissible_shift=shift, warnings=warnings)

@@ -103,6 +103,28 @@ def _row(name: str, m: dict, unit: str) -> str:
             f"[{_pct(elo)}, {_pct(ehi)}] | {ewt10} |")
 
 
+def _admissibility_and_speed(kind: str) -> str:
+    """Admissibility (``benchmarks/admissibility.py``) and speed (``benchmarks/speed.py``) lines
+    from their committed results, when present."""
+    lines = []
+    adm = Path("benchmarks/results/admissibility.json")
+    if adm.is_file():
+        row = json.loads(adm.read_text()).get("kinds", {}).get(kind)
+        if row:
+            lines.append(f"- Physically admissible: every member's output already was for {_pct(row['raw_admissible_share'])} "
+                         f"of the {row['crystals']} usable bundled crystals; after clipping {_pct(row['final_admissible_share'])}, "
+                         f"exact zeros and equalities kept in {_pct(row['final_neumann_share'])} "
+                         "(`python benchmarks/admissibility.py`).")
+    speed = Path("benchmarks/results/speed-cpu-1thread.json")
+    if speed.is_file():
+        cases = json.loads(speed.read_text()).get("single", {}).get(kind, {})
+        if cases:
+            by_size = {c["nsites"]: c for c in cases.values() if "ensemble_ms" in c}  # one line per crystal size
+            lines.append("- Speed, one CPU thread, warm, end to end (`python benchmarks/speed.py --threads 1`): " + "; ".join(
+                f"{n} atoms {c['ensemble_ms']:.1f} ms (one network {c['fast_ms']:.1f} ms)" for n, c in sorted(by_size.items())) + ".")
+    return ("## Admissibility and speed\n" + "\n".join(lines) + "\n") if lines else ""
+
+
 def _baselines_section(kind: str, mt: dict) -> str:
     """The baselines' test figures (``benchmarks/results/accuracy.json``: single networks trained
     on an H100 before the ensembles) beside the shipped ensemble, saying plainly who wins."""
@@ -201,6 +223,7 @@ Strict, on the {uniq.get('n', 0)} rows whose orientation is unique: Fnorm {uniq.
 {chr(10).join(systems)}
 
 {_baselines_section(k.name, mt)}
+{_admissibility_and_speed(k.name)}
 
 ## Uncertainty calibration
 - σ scale factor {meta['std_scale']:.3g}, fitted on the validation split ({cv['n_crystals']} crystals) so that 68.3 % of
