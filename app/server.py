@@ -19,10 +19,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROOT", "LocalApp", "free_port", "wait_healthy", "stop", "running_app"]
+__all__ = ["ROOT", "CHROMIUM", "CHROMIUM_FLAGS", "LocalApp", "free_port", "wait_healthy", "stop", "running_app"]
 
 #: The repository root (where ``streamlit_app.py`` and ``.streamlit/config.toml`` are).
 ROOT = Path(__file__).resolve().parent.parent
+#: Debian's Chromium, driven by Playwright (never ``playwright install``, which downloads a browser).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Headless, offline, and WebGL (3Dmol.js, plotly 3D) on the CPU rasteriser, as --disable-gpu leaves
+#: no GPU path.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # app/ is not an installed package
 from app.server import free_port as _free_port  # noqa: E402
-from app.server import stop  # noqa: E402
+from app.server import CHROMIUM, CHROMIUM_FLAGS, stop  # noqa: E402
 from app.server import wait_healthy as _wait_healthy  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-]
 TARGETS_S = {"first_page_s": 3.0, "new_crystal_s": 1.5, "new_crystal_pick_s": 1.5, "tensor_switch_s": 1.5,
              "model_page_s": 3.0}
 KIND_LABELS = {"dielectric": "Static dielectric tensor", "piezoelectric": "Piezoelectric stress tensor",
@@ -152,7 +147,7 @@ def run(repeats: int, app_root: Path = ROOT) -> dict:
         _wait_healthy(url, proc)
         out["server_healthy_s"] = round(time.monotonic() - t_start, 3)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
             first = []
             for _ in range(repeats):
                 ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -275,7 +270,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.repeats < 5:
         raise SystemExit("--repeats must be at least 5 (medians of >= 5)")
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium (never `playwright install`)")
     res = run(args.repeats, args.app_root.resolve())
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")

@@ -17,11 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a plain script from the checkout: app/ is not an installed package
 
-from app.server import running_app  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-         "--disable-background-networking", "--no-first-run"]
+from app.server import CHROMIUM, CHROMIUM_FLAGS, running_app  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -37,7 +33,7 @@ def main(argv=None) -> None:
 
     with running_app() as app, sync_playwright() as pw:
         url = app.url
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100}, device_scale_factor=1)
         page.goto(f"{url}/?material_id={args.material}", wait_until="domcontentloaded")
         page.get_by_text("Predicted ", exact=False).first.wait_for(timeout=180_000)

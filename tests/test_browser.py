@@ -14,20 +14,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from app.server import CHROMIUM, CHROMIUM_FLAGS, running_app
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    # WebGL (3Dmol.js, plotly 3D) on the CPU rasteriser, as --disable-gpu leaves no GPU path.
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 LOCAL_SCHEMES = {"data", "blob", "about"}
 MATERIAL = "mp-9919"  # LiZnSb, P6_3mc: DFT references for ε, e and C
@@ -39,7 +29,6 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from app.server import running_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")

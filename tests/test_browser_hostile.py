@@ -19,9 +19,9 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, _is_local
+from test_browser import _is_local
 
-from app.server import running_app
+from app.server import CHROMIUM, CHROMIUM_FLAGS, running_app
 
 from fuzz.corpus import worst_cases
 
