@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.app_speed import CHROMIUM, run  # noqa: E402
+from app.server import CHROMIUM  # noqa: E402
+from benchmarks.app_speed import run  # noqa: E402
 
 
 def main() -> None:
@@ -32,7 +33,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "app-speed-compare.json")
     args = ap.parse_args()
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
     sides = {"before": args.before.resolve(), "after": ROOT}
     runs: dict[str, list[dict]] = {k: [] for k in sides}
