@@ -1,8 +1,9 @@
 """The 32 crystallographic point groups as Cartesian matrices, generated from their generators.
 
 Used by the tests (independent-component counts against the standard tables) and by the teaching
-notebook's generated Nye table. Axes: z is the principal axis; for the trigonal and hexagonal
-groups the 2-fold axis / mirror normal is along x; the cubic 3-fold axis is along [111].
+notebook's generated Nye table. Axes follow the standard settings of Nye and IEEE 176: z is the
+principal axis; the monoclinic 2-fold axis (or mirror normal) is along y; for the trigonal and
+hexagonal groups the 2-fold axis / mirror normal is along x; the cubic 3-fold axis is along [111].
 """
 
 from __future__ import annotations
@@ -22,18 +23,18 @@ def _rot(axis, angle_deg: float) -> np.ndarray:
 
 
 _I = -np.eye(3)  # inversion
-_C2z, _C2x = _rot([0, 0, 1], 180), _rot([1, 0, 0], 180)
+_C2z, _C2x, _C2y = _rot([0, 0, 1], 180), _rot([1, 0, 0], 180), _rot([0, 1, 0], 180)
 _C3z, _C4z, _C6z = _rot([0, 0, 1], 120), _rot([0, 0, 1], 90), _rot([0, 0, 1], 60)
 _C3d = _rot([1, 1, 1], 120)
-_Mz, _Mx = -_C2z, -_C2x  # mirrors = inversion x 2-fold rotation
+_Mx, _My = -_C2x, -_C2y  # mirrors = inversion x 2-fold rotation
 
 #: Hermann-Mauguin symbol -> (crystal system, generators).
 POINT_GROUPS: dict[str, tuple[str, tuple[np.ndarray, ...]]] = {
     "1": ("triclinic", ()),
     "-1": ("triclinic", (_I,)),
-    "2": ("monoclinic", (_C2z,)),
-    "m": ("monoclinic", (_Mz,)),
-    "2/m": ("monoclinic", (_C2z, _I)),
+    "2": ("monoclinic", (_C2y,)),
+    "m": ("monoclinic", (_My,)),
+    "2/m": ("monoclinic", (_C2y, _I)),
     "222": ("orthorhombic", (_C2z, _C2x)),
     "mm2": ("orthorhombic", (_C2z, _Mx)),
     "mmm": ("orthorhombic", (_C2z, _C2x, _I)),
