@@ -44,6 +44,7 @@ __all__ = [
     "point_group_explorer",
     "find_frame_mismatch",
     "check",
+    "Grade",
     "EXERCISES",
 ]
 
@@ -690,16 +691,32 @@ EXERCISES = tuple(_GRADERS)
 _CACHE: dict[str, Callable] = {}
 
 
-def check(key: str, answer) -> bool:
-    """Grade an exercise answer: prints "✓ right" or "✗ " and a hint; returns whether it is right.
+@dataclass(frozen=True)
+class Grade:
+    """The result of :func:`check`: true when right; shows as "✓ right" or "✗ <hint>"."""
+
+    right: bool
+    feedback: str
+
+    def __bool__(self) -> bool:
+        return bool(self.right)
+
+    def __repr__(self) -> str:
+        return ("✓ " if self.right else "✗ ") + self.feedback
+
+
+def check(key: str, answer) -> Grade:
+    """Grade an exercise answer: a :class:`Grade`, true when right, that shows "✓ right" or "✗ " and
+    a hint.
 
     ``key`` is ``"NN.k"``: notebook NN, exercise k (see :data:`EXERCISES`). The expected answer is
     computed by the library when first needed, never stored.
     """
     if key not in _GRADERS:
         raise ValueError(f"unknown exercise {key!r}; expected one of {list(EXERCISES)}")
+    if answer is None:
+        return Grade(False, "no answer yet: replace None by your answer and run the cell again")
     if key not in _CACHE:
         _CACHE[key] = _GRADERS[key]()
-    ok, feedback = _CACHE[key](answer)
-    print(("✓ " if ok else "✗ ") + feedback)
-    return ok
+    right, feedback = _CACHE[key](answer)
+    return Grade(bool(right), feedback)

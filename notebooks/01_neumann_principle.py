@@ -15,37 +15,111 @@
 # %% [markdown]
 # # 01 · Neumann's principle: what symmetry allows a crystal tensor to be
 #
+# *Course, part 1 of 2 (notebooks 01 and 02). Notebooks 03 and 04 are an optional appendix,
+# "machine learning for tensors".*
+#
 # **Learning goals.** After this notebook you can
 #
-# 1. write a point-group operation as a $3\times3$ orthogonal matrix and tell rotations from
-#    improper operations (mirrors, inversion, rotoinversions);
-# 2. state Neumann's principle, $\rho(g)\,T = T$ for every $g$ of the point group, and apply the
-#    transformation law of a polar tensor of rank 2, 3 and 4;
-# 3. build the exact projector $P = S\cdot\frac{1}{|G|}\sum_g \rho(g)$ and read off from it the
-#    allowed form of the dielectric tensor $\varepsilon$, the piezoelectric tensor $e$ and the
-#    elastic tensor $C$;
-# 4. generate a Nye-style table of independent components for all 32 point groups;
-# 5. explain why the cubic class 432 has no piezoelectricity although it lacks inversion;
-# 6. check real DFT tensors against their structures' symmetry, and recognise a frame mismatch.
+# 1. state the conventions behind a tensor table (Voigt factors of $e$, $d$, $C$, $s$; standard
+#    axes; static vs high-frequency ε; boundary conditions) and avoid the factor-2 pitfalls;
+# 2. write a point-group operation as a $3\times3$ orthogonal matrix, name it (2, 3⁺, 4⁻, m,
+#    $\bar4^+$ …) and read a stereogram;
+# 3. state Neumann's principle, $\rho(g)\,T = T$ for every $g$ of the point group, and apply the
+#    transformation law of polar and axial tensors of rank 1 to 4;
+# 4. build the exact projector $P = S\cdot\frac{1}{|G|}\sum_g \rho(g)$ and read off from it the
+#    allowed form of any of these tensors;
+# 5. generate the full Nye table for all 32 point groups: pyroelectricity, optical activity,
+#    ε and thermal expansion, piezoelectricity, elasticity; and reduce a count by the choice of axes;
+# 6. explain why the cubic class 432 has no piezoelectricity although it lacks inversion (and
+#    is optically active), with the character of the group as the complete argument.
 #
 # Library used: `gmtnet.pointgroups` (the 32 groups, generated), `gmtnet.symmetry` (the
-# projector), `gmtnet.tensors` (Voigt forms, rotations), `gmtnet.data` (the bundled DFT sets).
+# projector), `gmtnet.tensors` (Voigt forms, rotations), `gmtnet.teaching` (tables, figures and
+# the exercise checks). Exercises at the end come with a `check(...)` that says whether an answer
+# is right; the worked solutions are in collapsed cells after them.
 
 # %%
 import numpy as np
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
-import plotly.io as pio
 
-from gmtnet.plots import use_offline_notebook_renderer
+from gmtnet.pointgroups import POINT_GROUPS, point_group_operations
+from gmtnet.symmetry import neumann_constraints
+from gmtnet.teaching import allowed_form, check, setup_notebook
 
-# plotly.js embedded in the notebook itself and no MathJax from a CDN: figures work offline.
-use_offline_notebook_renderer()
-np.set_printoptions(precision=4, suppress=True, linewidth=120)
-pd.set_option("display.precision", 4)
+setup_notebook()
 
 # %% [markdown]
+# ## 0 · Conventions: read these before comparing with a textbook
+#
+# **Tensors and their Voigt matrices.** Pairs of symmetric indices are contracted to one,
+# IEEE order $1{=}xx,\ 2{=}yy,\ 3{=}zz,\ 4{=}yz,\ 5{=}xz,\ 6{=}xy$. Stress-type coefficients
+# carry **no** factors, strain-type coefficients **do**, because the Voigt strain vector uses
+# the engineering shear $\gamma_4 = 2\varepsilon_{yz}$:
+#
+# | tensor | relation | Voigt matrix |
+# |---|---|---|
+# | piezoelectric stress constants $e$ (C/m²) | $P_i = e_{ijk}\,\varepsilon_{jk}$ | $e_{iJ} = e_{ijk}$ |
+# | stiffness $C$ (GPa) | $\sigma_{ij} = C_{ijkl}\,\varepsilon_{kl}$ | $C_{IJ} = C_{ijkl}$ |
+# | piezoelectric strain constants $d$ (pC/N) | $\varepsilon_{jk} = d_{ijk}E_i$, $d = e\cdot s^E$ | $d_{iJ} = d_{ijk}$ ($J\le3$), $2d_{ijk}$ ($J\ge4$) |
+# | compliance $s = C^{-1}$ (1/GPa) | $\varepsilon_{ij} = s_{ijkl}\,\sigma_{kl}$ | $s_{IJ} = s_{ijkl}$, $2s_{ijkl}$ (one of $I,J\ge4$), $4s_{ijkl}$ (both) |
+#
+# So a relation that looks the same in the full tensors can get a factor 2 in Voigt form. In
+# class 32 (α-quartz) the full tensors $e$ and $d$ have the same pattern, but the Voigt tables
+# read $e_{26} = -e_{11}$ and $d_{26} = -2d_{11}$ (Nye's table). Computed with quartz-like
+# constants (rounded literature values, used only as an example):
+
+# %%
+from gmtnet.properties import compliance, piezo_strain_coefficients
+from gmtnet.teaching import voigt_compliance
+from gmtnet.tensors import from_voigt, to_voigt
+
+e_quartz = np.zeros((3, 6))                                  # C/m², class 32, 2-fold axis along x
+e_quartz[0, :2] = 0.171, -0.171
+e_quartz[0, 3], e_quartz[1, 4], e_quartz[1, 5] = -0.0406, 0.0406, -0.171
+C_quartz = np.array([[86.8, 7.0, 11.9, -18.0, 0, 0], [7.0, 86.8, 11.9, 18.0, 0, 0], [11.9, 11.9, 105.8, 0, 0, 0],
+                     [-18.0, 18.0, 0, 58.2, 0, 0], [0, 0, 0, 0, 58.2, -18.0], [0, 0, 0, 0, -18.0, 39.9]])   # GPa
+e_full, C_full = from_voigt(e_quartz, "piezoelectric"), from_voigt(C_quartz, "elastic")
+ops32 = point_group_operations("32")
+assert neumann_constraints(ops32, "piezoelectric").residual(e_full) < 1e-12
+assert neumann_constraints(ops32, "elastic").residual(C_full) < 1e-12
+
+d = piezo_strain_coefficients(e_full, C_full)                # d = e·s^E, pC/N, Voigt with factors
+s_voigt = voigt_compliance(compliance(C_full))               # 1/GPa, Voigt with factors
+print("e (C/m²):\n", e_quartz, "\nd (pC/N):\n", d.round(3))
+print(f"e26/e11 = {e_quartz[1, 5] / e_quartz[0, 0]:+.0f},  d26/d11 = {d[1, 5] / d[0, 0]:+.0f},  d11 = {d[0, 0]:.2f} pC/N")
+print(f"C66 = (C11 - C12)/2: {C_quartz[5, 5]:.1f} = {(C_quartz[0, 0] - C_quartz[0, 1]) / 2:.1f} GPa;"
+      f"  s66 = 2(s11 - s12): {s_voigt[5, 5]:.5f} = {2 * (s_voigt[0, 0] - s_voigt[0, 1]):.5f} 1/GPa")
+assert np.isclose(e_quartz[1, 5], -e_quartz[0, 0]) and np.isclose(d[1, 5], -2 * d[0, 0])
+assert np.isclose(s_voigt[5, 5], 2 * (s_voigt[0, 0] - s_voigt[0, 1]))
+assert np.isclose(s_voigt[3, 3], 4 * compliance(C_full)[1, 2, 1, 2])   # s44 = 4 s2323
+assert round(d[0, 0], 1) == 2.3                                         # quartz: d11 ≈ 2.3 pC/N
+
+# %% [markdown]
+# (The units: C/m² × 1/GPa = $10^{-9}$ C/N = $10^3$ pC/N.) The projector below works on the full
+# tensors, so it never needs these factors; they matter only when you read or write Voigt tables.
+#
+# **Standard settings.** A table of allowed forms is only meaningful with its axes. This course
+# uses those of Nye and IEEE 176 (`gmtnet.pointgroups`): $z$ is the principal axis (the 3-, 4-
+# or 6-fold axis, or the 2-fold axis of mm2); the **monoclinic 2-fold axis (or mirror normal)
+# is along $y$**; the trigonal and hexagonal 2-fold axis (or mirror normal) is along $x$; the
+# cubic 3-fold axes are the body diagonals ⟨111⟩. Real structures come in their own frames
+# (notebook 02).
+#
+# **Which ε.** The dielectric tensor here is the **static** $\varepsilon_0$: the response to a
+# field that changes slowly enough for the ions to follow (electrons + lattice, DFPT). The
+# **high-frequency** $\varepsilon_\infty$ (optical frequencies, above the phonons) contains only
+# the electrons; $n_i = \sqrt{\varepsilon_{\infty,i}}$ are the refractive indices. Both are
+# symmetric polar rank-2 tensors with the same allowed form.
+#
+# **Boundary conditions.** A piezoelectric couples mechanics and electricity, so "the"
+# permittivity or stiffness depends on what is held fixed: $\varepsilon^S$ (clamped, constant
+# strain) vs $\varepsilon^T$ (free, constant stress), $\varepsilon^T = \varepsilon^S + d\,e^\mathsf{T}$;
+# $C^E$ (short-circuited, constant field) vs $C^D$ (open circuit, constant displacement),
+# $C^D = C^E + e^\mathsf{T}(\varepsilon^S)^{-1}e/\varepsilon_0$ (vacuum permittivity $\varepsilon_0$ in the
+# last term, which makes the units match). DFT databases give $\varepsilon^S$, $C^E$ and $e$ at
+# constant field; the difference is small unless the coupling is strong. Symmetry does not care:
+# all versions of a tensor share one allowed form.
+#
 # ## 1 · Symmetry operations are orthogonal matrices
 #
 # A point-group operation maps the crystal onto itself while keeping one point fixed. In a
@@ -56,54 +130,56 @@ pd.set_option("display.precision", 4)
 #   the inversion itself ($\theta = 0$), a mirror ($\theta = 180°$), or a rotoinversion
 #   $\bar 3, \bar 4, \bar 6$.
 #
-# A point group $G$ is a finite set of such matrices closed under multiplication. Crystal
-# lattices only allow 1-, 2-, 3-, 4- and 6-fold axes, which leaves exactly **32 crystallographic
-# point groups**. `gmtnet.pointgroups` generates each one from two or three generators.
+# The sense of a rotation matters: $4^+$ turns by $+90°$ (anticlockwise seen from the tip of
+# the axis), $4^-$ by $-90°$; they are different operations, and $\sin\theta$ is read from the
+# antisymmetric part of $R$. A point group $G$ is a finite set of such matrices closed under
+# multiplication. Crystal lattices only allow 1-, 2-, 3-, 4- and 6-fold axes, which leaves
+# exactly **32 crystallographic point groups**; `gmtnet.pointgroups` generates each one from two
+# or three generators.
 
 # %%
-from gmtnet.pointgroups import POINT_GROUPS, point_group_operations
-
-
-def describe(R):
-    """Name a 3x3 orthogonal matrix: proper/improper, rotation angle of its proper part, axis."""
-    d = round(np.linalg.det(R))
-    proper = d * R  # the rotation part R' (R = -R' for an improper operation)
-    angle = np.degrees(np.arccos(np.clip((np.trace(proper) - 1) / 2, -1, 1)))
-    w, v = np.linalg.eig(proper)
-    axis = np.real(v[:, np.argmin(np.abs(w - 1))])
-    axis = axis / axis[np.argmax(np.abs(axis))]
-    if d == 1:
-        name = "identity" if angle < 1 else f"{round(360 / angle)}-fold rotation"
-    elif angle < 1:
-        name = "inversion"
-    elif abs(angle - 180) < 1:
-        name = "mirror (normal along axis)"
-    else:
-        name = f"-{round(360 / angle)} rotoinversion"
-    return {"det": d, "angle (deg)": round(angle), "axis": (np.round(axis, 3) + 0.0).tolist(), "operation": name}
-
+from gmtnet.teaching import operation_table
 
 ops = point_group_operations("4mm")
-print(f"4mm has {len(ops)} operations")
-pd.DataFrame([describe(R) for R in ops])
+table = operation_table(ops)
+assert sorted(table.symbol) == sorted(["1", "4⁺", "4⁻", "2", "m", "m", "m", "m"])
+table
 
 # %% [markdown]
-# The table lists the identity, the 4-fold rotations about $z$ (90°, 270°), the 2-fold rotation
-# and four mirrors containing $z$: that is the point group of a tetragonal polar crystal such
-# as PbTiO₃. The orders of all 32 groups, generated rather than typed:
+# The identity, $4^+$ and $4^-$ about $z$, the 2-fold rotation about $z$ and four mirrors
+# containing $z$ (the axis column is the mirror's normal): the point group of a tetragonal
+# polar crystal such as PbTiO₃. The orders of all 32 groups, generated rather than typed:
 
 # %%
 groups = {symbol: point_group_operations(symbol) for symbol in POINT_GROUPS}
-orders = pd.DataFrame(
-    {
-        "crystal system": [POINT_GROUPS[s][0] for s in groups],
-        "order |G|": [len(g) for g in groups.values()],
-        "centrosymmetric": [any(np.allclose(R, -np.eye(3)) for R in g) for g in groups.values()],
-    },
-    index=pd.Index(list(groups), name="point group"),
-)
-for system, part in orders.groupby("crystal system", sort=False):
-    print(f"{system:13s}", ", ".join(f"{s} ({n})" for s, n in part["order |G|"].items()))
+for system in dict.fromkeys(s for s, _ in POINT_GROUPS.values()):
+    print(f"{system:13s}", ", ".join(f"{g} ({len(groups[g])})" for g in groups if POINT_GROUPS[g][0] == system))
+
+# %% [markdown]
+# ### Stereograms
+#
+# A stereogram draws a group on a disc, the upper hemisphere seen from above: a general
+# direction and all its images under the group (● above the equator, ○ below), mirror planes
+# as lines (great circles), and rotation axes as symbols (◆ 2, ▲ 3, ■ 4, ⬢ 6; open symbols: the
+# axis of $\bar4$ or $\bar6$). The number of poles is the order of the group. Below, 4mm, and
+# the two cubic groups of section 5, 432 and $\bar43m$: same order, different operations.
+
+# %%
+from gmtnet.teaching import stereogram_figure
+
+for symbol in ["4mm", "432", "-43m"]:
+    stereogram_figure(symbol).show()
+
+# %% [markdown]
+# **Explore.** With a live kernel, the selector below shows the stereogram of any of the 32
+# groups beside the allowed form of the tensor you pick (pyroelectric $p$, dielectric ε,
+# gyration $g$, piezoelectric $e$, elastic $C$). A saved, non-running copy of this notebook shows
+# only a placeholder here; the static figures above and the tables of section 4 show the same.
+
+# %%
+from gmtnet.teaching import point_group_explorer
+
+point_group_explorer("4mm", "piezoelectric")
 
 # %% [markdown]
 # ## 2 · Neumann's principle and the transformation law
@@ -123,6 +199,9 @@ for system, part in orders.groupby("crystal system", sort=False):
 # formula, with the $\det R = -1$ already inside $R$. For the inversion $R = -I$ this gives
 # $\rho(-I) = (-1)^{\text{rank}}$: even-rank tensors ($\varepsilon$, $C$) are unaffected, while an
 # odd-rank tensor must satisfy $e = -e$, so **centrosymmetric crystals are not piezoelectric**.
+# An **axial** tensor (a pseudotensor) picks up one more factor $\det R$:
+# $\rho_{\text{ax}}(R) = \det R\;R\otimes\cdots\otimes R$. The gyration tensor $g_{ij}$ of optical
+# activity is axial of rank 2, so, unlike ε, it is reversed by mirrors and by the inversion.
 #
 # On top of the point group, each tensor has **intrinsic index symmetries** that hold in every
 # crystal: $\varepsilon_{ij} = \varepsilon_{ji}$, $e_{ijk} = e_{ikj}$ (strain is symmetric) and
@@ -157,7 +236,7 @@ print("rank 4 under inversion: rho(-I) C == C ? ", np.allclose(rotate(C_random, 
 # Below we build it by hand with `numpy` and compare.
 
 # %%
-from gmtnet.symmetry import neumann_constraints, neumann_projector, tensor_representation
+from gmtnet.symmetry import neumann_projector, tensor_representation
 
 ops = groups["6mm"]                                      # e.g. wurtzite ZnO, GaN
 rho = tensor_representation(ops, 3)                      # (|G|, 27, 27): R (x) R (x) R
@@ -178,52 +257,16 @@ print("independent components of e in 6mm = trace P =", round(np.trace(P)))
 # ### Reading off the allowed form
 #
 # The projector's image is spanned by a few basis tensors (`SymmetryConstraints.basis()`).
-# Write each basis tensor in Voigt form (IEEE order: $1{=}xx, 2{=}yy, 3{=}zz, 4{=}yz, 5{=}xz, 6{=}xy$;
-# no numerical factors for the stress constants $e_{iJ}=e_{ijk}$ or the stiffnesses
-# $C_{IJ}=C_{ijkl}$), pick as free parameters the first components (in reading order) that
-# are linearly independent, and express every other component through them. The helper below
-# does exactly that and prints the familiar textbook matrices, **derived** from the group
-# operations.
+# Write each in Voigt form (no factors: $e_{iJ}=e_{ijk}$, $C_{IJ}=C_{ijkl}$, section 0), take as
+# free parameters the first components in reading order that are linearly independent, and
+# express every other component through them: `gmtnet.teaching.allowed_form` does this and
+# prints the familiar textbook matrices, **derived** from the group operations.
 
 # %%
-from fractions import Fraction
-
-from gmtnet.tensors import to_voigt, voigt_labels
-
-
-def allowed_form(constraints, order="ieee"):
-    """Voigt matrix of strings: each component as a combination of the free components."""
-    kind = constraints.kind
-    basis = to_voigt(constraints.basis(), kind, order)          # (n, rows, cols)
-    n, rows, cols = basis.shape
-    if n == 0:
-        return pd.DataFrame(np.full((rows, cols), "0"))
-    labels = voigt_labels(kind, order).reshape(-1)
-    M = basis.reshape(n, -1)
-    # Free components: greedily, in reading order (upper triangle only for the symmetric C and ε).
-    candidates = [r * cols + c for r in range(rows) for c in range(cols) if kind.rank == 3 or c >= r]
-    pivots = []
-    for idx in candidates:
-        if np.linalg.matrix_rank(M[:, pivots + [idx]], tol=1e-8) > len(pivots):
-            pivots.append(idx)
-        if len(pivots) == n:
-            break
-    K = np.linalg.solve(M[:, pivots], M)                        # component = sum_k K[k, j] * free_k
-    cells = []
-    for j in range(rows * cols):
-        terms = []
-        for k, p in enumerate(pivots):
-            f = Fraction(K[k, j]).limit_denominator(12)
-            if abs(K[k, j]) < 1e-8:
-                continue
-            coeff = "" if f == 1 else "-" if f == -1 else f"{f}·"
-            terms.append(f"{coeff}{labels[p]}")
-        cells.append(" + ".join(terms).replace("+ -", "- ") or "0")
-    return pd.DataFrame(np.array(cells).reshape(rows, cols), index=range(1, rows + 1), columns=range(1, cols + 1))
-
-
+form_6mm = allowed_form(neumann_constraints(groups["6mm"], "piezoelectric"))
+assert form_6mm.loc[1, 5] == form_6mm.loc[2, 4] == "e15" and form_6mm.loc[3, 2] == "e31"
 print("Piezoelectric e in 6mm (C/m²):")
-allowed_form(neumann_constraints(groups["6mm"], "piezoelectric"))
+form_6mm
 
 # %% [markdown]
 # That is the wurtzite form: $e_{15}=e_{24}$, $e_{31}=e_{32}$, $e_{33}$, three independent
@@ -237,41 +280,82 @@ for symbol in ["-1", "2/m", "mmm", "4/mmm", "6/mmm", "m-3m"]:
     print(allowed_form(c).to_string(header=False, index=False), "\n")
 
 # %%
-for symbol in ["m-3m", "6/mmm", "2/m"]:
-    c = neumann_constraints(groups[symbol], "elastic")
-    print(f"C in {symbol} ({c.n_independent} independent), GPa:")
-    print(allowed_form(c).to_string(), "\n")
+forms_C = {symbol: allowed_form(neumann_constraints(groups[symbol], "elastic")) for symbol in ["m-3m", "6/mmm", "2/m"]}
+for symbol, form in forms_C.items():
+    print(f"C in {symbol} ({neumann_constraints(groups[symbol], 'elastic').n_independent} independent), GPa:")
+    print(form.to_string(), "\n")
+mono = forms_C["2/m"]
+assert [mono.loc[i, j] for i, j in [(1, 5), (2, 5), (3, 5), (4, 6)]] == ["C15", "C25", "C35", "C46"]
+assert forms_C["6/mmm"].loc[6, 6] == "1/2·C11 - 1/2·C12"
 
 # %% [markdown]
 # Note $C_{66} = \tfrac12(C_{11}-C_{12})$ in the hexagonal class: not an equality between two
-# components but a linear relation, which the projector finds without being told. (Our
-# monoclinic setting has the 2-fold axis along $z$, so the non-zero off-diagonal couplings are
-# $C_{16}, C_{26}, C_{36}, C_{45}$.)
+# components but a linear relation, which the projector finds without being told. In the
+# monoclinic standard setting (2-fold axis along $y$) the non-zero off-diagonal couplings are
+# $C_{15}, C_{25}, C_{35}, C_{46}$: every component with an odd number of $y$ indices vanishes,
+# because the 2-fold rotation about $y$ reverses $x$ and $z$ and keeps $y$. (With the axis along
+# $z$, as some books and codes use, they would be $C_{16}, C_{26}, C_{36}, C_{45}$.)
 #
-# ## 4 · A Nye-style table for all 32 point groups, generated
+# ## 4 · The Nye table for all 32 point groups, generated
 #
-# Nye's *Physical Properties of Crystals* tabulates the number of independent components per
-# point group. Here the table is **computed**: one projector per group and kind, its trace.
+# Nye's *Physical Properties of Crystals* tabulates, per point group, which properties exist
+# and how many independent components they have. Here every column is **computed**: one
+# projector per group and tensor, its trace. The columns:
+#
+# * **p (polar rank 1)**: a vector property such as the spontaneous polarisation, whose
+#   temperature change is **pyroelectricity**. A vector survives only if no operation moves it,
+#   so only the **polar classes** (a unique axis, no inversion) have one.
+# * **g (axial rank 2)**: the symmetric gyration tensor of **optical activity** (rotation of
+#   the plane of polarisation). Axial, so mirrors and the inversion reverse it.
+# * **ε, α (polar rank 2)**: any symmetric polar rank-2 property: permittivity (static or
+#   high-frequency), **thermal expansion** $\alpha_{ij}$ (strain per kelvin), conductivity.
+# * **e (rank 3)** and **C (rank 4)**: piezoelectricity and elasticity.
 
 # %%
-nye = pd.DataFrame(
-    {
-        "system": [POINT_GROUPS[s][0] for s in groups],
-        "|G|": [len(g) for g in groups.values()],
-        "centrosymmetric": orders["centrosymmetric"].to_list(),
-        "ε (rank 2)": [neumann_constraints(g, "dielectric").n_independent for g in groups.values()],
-        "e (rank 3)": [neumann_constraints(g, "piezoelectric").n_independent for g in groups.values()],
-        "C (rank 4)": [neumann_constraints(g, "elastic").n_independent for g in groups.values()],
-    },
-    index=pd.Index(list(groups), name="point group"),
-)
+from gmtnet.teaching import POLAR_CLASSES, nye_table
+
+nye = nye_table()
+polar = list(nye.index[nye["p (polar rank 1)"] > 0])
+active = list(nye.index[nye["g (axial rank 2)"] > 0])
+piezo = list(nye.index[nye["e (rank 3)"] > 0])
+print(f"{len(polar)} polar (pyroelectric) classes:", polar)
+print(f"{len(active)} optically active classes:", active)
+print(f"{len(piezo)} piezoelectric classes; {int(nye.centrosymmetric.sum())} centrosymmetric")
+print("optically active but not piezoelectric:", sorted(set(active) - set(piezo)))
+print("piezoelectric but not optically active:", sorted(set(piezo) - set(active)))
+assert tuple(polar) == POLAR_CLASSES and len(polar) == 10 and len(active) == 15 and len(piezo) == 20
+assert sorted(set(active) - set(piezo)) == ["432"]
 nye
 
 # %% [markdown]
-# Sanity check against the standard values (Nye 1985; the IEEE 176 standard): the table agrees
-# with them. Note that $C$ does not care about inversion (even rank), so groups in the same
-# **Laue class** (e.g. 4, $\bar4$, 4/m) share one count, while $e$ vanishes in all 11
-# centrosymmetric groups.
+# Read it the way a crystallographer does:
+#
+# * **10 polar classes** are pyroelectric (and hence also piezoelectric): 1, 2, m, mm2, 4, 4mm,
+#   3, 3m, 6, 6mm.
+# * **20 classes are piezoelectric**: the 21 non-centrosymmetric ones except 432.
+# * **15 classes are optically active.** 432 is the only one that is optically active but not
+#   piezoelectric: the gyration tensor is axial, so the octahedral **rotations** of 432 allow an
+#   isotropic $g_{ij} = g\,\delta_{ij}$ (a chiral cubic crystal rotates light), while no
+#   polar rank-3 tensor survives them (section 5). Conversely $\bar43m$, $\bar6$, $\bar6m2$,
+#   3m, 4mm and 6mm are piezoelectric but not optically active: their mirrors reverse $g$.
+# * The ε / thermal-expansion column depends only on the crystal system: 1 (cubic: isotropic,
+#   a cubic crystal expands equally in all directions), 2 (uniaxial), 3 (orthorhombic), 4
+#   (monoclinic), 6 (triclinic).
+# * $C$ does not see the inversion (even rank), so groups in the same **Laue class** (e.g. 4,
+#   $\bar4$, 4/m) share one count.
+#
+# **Allowed forms on demand.** `allowed_form(symbol, kind)` for any group and
+# `kind` in `"pyroelectric"`, `"dielectric"`, `"gyration"`, `"piezoelectric"`, `"elastic"`:
+
+# %%
+print("gyration g in 432:\n", allowed_form("432", "gyration").to_string(), "\n")
+print("pyroelectric p in mm2:", allowed_form("mm2", "pyroelectric").to_string(header=False, index=False), "\n")
+print("thermal expansion α (= ε form) in 2, 2-fold axis along y:\n", allowed_form("2", "dielectric").to_string(), "\n")
+print("piezoelectric e in -42m:")
+allowed_form("-42m", "piezoelectric")
+
+# %% [markdown]
+# **Against the textbook.** The generated counts agree with Nye (1985) and IEEE 176:
 
 # %%
 textbook_e = {"1": 18, "-1": 0, "2": 8, "m": 10, "2/m": 0, "222": 3, "mm2": 5, "mmm": 0, "4": 4, "-4": 4,
@@ -279,21 +363,44 @@ textbook_e = {"1": 18, "-1": 0, "2": 8, "m": 10, "2/m": 0, "222": 3, "mm2": 5, "
               "-3m": 0, "6": 4, "-6": 2, "6/m": 0, "622": 1, "6mm": 3, "-6m2": 1, "6/mmm": 0, "23": 1,
               "m-3": 0, "432": 0, "-43m": 1, "m-3m": 0}
 textbook_C = {"triclinic": 21, "monoclinic": 13, "orthorhombic": 9, "hexagonal": 5, "cubic": 3}
+textbook_eps = {"triclinic": 6, "monoclinic": 4, "orthorhombic": 3, "tetragonal": 2, "trigonal": 2, "hexagonal": 2, "cubic": 1}
 assert nye["e (rank 3)"].to_dict() == textbook_e
-for system, n in textbook_C.items():
-    assert (nye.loc[nye.system == system, "C (rank 4)"] == n).all()
+assert all((nye.loc[nye.system == system, "C (rank 4)"] == n).all() for system, n in textbook_C.items())
+assert all((nye.loc[nye.system == system, "ε, α (polar rank 2)"] == n).all() for system, n in textbook_eps.items())
 assert nye.loc[["4", "-4", "4/m"], "C (rank 4)"].eq(7).all() and nye.loc[["422", "4mm", "-42m", "4/mmm"], "C (rank 4)"].eq(6).all()
 assert nye.loc[["3", "-3"], "C (rank 4)"].eq(7).all() and nye.loc[["32", "3m", "-3m"], "C (rank 4)"].eq(6).all()
 print("The generated table agrees with the textbook counts.")
 
-fig = px.imshow(
-    nye[["ε (rank 2)", "e (rank 3)", "C (rank 4)"]].T,
-    text_auto=True, aspect="auto", color_continuous_scale="Blues",
-    labels={"x": "point group", "y": "tensor", "color": "independent"},
-    title="Independent components per point group (computed with the Neumann projector)",
-)
-fig.update_layout(height=330)
-fig.show()
+# %% [markdown]
+# ### Fewer constants by a choice of axes
+#
+# The counts above are for **fixed** axes. Where the symmetry leaves the orientation of the
+# frame free, one can turn the axes to make some components vanish. A triclinic crystal fixes
+# no direction at all: three rotation angles are free, so of the 21 elastic constants only
+# $21 - 3 = 18$ are properties of the crystal, the other 3 describe the frame. A monoclinic
+# crystal fixes its 2-fold axis but not the rotation about it (13 → 12, e.g. $C_{46}=0$ or
+# $C_{15}=0$ by choice), and the same holds about the principal axis of the classes 4, $\bar4$,
+# 4/m, 3, $\bar3$ (7 → 6). In hexagonal crystals the rotation about $z$ changes nothing
+# ($C$ is transversely isotropic, exercise 2), so the count stays 5.
+# `independent_up_to_axes` computes this as the rank of the infinitesimal rotations about the
+# free axes acting on a generic allowed tensor:
+
+# %%
+from gmtnet.teaching import independent_up_to_axes
+
+reduced = pd.DataFrame(
+    {(symbol, kind): {"fixed axes": neumann_constraints(groups[symbol], kind).n_independent,
+                      "after choosing the axes": independent_up_to_axes(symbol, kind)}
+     for symbol, kind in [("1", "elastic"), ("2/m", "elastic"), ("4/m", "elastic"), ("-3", "elastic"),
+                          ("6/m", "elastic"), ("1", "piezoelectric"), ("-1", "dielectric")]}
+).T
+assert reduced.loc[("1", "elastic")].tolist() == [21, 18] and reduced.loc[("2/m", "elastic")].tolist() == [13, 12]
+assert reduced.loc[("6/m", "elastic")].tolist() == [5, 5] and reduced.loc[("-1", "dielectric")].tolist() == [6, 3]
+reduced
+
+# %% [markdown]
+# The last row is the familiar one: a symmetric rank-2 tensor has 6 components, but in its
+# principal axes only 3 (the principal values); the 3 angles of those axes are the rest.
 
 # %% [markdown]
 # ## 5 · Why 432 has no piezoelectricity although it lacks inversion
@@ -306,8 +413,8 @@ fig.show()
 # %%
 from gmtnet.pointgroups import generate_group
 
-C4z = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])              # 90° about z
-C3d = np.array([[0.0, 0, 1], [1, 0, 0], [0, 1, 0]])               # 120° about [111]: x -> y -> z -> x
+C4z = np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]])              # 4⁺ about z
+C3d = np.array([[0.0, 0, 1], [1, 0, 0], [0, 1, 0]])               # 3⁺ about [111]: x -> y -> z -> x
 cases = {
     "4-fold about z alone (group 4)": generate_group([C4z]),
     "3-fold about [111] alone": generate_group([C3d]),
@@ -328,16 +435,35 @@ for name, ops in cases.items():
 # with **the opposite sign**, $e_{14} = -e_{25}$. Group 432 contains both, so
 # $e_{14} = e_{25} = -e_{25}$, hence zero: nothing survives.
 #
-# In polynomial language, a rank-3 tensor contracted with a direction, $e_{ijk}n_in_jn_k$, is a
-# cubic polynomial. The only cubic polynomial invariant under the 3-fold and 2-fold axes of
-# the cube is $xyz$. A 4-fold rotation about $z$, $(x,y,z)\to(-y,x,z)$, sends $xyz \to -xyz$.
-# In $\bar43m$ (zinc blende, GaAs) the 4-fold is replaced by the rotoinversion
-# $\bar4 = -C_{4z}$, $(x,y,z)\to(y,-x,-z)$, which keeps $xyz$: zinc blende **is** piezoelectric.
-#
-# The same statement with group characters: $e$ decomposes into O(3) irreps $1o\oplus1o\oplus2o\oplus3o$
-# (`gmtnet.kinds`). The number of invariants of an irrep $(l, p)$ in $G$ is
+# **The polynomial argument, and where it stops.** Contract $e$ with a direction three times:
+# $e(\mathbf n) = e_{ijk}n_in_jn_k$ is a cubic polynomial. The only cubic polynomial invariant
+# under the 3-fold and 2-fold axes of the cube is $xyz$; a 4-fold rotation about $z$,
+# $(x,y,z)\to(-y,x,z)$, sends $xyz \to -xyz$, so in 432 $e(\mathbf n) \equiv 0$. (In $\bar43m$,
+# zinc blende, the 4-fold is replaced by $\bar4 = -C_{4z}$, $(x,y,z)\to(y,-x,-z)$, which keeps
+# $xyz$: GaAs **is** piezoelectric.) But $e(\mathbf n) \equiv 0$ does **not** prove $e = 0$: the
+# polynomial only sees the part of $e$ that is symmetric in all three indices. The 422 tensor
+# $e_{14} = -e_{25}$ is an example: it is not zero, yet its longitudinal response vanishes in
+# every direction.
+
+# %%
+from gmtnet.properties import longitudinal_piezo
+
+n_random = rng.normal(size=(500, 3))
+n_random /= np.linalg.norm(n_random, axis=1, keepdims=True)
+e422 = neumann_constraints(groups["422"], "piezoelectric").basis()[0]     # unit norm
+e23 = neumann_constraints(groups["23"], "piezoelectric").basis()[0]
+print("422: |e| =", round(np.linalg.norm(e422), 6), "  max |e(n)| over 500 directions =", np.abs(longitudinal_piezo(e422, n_random)).max())
+print(" 23: |e| =", round(np.linalg.norm(e23), 6), "  max |e(n)| over 500 directions =", np.abs(longitudinal_piezo(e23, n_random)).max().round(4))
+assert np.abs(longitudinal_piezo(e422, n_random)).max() < 1e-12 < np.abs(longitudinal_piezo(e23, n_random)).max()
+
+# %% [markdown]
+# **The complete argument: characters.** $e$ decomposes into O(3) irreps
+# $1o\oplus1o\oplus2o\oplus3o$ (`gmtnet.kinds`); the fully symmetric part that $e(\mathbf n)$
+# sees is $1o\oplus3o$, the rest, $1o\oplus2o$, is invisible to it (the 422 tensor lives there).
+# The number of invariants of an irrep $(l, p)$ in $G$ is the average of its character,
 # $n = \frac{1}{|G|}\sum_g \chi_l(\theta_g)\,(\det g)^{[p=o]}$, with
-# $\chi_l(\theta)=\sin\big((l+\tfrac12)\theta\big)/\sin(\theta/2)$ for the rotation part:
+# $\chi_l(\theta)=\sin\big((l+\tfrac12)\theta\big)/\sin(\theta/2)$ for the rotation part. It counts
+# every part, so it finishes the proof:
 
 # %%
 from gmtnet.kinds import get_kind
@@ -351,217 +477,142 @@ def n_invariants(ops, l, parity):
         theta = np.arccos(np.clip((np.trace(d * R) - 1) / 2, -1, 1))
         chi = 2 * l + 1 if theta < 1e-9 else np.sin((l + 0.5) * theta) / np.sin(theta / 2)
         total += chi * (d if parity == "o" else 1.0)
-    return round(total / len(ops), 6)
+    return round(total / len(ops), 6) + 0.0
 
 
 irreps = get_kind("piezoelectric").irreps.split("+")      # ['1o', '1o', '2o', '3o']
 rows = {}
 for symbol in ["23", "432", "-43m", "422", "622", "6mm"]:
-    counts = [n_invariants(groups[symbol], int(term[:-1]), term[-1]) + 0.0 for term in irreps]
+    counts = [n_invariants(groups[symbol], int(term[:-1]), term[-1]) for term in irreps]
     rows[symbol] = {f"{term} (#{i + 1})": n for i, (term, n) in enumerate(zip(irreps, counts))}
     rows[symbol]["total"] = sum(counts)
     rows[symbol]["projector trace"] = neumann_constraints(groups[symbol], "piezoelectric").n_independent
-pd.DataFrame(rows).T
+characters = pd.DataFrame(rows).T
+assert (characters["total"] == characters["projector trace"]).all()
+assert characters.loc["432"].drop("projector trace").eq(0).all() and characters.loc["422", "2o (#3)"] == 1
+characters
 
 # %% [markdown]
 # In 432 no irrep of $e$ has an invariant: the group has only proper rotations, so parity plays
 # no role, and the octahedral rotation group $O$ has no invariant in $l = 1, 2, 3$ (its first
 # invariant harmonic is $l=4$, $x^4+y^4+z^4$, which is why $C$, with its $4e$ part, feels the
-# cubic anisotropy). In $\bar43m$ the improper operations multiply the $3o$ character by
-# $\det g = -1$, which produces exactly one invariant: $e_{14}$.
-#
-# ## 6 · Real data: do the bundled DFT tensors obey their structures' symmetry?
-#
-# Every row of the bundled data has a structure and a tensor in the **Cartesian frame of that
-# structure**. The loader stores the residual
-# $r = \max_g \lVert\rho(g)T - T\rVert_F / \lVert T\rVert_F$ under the point group that spglib
-# finds at 0.01 Å. A clean tensor has $r\approx 0$; rows with $r > 0.01$ are flagged
-# `asymmetric` and left out of training and testing.
-
-# %%
-from gmtnet.data import load_dataset
-
-frames = {kind: load_dataset(kind) for kind in ["dielectric", "piezoelectric", "elastic"]}
-summary = pd.DataFrame(
-    {
-        kind: {
-            "rows": len(df),
-            "residual < 1e-3": int((df["symmetry_residual"] < 1e-3).sum()),
-            "median residual": df["symmetry_residual"].median(),
-            "flagged asymmetric": int(df["flags"].map(lambda f: "asymmetric" in f).sum()),
-            "share asymmetric": df["flags"].map(lambda f: "asymmetric" in f).mean(),
-        }
-        for kind, df in frames.items()
-    }
-).T
-summary
-
-# %%
-hist = pd.concat(
-    [pd.DataFrame({"log10 residual": np.log10(df["symmetry_residual"].clip(lower=1e-16)), "dataset": kind})
-     for kind, df in frames.items()]
-)
-fig = px.histogram(hist, x="log10 residual", color="dataset", barmode="overlay", nbins=60, opacity=0.6,
-                   title="Symmetry residual of the DFT labels (log10; 1e-16 = exact to machine precision)")
-fig.add_vline(x=-2, line_dash="dash", annotation_text="flag threshold 0.01")
-fig.add_vline(x=np.log10(2), line_dash="dot", annotation_text="2: frame mismatch")
-fig.show()
-
-# %% [markdown]
-# Most labels obey their structure's symmetry to within $10^{-3}$; typical residuals of
-# $10^{-5}$–$10^{-4}$ are the numerical noise of the calculations. The dielectric and elastic
-# rows that are flagged sit just above the threshold ($r \approx 0.01$–$0.05$: noisy DFT,
-# e.g. stress–strain fits). The piezoelectric set is different: about 19 % of its rows (176
-# of 941) are flagged, and almost all of them sit at $r \approx 2$. Why 2? If $\rho(g)T = -T$ for some operation (for example a
-# mirror that reverses the polar axis of the tensor, because the tensor's axis points elsewhere),
-# then $\lVert\rho(g)T - T\rVert = 2\lVert T\rVert$. The data card explains the origin: the source
-# gives $e$ in the IEEE-176 standard frame, and it was rotated back to the structure's frame with
-# today's pymatgen convention; for most of these rows the source used another axis convention.
-#
-# ### A clean row and a mismatched row
-#
-# First a clean one, AgI in the zinc-blende structure ($\bar43m$), shown in 3D with the
-# project's offline viewer:
-
-# %%
-from gmtnet.symmetry import symmetry_constraints, symmetry_residual
-from gmtnet.viewer import show_structure
-
-piezo = frames["piezoelectric"].set_index("material_id")
-clean = piezo.loc["mp-22925"]
-print(clean.formula, clean.spacegroup_symbol, clean.point_group, "residual", clean.symmetry_residual)
-print("lattice vectors (rows, Å):\n", clean.structure.lattice.matrix)
-print("e in the structure's frame (C/m², IEEE Voigt order):")
-print(to_voigt(clean.tensor, "piezoelectric"))
-R_ieee = np.asarray(clean.ieee_rotation).reshape(3, 3)     # structure frame -> IEEE frame (cube axes)
-print("e in the IEEE frame, rotate(e, R_ieee):")
-print(to_voigt(rotate(clean.tensor, R_ieee), "piezoelectric"))
-show_structure(clean.structure)
-
-# %% [markdown]
-# The stored cell is the primitive fcc cell, whose Cartesian axes are **not** the cube axes,
-# so in the structure's frame the tensor looks busy, although it obeys the symmetry exactly
-# (residual ≈ 0). Rotated into the IEEE frame, whose axes are the cube axes, it takes the
-# textbook $\bar43m$ form: only $e_{14}=e_{25}=e_{36}$. The form depends on the frame; the
-# physics does not. Now a
-# flagged row, Li₂WS₄ ($I\bar42m$, point group $\bar42m$). Its structure's $\bar4$ axis is
-# $z$ (the cell is tetragonal with $c$ along $z$), so the allowed form is $e_{14}=e_{25}$ and $e_{36}$:
-
-# %%
-bad = piezo.loc["mp-867695"]
-sym_bad = symmetry_constraints(bad.structure, "piezoelectric")
-print(bad.formula, bad.spacegroup_symbol, bad.point_group, "flags:", bad["flags"])
-print("lattice (Å):\n", bad.structure.lattice.matrix)
-print("allowed form:")
-print(allowed_form(sym_bad).to_string())
-print("\nstored e (C/m²):")
-print(to_voigt(bad.tensor, "piezoelectric"))
-print("residual:", symmetry_residual(bad.tensor, sym_bad.symmetry.rotations))
-show_structure(bad.structure)
-
-# %% [markdown]
-# The stored tensor has the *shape* of a $\bar42m$ tensor ($e_{14}$, $e_{25}$, $e_{36}$ only),
-# but the large constant sits in $e_{25}$ where $e_{36}$ should be: the tensor's $\bar4$ axis
-# points along $y$, not $z$. Rotating the tensor by 90° about $x$ (which takes $y$ to $z$)
-# repairs it. But several rotations repair it, and they disagree on the **sign** of $e$:
-
-# %%
-import itertools
-
-repairs = []
-for perm in itertools.permutations(range(3)):
-    for signs in itertools.product([1, -1], repeat=3):
-        R = np.zeros((3, 3))
-        R[range(3), perm] = signs
-        if np.linalg.det(R) < 0:          # proper rotations only
-            continue
-        rotated = rotate(bad.tensor, R)
-        r = symmetry_residual(rotated, sym_bad.symmetry.rotations)
-        if r < 1e-6:
-            v = to_voigt(rotated, "piezoelectric")
-            repairs.append({"R (rows)": R.astype(int).tolist(), "residual": r, "e14": v[0, 3], "e25": v[1, 4], "e36": v[2, 5]})
-pd.DataFrame(repairs)
-
-# %% [markdown]
-# Every repairing rotation gives a tensor that obeys $\bar42m$ exactly, but half of them give
-# $e_{36} = +0.053$ and half $-0.053$ C/m². Which one is right cannot be decided from the data
-# alone, so the project keeps the row but flags it and leaves it out of training and testing.
-# (For consistent rows, too, the absolute sign of $e$ relative to the structure cannot be
-# verified without the original calculation — see the data card.)
-#
-# **Take-away.** A tensor is only meaningful together with its frame. Before training on, or
-# comparing, tensors from different sources, check them against their own structure's symmetry.
+# cubic anisotropy). In 422 the one invariant sits in $2o$, the part $e(\mathbf n)$ cannot
+# see. In $\bar43m$ the improper operations multiply the $3o$ character by $\det g = -1$, which
+# produces exactly one invariant: $e_{14}$. The same count for the symmetric axial rank-2
+# gyration tensor, $0o\oplus2o$ (the $0e\oplus2e$ of ε times one more $\det g$), gives one
+# invariant in 432, from $l=0$: the group has no improper operations to flip the sign of a
+# pseudoscalar, so an isotropic $g$ survives. Optical activity without piezoelectricity.
 #
 # ## Exercises
 #
-# 1. **Laue classes.** Show numerically that the elastic tensor has the same number of
-#    independent components in 4, $\bar4$ and 4/m, and explain why with $\rho(-I)$.
-# 2. **Transverse isotropy.** Take a random elastic tensor, project it onto the 6/mmm form and
-#    show that it is invariant under a rotation about $z$ by an arbitrary angle (say 17°), not
-#    only by 60°. Is the same true for the 4/mmm form?
-# 3. **Isotropic ε.** Show that a dielectric tensor allowed by any cubic group is a multiple of
-#    the identity, and hence invariant under every rotation.
+# Each exercise has a cell that calls `check("01.k", answer)`: replace `None` by your answer
+# and run it; it says "right" or gives a hint. Worked solutions are in the collapsed cells of
+# the next section.
+#
+# 1. **Laue classes.** How many independent elastic constants do 4, $\bar4$ and 4/m have?
+#    Answer as a dict `{"4": ..., "-4": ..., "4/m": ...}` and explain with $\rho(-I)$.
+# 2. **Transverse isotropy.** Project a random elastic tensor onto the 6/mmm and onto the 4/mmm
+#    form and rotate it about $z$ by 17°. Which of the two groups give an elastic tensor that is
+#    invariant under *every* rotation about $z$? Answer as a list of symbols.
+# 3. **Isotropic ε.** List every point group whose allowed dielectric tensor is a multiple of
+#    the identity.
 # 4. **Find the symmetry from the tensor.** Given the Voigt matrix
 #    $e = \begin{pmatrix}0&0&0&0&e_{15}&0\\0&0&0&e_{15}&0&0\\e_{31}&e_{31}&e_{33}&0&0&0\end{pmatrix}$
-#    with generic values, which of the 32 point groups allow it?
-#
-# ## Solutions
+#    with generic values, which of the 32 point groups (standard settings) allow it?
+# 5. **Chirality without piezoelectricity.** Which point groups are optically active but not
+#    piezoelectric?
+# 6. **The factor 2.** In class 32, what is $d_{26}/d_{11}$ (Voigt, pC/N)? Compute it from any
+#    allowed $e$ and $C$ with `piezo_strain_coefficients`.
+
+# %%
+check("01.1", None)   # e.g. {"4": ..., "-4": ..., "4/m": ...}
+
+# %%
+check("01.2", None)   # e.g. ["6/mmm"]
+
+# %%
+check("01.3", None)   # a list of point-group symbols
+
+# %%
+check("01.4", None)   # a list of point-group symbols
+
+# %%
+check("01.5", None)   # a list of point-group symbols
+
+# %%
+check("01.6", None)   # a number
 
 # %% [markdown]
+# ## Solutions
+#
+# The solution cells are collapsed (click to expand) and tagged `solution`, so that a lecturer
+# can hand out the notebook without them:
+# `jupyter nbconvert --to notebook --TagRemovePreprocessor.remove_cell_tags='["solution"]' 01_neumann_principle.ipynb`.
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # **Solution 1.** $\rho(-I) = (-1)^4 = +1$ for a rank-4 tensor, so adding the inversion to a group adds no condition on $C$, and replacing a rotation $g$ by $-g$ changes nothing either: 4, $\bar4$ (generated by $-C_4$) and 4/m impose the same constraints on an even-rank tensor.
 
-# %%
-for symbol in ["4", "-4", "4/m"]:
-    print(symbol, neumann_constraints(groups[symbol], "elastic").n_independent)
-print("rho(-I) on rank 4 is the identity:", np.allclose(tensor_representation(-np.eye(3)[None], 4)[0], np.eye(81)))
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer = {symbol: neumann_constraints(groups[symbol], "elastic").n_independent for symbol in ["4", "-4", "4/m"]}
+print(answer, "| rho(-I) on rank 4 is the identity:", np.allclose(tensor_representation(-np.eye(3)[None], 4)[0], np.eye(81)))
+assert check("01.1", answer)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # **Solution 2.** Decompose $C$ into spherical-harmonic parts $l \le 4$, $|m| \le l$; a rotation by $\varphi$ about $z$ multiplies the part $m$ by $e^{im\varphi}$. A 6-fold axis allows only $m \equiv 0 \pmod 6$, which for $|m| \le 4$ means $m = 0$: the parts that do not depend on the angle at all, so hexagonal elasticity is transversely isotropic. A 4-fold axis also allows $m = \pm4$, so a 4/mmm tensor changes under a 17° rotation.
 
-# %%
-from gmtnet.tensors import symmetrize_indices
-
-def rot_z(deg):
-    t = np.radians(deg)
-    return np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
-
-C_any = symmetrize_indices(np.random.default_rng(1).normal(size=(3, 3, 3, 3)), "elastic")
-for symbol in ["6/mmm", "4/mmm"]:
-    C_sym = neumann_constraints(groups[symbol], "elastic").project(C_any)
-    change = np.linalg.norm(rotate(C_sym, rot_z(17)) - C_sym) / np.linalg.norm(C_sym)
-    print(f"{symbol}: relative change under a 17° rotation about z = {change:.2e}")
-
-# %% [markdown]
-# **Solution 3.** A cubic group's $\varepsilon$ has one independent component and the identity is invariant under everything, so the allowed subspace is spanned by $I$; $R I R^\mathsf{T} = I$ for every rotation.
-
-# %%
+# %% tags=["solution"] jupyter={"source_hidden": true}
 from scipy.spatial.transform import Rotation
 
-for symbol in ["23", "m-3", "432", "-43m", "m-3m"]:
-    basis = neumann_constraints(groups[symbol], "dielectric").basis()
-    assert len(basis) == 1 and np.allclose(basis[0] / basis[0][0, 0], np.eye(3))
-Q = Rotation.random(random_state=3).as_matrix()
-print("cubic ε basis is the identity; invariant under a random rotation:", np.allclose(rotate(np.eye(3), Q), np.eye(3)))
+from gmtnet.tensors import symmetrize_indices
 
-# %% [markdown]
-# **Solution 4.** Build the tensor and test it against every group with the projector: a group allows the tensor when projecting leaves it unchanged.
+C_any = symmetrize_indices(np.random.default_rng(1).normal(size=(3, 3, 3, 3)), "elastic")
+R17 = Rotation.from_euler("z", 17, degrees=True).as_matrix()
+answer = []
+for symbol in ["6/mmm", "4/mmm"]:
+    C_sym = neumann_constraints(groups[symbol], "elastic").project(C_any)
+    change = np.linalg.norm(rotate(C_sym, R17) - C_sym) / np.linalg.norm(C_sym)
+    print(f"{symbol}: relative change under a 17° rotation about z = {change:.2e}")
+    if change < 1e-12:
+        answer.append(symbol)
+assert check("01.2", answer)
 
-# %%
-from gmtnet.tensors import from_voigt
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 3.** The allowed subspace must be spanned by the identity: exactly the cubic groups, whose 3-fold axes along ⟨111⟩ permute $x, y, z$; $R I R^\mathsf{T} = I$ for every rotation, so the tensor is isotropic.
 
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer = []
+for symbol, ops in groups.items():
+    basis = neumann_constraints(ops, "dielectric").basis()
+    if len(basis) == 1 and np.allclose(basis[0] / basis[0][0, 0], np.eye(3)):
+        answer.append(symbol)
+print(answer)
+assert check("01.3", answer)
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 4.** Build the tensor and test it against every group with the projector: a group allows the tensor when projecting leaves it unchanged. It is exactly the general form of 4mm and of 6mm, and a special case of the forms of their subgroups whose operations all keep $z$: 1, m (mirror normal along $y$, so the mirror contains $z$), mm2, 4, 3, 3m and 6 (3m, for example, also allows $e_{22}$, which here is zero). The monoclinic 2 is not among them: in the standard setting its axis is $y$, and it reverses $z$; nor is any group with an operation that reverses $z$ ($\bar4$, 422, centrosymmetric groups). Neumann's principle says what must vanish or be equal: the *form* of a tensor limits the possible point groups, it does not single one out.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
 v = np.zeros((3, 6))
 v[0, 4] = v[1, 3] = 0.7     # e15 = e24
 v[2, 0] = v[2, 1] = -0.4    # e31 = e32
 v[2, 2] = 1.3               # e33
 e_test = from_voigt(v, "piezoelectric")
-allowed = [s for s, g in groups.items() if neumann_constraints(g, "piezoelectric").residual(e_test) < 1e-9]
-print("groups that allow this tensor:", allowed)
+answer = [s for s, g in groups.items() if neumann_constraints(g, "piezoelectric").residual(e_test) < 1e-9]
+print("groups that allow this tensor:", answer)
+assert check("01.4", answer)
 
-# %% [markdown]
-# It is exactly the general form of 4mm and of 6mm (three constants), and a special case of
-# the forms of their subgroups 1, 2, mm2, 4, 3, 3m and 6 (in this notebook's settings, axes
-# along $z$, mirrors containing $z$): 3m, for example, also allows $e_{22}$, which here happens
-# to be zero. No group with an operation that reverses $z$ ($\bar4$, 422, any centrosymmetric
-# group) allows it. Neumann's principle only says what must vanish or be equal: a tensor that
-# looks more symmetric than the crystal is allowed, a less symmetric one is not, so the
-# *form* of a tensor limits which point groups are possible; it does not single one out.
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 5.** Read two columns of the generated table.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer = list(nye.index[(nye["g (axial rank 2)"] > 0) & (nye["e (rank 3)"] == 0)])
+print(answer)
+assert check("01.5", answer)
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 6.** The full tensors $d_{ijk}$ and $e_{ijk}$ have the same pattern; the Voigt column 6 of $d$ carries the factor 2 of the engineering shear strain.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+answer = d[1, 5] / d[0, 0]          # d from section 0 (quartz-like constants, class 32)
+print(f"d26/d11 = {answer:.3f}")
+assert check("01.6", answer)
