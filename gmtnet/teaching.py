@@ -655,6 +655,18 @@ def _grade_02_2():
     return _number(1e3 / elastic_moduli(row.tensor)["k_reuss"], 1e-3, "β summed over x, y, z equals s_iikk = 1/K_Reuss; in TPa⁻¹ that is 1000 / K_Reuss[GPa]")
 
 
+def _grade_02_4():
+    from gmtnet.data import load_dataset
+    from gmtnet.properties import compliance, is_mechanically_stable, poisson_ratio
+
+    axes, count = np.eye(3), 0
+    for tensor in load_dataset("elastic", include_flagged=False)["tensor"]:
+        if is_mechanically_stable(tensor):
+            s = compliance(tensor)
+            count += any(poisson_ratio(s, axes[a], axes[b]) < 0 for a, b in ((0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 0)))
+    return _number(count, 0.0, "loop over the stable tensors; poisson_ratio(compliance(C), n, m) < 0 for any of the six axis pairs")
+
+
 def _grade_03_1():
     return _set_of({"mmm"}, "a shear ε_xy has the symmetry mmm with axes [110], [1-10], z; intersect it with m-3m")
 
@@ -679,7 +691,8 @@ def _build() -> dict[str, Callable[[], Callable]]:
         "01.6": _grade_01_6,
         "02.1": _grade_02_1,
         "02.2": _grade_02_2,
-        "02.3": lambda: _set_of({"111"}, "A_Z > 1: the shear stiffness C44 is large, so E is largest along the body diagonals"),
+        "02.3": lambda: _set_of({"111"}, "compare young_modulus(s, n) along [1, 0, 0] and [1, 1, 1]/√3 in the cube frame"),
+        "02.4": _grade_02_4,
         "03.1": _grade_03_1,
         "03.2": lambda: _count_dict({"dielectric": 2, "piezoelectric": 0}, "4/mmm still contains the inversion: ρ(−I) e = −e"),
     }

@@ -555,7 +555,9 @@ check("01.6", None)   # a number
 # %% tags=["solution"] jupyter={"source_hidden": true}
 answer = {symbol: neumann_constraints(groups[symbol], "elastic").n_independent for symbol in ["4", "-4", "4/m"]}
 print(answer, "| rho(-I) on rank 4 is the identity:", np.allclose(tensor_representation(-np.eye(3)[None], 4)[0], np.eye(81)))
-assert check("01.1", answer)
+grade = check("01.1", answer)
+assert grade
+grade
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # **Solution 2.** Decompose $C$ into spherical-harmonic parts $l \le 4$, $|m| \le l$; a rotation by $\varphi$ about $z$ multiplies the part $m$ by $e^{im\varphi}$. A 6-fold axis allows only $m \equiv 0 \pmod 6$, which for $|m| \le 4$ means $m = 0$: the parts that do not depend on the angle at all, so hexagonal elasticity is transversely isotropic. A 4-fold axis also allows $m = \pm4$, so a 4/mmm tensor changes under a 17° rotation.
@@ -574,7 +576,9 @@ for symbol in ["6/mmm", "4/mmm"]:
     print(f"{symbol}: relative change under a 17° rotation about z = {change:.2e}")
     if change < 1e-12:
         answer.append(symbol)
-assert check("01.2", answer)
+grade = check("01.2", answer)
+assert grade
+grade
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # **Solution 3.** The allowed subspace must be spanned by the identity: exactly the cubic groups, whose 3-fold axes along ⟨111⟩ permute $x, y, z$; $R I R^\mathsf{T} = I$ for every rotation, so the tensor is isotropic.
@@ -586,7 +590,9 @@ for symbol, ops in groups.items():
     if len(basis) == 1 and np.allclose(basis[0] / basis[0][0, 0], np.eye(3)):
         answer.append(symbol)
 print(answer)
-assert check("01.3", answer)
+grade = check("01.3", answer)
+assert grade
+grade
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # **Solution 4.** Build the tensor and test it against every group with the projector: a group allows the tensor when projecting leaves it unchanged. It is exactly the general form of 4mm and of 6mm, and a special case of the forms of their subgroups whose operations all keep $z$: 1, m (mirror normal along $y$, so the mirror contains $z$), mm2, 4, 3, 3m and 6 (3m, for example, also allows $e_{22}$, which here is zero). The monoclinic 2 is not among them: in the standard setting its axis is $y$, and it reverses $z$; nor is any group with an operation that reverses $z$ ($\bar4$, 422, centrosymmetric groups). Neumann's principle says what must vanish or be equal: the *form* of a tensor limits the possible point groups, it does not single one out.
@@ -599,7 +605,9 @@ v[2, 2] = 1.3               # e33
 e_test = from_voigt(v, "piezoelectric")
 answer = [s for s, g in groups.items() if neumann_constraints(g, "piezoelectric").residual(e_test) < 1e-9]
 print("groups that allow this tensor:", answer)
-assert check("01.4", answer)
+grade = check("01.4", answer)
+assert grade
+grade
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # **Solution 5.** Read two columns of the generated table.
@@ -607,7 +615,9 @@ assert check("01.4", answer)
 # %% tags=["solution"] jupyter={"source_hidden": true}
 answer = list(nye.index[(nye["g (axial rank 2)"] > 0) & (nye["e (rank 3)"] == 0)])
 print(answer)
-assert check("01.5", answer)
+grade = check("01.5", answer)
+assert grade
+grade
 
 # %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
 # **Solution 6.** The full tensors $d_{ijk}$ and $e_{ijk}$ have the same pattern; the Voigt column 6 of $d$ carries the factor 2 of the engineering shear strain.
@@ -615,4 +625,6 @@ assert check("01.5", answer)
 # %% tags=["solution"] jupyter={"source_hidden": true}
 answer = d[1, 5] / d[0, 0]          # d from section 0 (quartz-like constants, class 32)
 print(f"d26/d11 = {answer:.3f}")
-assert check("01.6", answer)
+grade = check("01.6", answer)
+assert grade
+grade
