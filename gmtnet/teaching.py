@@ -542,8 +542,9 @@ def find_frame_mismatch(piezo: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     """The first flagged piezoelectric row (by material id) whose tensor obeys the point group
     after a relabelling of the axes: a frame mismatch, not noise.
 
-    Returns the row and the repairing proper signed permutations (``R``, residual after
-    ``rotate(T, R)``, e14, e25, e36 of the repaired tensor). Raises ValueError when no row is one.
+    Returns the row and one table row per repairing proper signed permutation R: ``R (rows)``,
+    the residual of ``rotate(T, R)`` and its allowed Voigt components (C/m², IEEE order), which
+    show how the repairs disagree in sign. Raises ValueError when no row is such a case.
     """
     import itertools
 
@@ -552,7 +553,9 @@ def find_frame_mismatch(piezo: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
 
     flagged = piezo[piezo["flags"].map(lambda f: "asymmetric" in f)].sort_values("material_id")
     for _, row in flagged.iterrows():
-        ops = symmetry_constraints(row.structure, "piezoelectric").symmetry.rotations
+        c = symmetry_constraints(row.structure, "piezoelectric")
+        allowed = ~c.voigt_zero_mask()
+        labels = voigt_labels("piezoelectric")[allowed]
         repairs = []
         for perm in itertools.permutations(range(3)):
             for signs in itertools.product([1, -1], repeat=3):
@@ -561,11 +564,10 @@ def find_frame_mismatch(piezo: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
                 if np.linalg.det(R) < 0:
                     continue
                 rotated = rotate(row.tensor, R)
-                r = symmetry_residual(rotated, ops)
+                r = symmetry_residual(rotated, c.symmetry.rotations)
                 if r < 1e-6:
-                    v = to_voigt(rotated, "piezoelectric")
-                    repairs.append({"R (rows)": R.astype(int).tolist(), "residual": r,
-                                    "e14": v[0, 3], "e25": v[1, 4], "e36": v[2, 5]})
+                    values = to_voigt(rotated, "piezoelectric")[allowed]
+                    repairs.append({"R (rows)": R.astype(int).tolist(), "residual": r, **dict(zip(labels, values))})
         if repairs and row.symmetry_residual > 0.01:
             return row, pd.DataFrame(repairs)
     raise ValueError("no flagged row is repaired by a relabelling of the axes")
@@ -667,8 +669,31 @@ def _grade_02_4():
     return _number(count, 0.0, "loop over the stable tensors; poisson_ratio(compliance(C), n, m) < 0 for any of the six axis pairs")
 
 
+def _lif():
+    from gmtnet.data import load_dataset
+
+    return load_dataset("elastic", include_flagged=False).set_index("material_id").loc["mp-1138"].structure
+
+
 def _grade_03_1():
-    return _set_of({"mmm"}, "a shear ε_xy has the symmetry mmm with axes [110], [1-10], z; intersect it with m-3m")
+    from gmtnet.edit import strain_tensor
+
+    group, _ = curie_group(_lif(), strain_tensor("shear", 2.0, plane="xy"))
+    return _set_of({group}, "a shear ε_xy has the symmetry mmm with axes [110], [1-10], z; intersect it with m-3m")
+
+
+def _grade_03_3():
+    from gmtnet.edit import strain_tensor
+
+    group, _ = curie_group(_lif(), strain_tensor("biaxial", 1.0, plane="xy"))
+    return _set_of({group}, "which operations of m-3m keep diag(ε, ε, 0)? curie_group(structure, strain_tensor(...))")
+
+
+def _grade_03_4():
+    supercell = _lif().copy()
+    supercell.make_supercell([2, 1, 1])
+    return _set_of({_canonical_symbol(analyze_symmetry(supercell).point_group)},
+                   "the point group is a property of the crystal, not of the cell chosen to describe it")
 
 
 def _build() -> dict[str, Callable[[], Callable]]:
@@ -695,6 +720,8 @@ def _build() -> dict[str, Callable[[], Callable]]:
         "02.4": _grade_02_4,
         "03.1": _grade_03_1,
         "03.2": lambda: _count_dict({"dielectric": 2, "piezoelectric": 0}, "4/mmm still contains the inversion: ρ(−I) e = −e"),
+        "03.3": _grade_03_3,
+        "03.4": _grade_03_4,
     }
 
 
