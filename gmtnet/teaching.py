@@ -19,7 +19,6 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from gmtnet.kinds import get_kind
 from gmtnet.pointgroups import POINT_GROUPS, point_group_operations
 from gmtnet.symmetry import SymmetryConstraints, analyze_symmetry, neumann_constraints, tensor_representation
 from gmtnet.tensors import to_voigt, voigt_labels
@@ -532,7 +531,12 @@ def point_group_explorer(symbol: str = "4mm", kind: str = "piezoelectric"):
     group.observe(draw, names="value")
     tensor.observe(draw, names="value")
     draw()
-    return widgets.VBox([widgets.HBox([group, tensor]), widgets.HBox([left, right])])
+    class Explorer(widgets.VBox):
+        # The text a saved notebook shows when no kernel runs the widget (GitHub, nbviewer, HTML).
+        def __repr__(self) -> str:
+            return "[Point-group selector: needs a running kernel. Static stereograms and allowed forms: see the cells above.]"
+
+    return Explorer([widgets.HBox([group, tensor]), widgets.HBox([left, right])])
 
 
 # --------------------------------------------------------------------------- data queries
@@ -696,6 +700,16 @@ def _grade_03_4():
                    "the point group is a property of the crystal, not of the cell chosen to describe it")
 
 
+def _grade_04_1(answer):
+    eps = np.asarray(answer, dtype=float) if answer is not None else None
+    if eps is None or eps.shape != (3, 3):
+        return False, "pass the predicted 3x3 tensor (p.tensor)"
+    isotropic = np.allclose(eps, eps[0, 0] * np.eye(3), atol=1e-9 * max(abs(eps[0, 0]), 1.0))
+    if isotropic and eps[0, 0] > 0:
+        return True, "right: a cubic crystal's ε is a positive multiple of the identity"
+    return False, "Hint: predict for the *cubic* crystal; the projector makes its ε isotropic, ε = ε·I"
+
+
 def _build() -> dict[str, Callable[[], Callable]]:
     nye = None
 
@@ -721,6 +735,10 @@ def _build() -> dict[str, Callable[[], Callable]]:
         "03.1": _grade_03_1,
         "03.2": lambda: _count_dict({"dielectric": 2, "piezoelectric": 0}, "4/mmm still contains the inversion: ρ(−I) e = −e"),
         "03.3": _grade_03_3,
+        "04.1": lambda: _grade_04_1,
+        "04.2": lambda: _number(0, 0.0, "an orthogonal projection never lengthens a vector, and P C_true = C_true"),
+        "04.3": lambda: _count_dict(table().groupby("system", sort=False)["ε, α (polar rank 2)"].first().to_dict(),
+                                    "read the ε, α (polar rank 2) column of nye_table(); it depends only on the crystal system"),
         "03.4": _grade_03_4,
     }
 

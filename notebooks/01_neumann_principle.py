@@ -71,7 +71,7 @@ setup_notebook()
 # %%
 from gmtnet.properties import compliance, piezo_strain_coefficients
 from gmtnet.teaching import voigt_compliance
-from gmtnet.tensors import from_voigt, to_voigt
+from gmtnet.tensors import from_voigt
 
 e_quartz = np.zeros((3, 6))                                  # C/m², class 32, 2-fold axis along x
 e_quartz[0, :2] = 0.171, -0.171

@@ -5,7 +5,10 @@ Each notebook is a jupytext pair (``jupytext.toml``): ``notebooks/0N_name.ipynb`
 carry no outputs. Execution runs the ``.ipynb`` in a ``python3`` kernel with ``notebooks/`` as the
 working directory and this checkout's ``gmtnet`` first on the kernel's path, fails on any cell
 error, and checks the run time (each notebook must run in under 3 minutes on a 2-core CPU;
-``GMTNET_NOTEBOOK_TIME_LIMIT`` overrides the limit in seconds).
+``GMTNET_NOTEBOOK_TIME_LIMIT`` overrides the limit in seconds) and the size of the executed copy.
+The prose cites numbers that the notebooks compute and pin with ``assert``; the data counts it
+cites are also checked here directly (:func:`test_prose_numbers_match_the_library`), without
+executing anything.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ NOTEBOOKS = [
 TIME_LIMIT = float(os.environ.get("GMTNET_NOTEBOOK_TIME_LIMIT", "180"))
 #: Seconds one cell may take before nbclient gives up.
 CELL_TIMEOUT = 300
+#: Largest executed notebook, bytes: plotly.js embedded once (4.8 MB) would exceed it.
+MAX_EXECUTED_BYTES = 4_000_000
+#: 01 and 02 are the course, 03 and 04 the optional machine-learning appendix.
+COURSE = NOTEBOOKS[:2]
 #: A <script src="http..."> or a CDN renderer would break the offline promise of the notebooks.
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//[^\"'> ]*", re.IGNORECASE)
 
@@ -106,6 +113,66 @@ def test_notebook_teaching_structure(name):
     assert len(solution_code) >= 2, "solutions should be worked out in code"
     for k in range(1, n_exercises + 1):
         assert f"Solution {k}" in text, f"{name}: no worked solution for exercise {k}"
+    # Every exercise can be graded: a check cell before the solutions, and a solution that passes it.
+    number = name[:2]
+    before = "\n".join(c.source for c in nb.cells[: sol[0]] if c.cell_type == "code")
+    after = "\n".join(c.source for c in nb.cells[sol[0] + 1 :] if c.cell_type == "code")
+    for k in range(1, n_exercises + 1):
+        assert f'check("{number}.{k}", None)' in before, f"{name}: exercise {k} has no check cell"
+        assert f'check("{number}.{k}",' in after, f"{name}: solution {k} does not pass its check"
+    # Solutions are collapsed and tagged, not shown under the questions.
+    for cell in nb.cells[sol[0] + 1 :]:
+        if cell.source.strip().startswith("workdir.cleanup()"):
+            continue
+        assert "solution" in cell.metadata.get("tags", []), f"{name}: untagged cell after '## Solutions'"
+        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, f"{name}: solution cell not collapsed"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_says_whether_it_is_course_or_appendix(name):
+    first = _read(name).cells[0].source
+    if name in COURSE:
+        assert "*Course, part" in first
+    else:
+        assert "Appendix" in first and "machine learning for tensors" in first
+
+
+def _cited(name: str, pattern: str) -> tuple[str, ...]:
+    text = "\n".join(_markdown(_read(name)))
+    match = re.search(pattern, text)
+    assert match, f"{name}: the prose no longer cites {pattern!r}"
+    return match.groups()
+
+
+def test_prose_numbers_match_the_library():
+    """Numbers the prose cites, recomputed from the library and the bundled data."""
+    import numpy as np
+
+    from gmtnet.data import load_dataset
+    from gmtnet.properties import compliance, is_mechanically_stable, max_longitudinal_piezo
+    from gmtnet.teaching import independent_up_to_axes, linear_compressibility_matrix, nye_table
+    from gmtnet.tensors import to_ieee_frame
+
+    nye = nye_table()
+    nb01 = NOTEBOOKS[0]
+    assert int(_cited(nb01, r"\*\*(\d+) polar classes\*\*")[0]) == int((nye["p (polar rank 1)"] > 0).sum())
+    assert int(_cited(nb01, r"\*\*(\d+) classes are piezoelectric\*\*")[0]) == int((nye["e (rank 3)"] > 0).sum())
+    assert int(_cited(nb01, r"\*\*(\d+) classes are optically active\.\*\*")[0]) == int((nye["g (axial rank 2)"] > 0).sum())
+    total, free, left = map(int, _cited(nb01, r"\$(\d+) - (\d+) = (\d+)\$ are properties"))
+    assert total - free == left == independent_up_to_axes("1", "elastic")
+
+    piezo = load_dataset("piezoelectric")
+    flagged = piezo["flags"].map(lambda f: "asymmetric" in f)
+    n_flagged, n_rows, n_two = map(int, _cited(NOTEBOOKS[2], r"(\d+) of its (\d+) rows are flagged, and almost all of them \((\d+)\)"))
+    assert (n_flagged, n_rows, n_two) == (int(flagged.sum()), len(piezo), int((flagged & (piezo["symmetry_residual"] > 1.5)).sum()))
+
+    elastic = load_dataset("elastic", include_flagged=False)
+    nlc = sum(np.linalg.eigvalsh(linear_compressibility_matrix(compliance(t)))[0] < 0 for t in elastic["tensor"] if is_mechanically_stable(t))
+    assert int(_cited(NOTEBOOKS[1], r"(\d+) of the stable, unflagged elastic tensors have")[0]) == nlc
+
+    sic = load_dataset("piezoelectric", include_flagged=False).set_index("material_id").loc["mp-8062"]
+    value = float(_cited(NOTEBOOKS[1], r"2e_\{14\}/\\sqrt3 = (0\.\d+)\$ C/m²")[0])
+    assert round(max_longitudinal_piezo(to_ieee_frame(sic.tensor, sic.structure)).value, 3) == value
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -138,6 +205,8 @@ def test_notebook_executes(name, tmp_path):
     assert seconds < TIME_LIMIT, f"{name} took {seconds:.0f} s (limit {TIME_LIMIT:.0f} s)"
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    size = (tmp_path / name).stat().st_size
+    assert size < MAX_EXECUTED_BYTES, f"executed {name} weighs {size / 1e6:.1f} MB: is plotly.js embedded again?"
     # Figures and 3D views must not load anything from the network.
     for i, cell in enumerate(nb.cells):
         for out in cell.get("outputs", []):

@@ -9,7 +9,7 @@ from gmtnet import teaching
 from gmtnet.pointgroups import POINT_GROUPS, point_group_operations
 from gmtnet.properties import piezo_strain_coefficients
 from gmtnet.symmetry import neumann_constraints
-from gmtnet.tensors import from_voigt, rotate, symmetrize_indices
+from gmtnet.tensors import from_voigt, symmetrize_indices
 from scipy.spatial.transform import Rotation
 
 
@@ -121,6 +121,16 @@ def test_quadric_and_stereogram_figures():
     assert np.nanmax(np.abs(x)) == pytest.approx(1 / np.sqrt(2.0), rel=1e-2)   # semi-axis 1/√ε_xx (on the grid)
     with pytest.raises(ValueError, match="positive-definite"):
         teaching.quadric_figure(-eps)
+
+
+def test_point_group_explorer_redraws_and_has_a_static_placeholder():
+    box = teaching.point_group_explorer("432", "gyration")
+    assert "needs a running kernel" in repr(box)
+    group, tensor = box.children[0].children
+    group.value = "-43m"          # triggers a redraw; an error in it would raise here
+    tensor.value = "piezoelectric"
+    with pytest.raises(ValueError, match="unknown point group"):
+        teaching.point_group_explorer("5")
 
 
 def test_allowed_form_rejects_missing_kind():
