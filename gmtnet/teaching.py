@@ -367,9 +367,14 @@ def curie_group(group, strain: np.ndarray, atol: float = 1e-9) -> tuple[str, np.
 
 def strain_between(before, after) -> np.ndarray:
     """Small strain ε (3x3, dimensionless, structure frame) that takes ``before``'s lattice to
-    ``after``'s: lattice rows a' = (I + ε) a for a symmetric ε, i.e. ε = sym(L⁻¹L')ᵀ − I. Rigid
-    rotations are removed by taking the symmetric part (exact to first order)."""
-    F = np.linalg.solve(before.lattice.matrix, after.lattice.matrix).T
+    ``after``'s: lattice rows a' = (I + ε) a for a symmetric ε. A supercell edit is recognised
+    (``after``'s lattice rows ≈ integer combinations M of ``before``'s) and contributes no strain.
+    Rigid rotations are removed by taking the symmetric part (exact to first order)."""
+    L, L2 = np.asarray(before.lattice.matrix, dtype=float), np.asarray(after.lattice.matrix, dtype=float)
+    M = np.rint(L2 @ np.linalg.inv(L))
+    if abs(np.linalg.det(M)) < 0.5:
+        raise ValueError("the edited lattice is not a (strained) supercell of the original one")
+    F = np.linalg.solve(M @ L, L2).T
     return 0.5 * (F + F.T) - np.eye(3)
 
 
@@ -389,7 +394,10 @@ def curie_caption(before, after, symprec: float | None = None) -> str:
         if not hasattr(before, "lattice"):
             raise ValueError("with an edited Structure, give the unedited Structure as `before`")
         strain = strain_between(before, after)
-        detected = _canonical_symbol(analyze_symmetry(after, **kw).point_group)
+        try:
+            detected = _canonical_symbol(analyze_symmetry(after, **kw).point_group)
+        except ValueError as exc:  # e.g. atoms moved on top of each other
+            return f"Curie: {G} ∩ (symmetry of the strain) = {curie_group(ops, strain)[0]}; re-detection failed ({exc})."
     else:
         strain, detected = np.asarray(after, dtype=float), None
     if np.abs(strain).max() < 1e-12:

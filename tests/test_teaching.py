@@ -108,6 +108,12 @@ def test_curie_caption_against_redetection():
     caption = teaching.curie_caption(nacl, strain(nacl, "uniaxial", 2.0, axis="x"))
     assert caption == "Curie: m-3m ∩ (symmetry of the strain) = 4/mmm; re-detected 4/mmm, as predicted."
     assert np.allclose(teaching.strain_between(nacl, strain(nacl, "uniaxial", 2.0, axis="x")), np.diag([0.02, 0, 0]))
+    supercell = strain(nacl, "uniaxial", 2.0, axis="x")
+    supercell.make_supercell([2, 1, 1])
+    assert np.allclose(teaching.strain_between(nacl, supercell), np.diag([0.02, 0, 0]))
+    displaced = nacl.copy()
+    displaced.translate_sites([0], [0, 0, 0.02])      # one atom 0.11 Å along z: no strain, lower symmetry
+    assert "broke more symmetry" in teaching.curie_caption(nacl, displaced)
     small = teaching.curie_caption(nacl, strain(nacl, "uniaxial", 0.1, axis="x"))
     assert "below the detection tolerance" in small and "re-detected m-3m" in small
 
