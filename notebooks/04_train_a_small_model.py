@@ -13,7 +13,10 @@
 # ---
 
 # %% [markdown]
-# # 04 · Train a small GMTNet on a CPU
+# # 04 · Appendix B: train a small GMTNet on a CPU
+#
+# *Optional appendix, "machine learning for tensors" (notebooks 03 and 04). The course itself
+# is notebooks 01 and 02.*
 #
 # **Learning goals.** After this notebook you can
 #
@@ -32,16 +35,11 @@
 # %%
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
-import plotly.io as pio
 
-from gmtnet.plots import use_offline_notebook_renderer
+from gmtnet.teaching import check, setup_notebook
 
-# plotly.js embedded in the notebook itself and no MathJax from a CDN: figures work offline.
-use_offline_notebook_renderer()
-np.set_printoptions(precision=4, suppress=True, linewidth=120)
-pd.set_option("display.precision", 4)
+setup_notebook()
 
 # %% [markdown]
 # ## 1 · Configure the run
@@ -60,17 +58,8 @@ pd.set_option("display.precision", 4)
 
 # %%
 import tempfile
-import time
 from pathlib import Path
 
-import warnings
-
-import torch
-
-warnings.filterwarnings("ignore", message="IProgress not found")   # tqdm's notebook bar is not needed here
-# These graphs are small: one CPU thread is as fast as several, and it does not slow down
-# many-fold when other programs share the CPU (thread oversubscription). Remove on a GPU box.
-torch.set_num_threads(1)
 from gmtnet.train import TrainConfig, evaluate_model, train
 
 SMALL = dict(hidden_scalars=32, num_invariant_layers=1, num_equivariant_layers=2, equivariant_scalars=16,
@@ -85,10 +74,8 @@ config
 # ## 2 · Train
 
 # %%
-t0 = time.perf_counter()
 summary = train(config, out_dir, progress=False)
-print(f"wall time {time.perf_counter() - t0:.0f} s")
-{k: summary[k] for k in ["parameters", "train_crystals", "val_crystals", "epochs_run", "best_epoch", "best_val_fnorm", "train_seconds", "device"]}
+{k: summary[k] for k in ["parameters", "train_crystals", "val_crystals", "epochs_run", "best_epoch", "best_val_fnorm", "device"]}
 
 # %%
 log = pd.read_csv(out_dir / "log.csv")
@@ -175,9 +162,9 @@ raw = run_model(model, [graph], None)[0]                       # equivariant net
 projected = run_model(model, [graph], c_r.projector[None])[0]  # what GMTNet outputs
 print(cubic.formula, "rattled: detected point group", c_r.point_group)
 for name, eps in [("without projector", raw), ("with projector", projected)]:
-    check = c_r.check(eps)
-    print(f"{name:18s} diag {np.diag(eps).round(5)}  max forbidden {check['max_forbidden']:.1e}  "
-          f"max equality violation {check['max_equality_violation']:.1e}  passes: {check['zero_ok'] and check['equality_ok']}")
+    verdict = c_r.check(eps)
+    print(f"{name:18s} diag {np.diag(eps).round(5)}  max forbidden {verdict['max_forbidden']:.1e}  "
+          f"max equality violation {verdict['max_equality_violation']:.1e}  passes: {verdict['zero_ok'] and verdict['equality_ok']}")
 
 # %% [markdown]
 # Without the projector the tensor is only approximately isotropic (off-diagonal and unequal
@@ -243,33 +230,56 @@ n_ind.groupby(level=0).agg(["count", "mean"]).rename(columns={"mean": "independe
 #
 # ## Exercises
 #
+# Each exercise has a cell that calls `check("04.k", answer)`: replace `None` by your answer
+# and run it. Worked solutions are in the collapsed cells of the next section.
+#
 # 1. **Use your model.** Load the model you trained with
 #    `Predictor.load(kinds=["dielectric"], model_dirs={"dielectric": out_dir})` and predict ε
-#    for a test crystal; compare with the DFT label.
+#    for the first cubic test crystal (`cubic.structure` above). Pass the predicted $3\times3$
+#    tensor to the check: what form must it have?
 # 2. **Prove (b) numerically for the elastic kind.** Take a random symmetric elastic tensor
-#    $C$ allowed by a hexagonal crystal, add random noise (including forbidden components) and
-#    check that projecting never increases the full-tensor Frobenius error.
-# 3. **Data matter.** What Fnorm does the same small model reach with `max_train=100`? (Keep
-#    the run short: `epochs=20`, `time_limit=10`.)
+#    $C$ allowed by 6/mmm, add random noise (including forbidden components) 200 times and
+#    count the trials in which projecting increases the full-tensor Frobenius error.
+# 3. **Fewer numbers to learn.** How many numbers must the network get right for ε of a crystal
+#    in each crystal system? Answer as a dict `{"triclinic": ..., ..., "cubic": ...}`.
 #
-# ## Solutions
-#
-# **Solution 1.**
+# *Try it (not graded): data matter.* Train the same small model with `max_train=100`,
+# `epochs=20`, `time_limit=10` and compare its test Fnorm with the one above.
 
 # %%
+check("04.1", None)   # the predicted 3x3 ε
+
+# %%
+check("04.2", None)   # a count
+
+# %%
+check("04.3", None)   # {"triclinic": ..., "monoclinic": ..., ...}
+
+# %% [markdown]
+# ## Solutions
+#
+# Collapsed and tagged `solution` (remove them for a hand-out with
+# `jupyter nbconvert --to notebook --TagRemovePreprocessor.remove_cell_tags='["solution"]' 04_train_a_small_model.ipynb`).
+
+# %% [markdown] jupyter={"source_hidden": true} tags=["solution"]
+# **Solution 1.** The crystal is cubic, so the projector makes the prediction a multiple of the identity, whatever the network's values.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
 from gmtnet import Predictor
 
 mine = Predictor.load(kinds=["dielectric"], model_dirs={"dielectric": out_dir}, device="auto")
-row = test_rows.iloc[0]
-p = mine.predict(row.structure, "dielectric")
-print(row.formula, p.symmetry.point_group)
+p = mine.predict(cubic.structure, "dielectric")
+print(cubic.formula, p.symmetry.point_group)
 print("predicted ε:\n", p.tensor.round(3))
-print("DFT ε:\n", np.asarray(row.tensor).round(3))
+print("DFT ε:\n", np.asarray(cubic.tensor).round(3))
+grade = check("04.1", p.tensor)
+assert grade
+grade
 
-# %% [markdown]
-# **Solution 2.** The projection is orthogonal and the label is a fixed point of it, so the error's component in the forbidden directions is removed and nothing is added:
+# %% [markdown] jupyter={"source_hidden": true} tags=["solution"]
+# **Solution 2.** The projection is orthogonal and the label is a fixed point of it, so the error's component in the forbidden directions is removed and nothing is added. (For C the paper's Fnorm is measured on the $6\times6$ Voigt matrix, a differently weighted norm, in which the inequality need not hold exactly for every crystal; in the full-tensor norm it always does.)
 
-# %%
+# %% jupyter={"source_hidden": true} tags=["solution"]
 from gmtnet.pointgroups import point_group_operations
 from gmtnet.symmetry import neumann_constraints
 from gmtnet.tensors import symmetrize_indices
@@ -280,23 +290,23 @@ C_true = c_hex.project(symmetrize_indices(rng.normal(scale=50, size=(3, 3, 3, 3)
 worse = 0
 for _ in range(200):
     noisy = C_true + symmetrize_indices(rng.normal(scale=10, size=(3, 3, 3, 3)), "elastic")
-    worse += np.linalg.norm(c_hex.project(noisy) - C_true) > np.linalg.norm(noisy - C_true) + 1e-9
+    worse += int(np.linalg.norm(c_hex.project(noisy) - C_true) > np.linalg.norm(noisy - C_true) + 1e-9)
 print("projection made the error larger in", worse, "of 200 trials")
+grade = check("04.2", worse)
+assert grade
+grade
 
-# %% [markdown]
-# (For C the paper's Fnorm is measured on the $6\times6$ Voigt matrix, a differently weighted
-# norm, in which the inequality need not hold exactly for every crystal; in the full-tensor
-# norm it always does.)
-#
-# **Solution 3.** Fewer crystals give a worse model; the exact number depends on the seed:
+# %% [markdown] jupyter={"source_hidden": true} tags=["solution"]
+# **Solution 3.** The number of independent components of a symmetric polar rank-2 tensor, from the Nye table of notebook 01 (it depends only on the crystal system).
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+from gmtnet.teaching import nye_table
+
+answer = nye_table().groupby("system", sort=False)["ε, α (polar rank 2)"].first().to_dict()
+print(answer)
+grade = check("04.3", answer)
+assert grade
+grade
 
 # %%
-quick = TrainConfig(kind="dielectric", model="gmtnet", epochs=20, batch_size=16, lr=3e-3, warmup_epochs=3,
-                    max_train=100, time_limit=10, seed=0, device="auto", model_options=SMALL)
-s100 = train(quick, Path(workdir.name) / "dielectric-100", progress=False)
-m100 = evaluate_model(Path(workdir.name) / "dielectric-100", "test", progress=False)["overall"]
-print(f"max_train=100: test Fnorm {m100['fnorm']:.3f} (EwT25 {m100['ewt25']:.0%});"
-      f" max_train=400: {small['overall']['fnorm']:.3f} (EwT25 {small['overall']['ewt25']:.0%})")
-
-# %%
-workdir.cleanup()   # remove the temporary model directories
+workdir.cleanup()   # remove the temporary model directory
