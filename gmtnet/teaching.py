@@ -53,12 +53,20 @@ VOIGT_STRAIN_WEIGHTS = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
 _SUPERSCRIPT = {1: "⁺", -1: "⁻"}
 
 
-def setup_notebook() -> str:
+def setup_notebook(torch_threads: int | None = None) -> str:
     """Print options for numpy/pandas and a plotly renderer that stores figures as data only.
 
     The ``plotly_mimetype`` renderer writes each figure's JSON and no JavaScript: JupyterLab,
     Notebook 7 and VS Code draw it with the plotly.js their plotly extension ships (loaded once,
     offline), so an executed notebook does not carry a 4.8 MB copy of plotly.js, nor a CDN link.
+
+    Args:
+        torch_threads: if given, ``torch.set_num_threads(torch_threads)``. Crystal graphs are
+            small: one thread is about as fast as several on an idle CPU, and on a shared one it
+            avoids oversubscription. Notebook 03 on 2 cores at load average 5-8: 86-87 s with
+            torch's default, 48-60 s with ``torch_threads=1``, 21-28 s when ``OMP_NUM_THREADS=1``
+            is also set before the kernel starts (numpy's BLAS then uses one thread too).
+
     Returns the renderer name.
     """
     import plotly.io as pio
@@ -66,6 +74,12 @@ def setup_notebook() -> str:
     np.set_printoptions(precision=4, suppress=True, linewidth=120)
     pd.set_option("display.precision", 4)
     pio.renderers.default = "plotly_mimetype"
+    if torch_threads is not None:
+        if int(torch_threads) < 1:
+            raise ValueError(f"torch_threads must be a positive integer, got {torch_threads!r}")
+        import torch
+
+        torch.set_num_threads(int(torch_threads))
     return pio.renderers.default
 
 
@@ -447,23 +461,24 @@ def stereogram_figure(group, title: str | None = None, size: int = 340):
         pts = [(x, y) if up else (np.nan, np.nan) for x, y, up in pts]
         fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", line={"color": "#1f77b4", "width": 2}, hoverinfo="skip", showlegend=False))
     markers = {2: "diamond-wide", 3: "triangle-up", 4: "square", 6: "hexagon"}
-    seen = set()
+    # One symbol per axis end, the highest order found there (a 4-fold axis is also a 2-fold one).
+    axes: dict[tuple[float, float], tuple[int, bool, str]] = {}
     for R, d in described:
         sym = d["symbol"].rstrip("⁺⁻")
+        improper = sym.startswith("-")
         order = int(sym.lstrip("-")) if sym.lstrip("-").isdigit() else 0
-        if order < 2 or (sym.startswith("-") and order == 2):
+        if order < 2 or (improper and order == 2):
             continue
-        axis = np.array(d["axis"], dtype=float)
-        for end in (axis, -axis):
+        for end in (np.array(d["axis"], dtype=float), -np.array(d["axis"], dtype=float)):
             x, y, up = _stereo(end)
-            key = (round(x, 3), round(y, 3), sym)
-            if not up or key in seen:
-                continue
-            seen.add(key)
-            fig.add_trace(go.Scatter(
-                x=[x], y=[y], mode="markers", showlegend=False, hovertext=f"{sym} axis {d['axis']}", hoverinfo="text",
-                marker={"symbol": markers[order] + ("-open" if sym.startswith("-") else ""), "size": 14, "color": "#d62728",
-                        "line": {"width": 2, "color": "#d62728"}}))
+            key = (round(x, 3) + 0.0, round(y, 3) + 0.0)
+            if up and (key not in axes or (order, not improper) > axes[key][:2]):
+                axes[key] = (order, not improper, f"{sym} axis {d['axis']}")
+    for (x, y), (order, proper, text) in axes.items():
+        fig.add_trace(go.Scatter(
+            x=[x], y=[y], mode="markers", showlegend=False, hovertext=text, hoverinfo="text",
+            marker={"symbol": markers[order] + ("" if proper else "-open"), "size": 14, "color": "#d62728",
+                    "line": {"width": 2, "color": "#d62728"}}))
     general = np.array([np.sin(0.55) * np.cos(0.35), np.sin(0.55) * np.sin(0.35), np.cos(0.55)])
     poles = [_stereo(R @ general) for R in ops]
     for up, marker in ((True, "circle"), (False, "circle-open")):

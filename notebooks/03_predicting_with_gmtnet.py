@@ -44,7 +44,7 @@ from gmtnet.kinds import get_kind
 from gmtnet.teaching import check, setup_notebook
 from gmtnet.tensors import rotate, to_voigt
 
-setup_notebook()
+setup_notebook(torch_threads=1)
 KINDS = ["dielectric", "piezoelectric", "elastic"]
 
 # %% [markdown]

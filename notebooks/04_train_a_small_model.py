@@ -39,7 +39,7 @@ import plotly.graph_objects as go
 
 from gmtnet.teaching import check, setup_notebook
 
-setup_notebook()
+setup_notebook(torch_threads=1)
 
 # %% [markdown]
 # ## 1 · Configure the run

@@ -195,6 +195,9 @@ def test_notebook_executes(name, tmp_path):
     )
     # The kernel imports this checkout's gmtnet, whichever checkout the environment was installed from.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    # One BLAS/OpenMP thread unless the caller chose: on a shared 2-core machine notebook 03 took
+    # 86 s with the libraries' default threads and 26 s with one (load average 5-8).
+    env.setdefault("OMP_NUM_THREADS", "1")
     start = time.perf_counter()
     try:
         client.execute(env=env)
