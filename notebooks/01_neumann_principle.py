@@ -395,6 +395,7 @@ reduced = pd.DataFrame(
                           ("6/m", "elastic"), ("1", "piezoelectric"), ("-1", "dielectric")]}
 ).T
 assert reduced.loc[("1", "elastic")].tolist() == [21, 18] and reduced.loc[("2/m", "elastic")].tolist() == [13, 12]
+assert reduced.loc[("4/m", "elastic")].tolist() == reduced.loc[("-3", "elastic")].tolist() == [7, 6]
 assert reduced.loc[("6/m", "elastic")].tolist() == [5, 5] and reduced.loc[("-1", "dielectric")].tolist() == [6, 3]
 reduced
 
