@@ -37,8 +37,31 @@ def errors(at: AppTest) -> list[str]:
 def test_entry_script_navigates_to_explore():
     at = run_ok(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT))
     assert at.title[0].value == "GMTNet Explorer"
+    # the app's own navigation: one link per page, drawn by the script (no automatic page list)
+    links = [e.proto for e in at.sidebar.get("page_link")]
+    assert [link.label for link in links] == ["Explore", "What-if", "Browse", "Model"]
     notes = " ".join(m.value for m in at.sidebar.markdown)
     assert "notebooks/01_neumann_principle.ipynb" in notes
+
+
+def test_no_automatic_page_list_on_first_load():
+    """Streamlit's client shows the pages/ folder's automatic list ("streamlit app, browse, ...")
+    on the first load unless the config hides it; the script draws the navigation instead."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showSidebarNavigation"] is False
+    from streamlit import config as st_config
+    from streamlit.proto.NewSession_pb2 import Config
+    from streamlit.runtime.app_session import _populate_config_msg
+
+    st_config.set_option("client.showSidebarNavigation", config["client"]["showSidebarNavigation"])
+    try:
+        msg = Config()
+        _populate_config_msg(msg)  # what the server sends the client before any script runs
+        assert msg.hide_sidebar_nav
+    finally:
+        st_config.set_option("client.showSidebarNavigation", True)
 
 
 def test_search_select_predict():
