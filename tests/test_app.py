@@ -379,3 +379,19 @@ def test_rounded_reference_passes_within_its_sources_rounding():
     assert dft["equality check"] == "pass within the source's rounding of 1 GPa"
     assert dft["zero check"] == "pass"
     assert any("passes within the source's rounding of 1 GPa" in c.value for c in at.caption)
+
+
+def test_explore_says_why_a_metal_gets_no_meaningful_dielectric_tensor():
+    from pymatgen.core import Lattice, Structure
+
+    cu = Structure(Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    at = page("explore")
+    at.session_state["crystal"] = Crystal(structure=cu, label="Cu (test)")
+    run_ok(at)
+    at.radio(key="x_kind").set_value("dielectric")
+    run_ok(at)
+    warned = [w.value for w in at.warning if "Likely a metal" in w.value]
+    assert warned and "Cu is an elemental metal" in warned[0]
+    at.radio(key="x_kind").set_value("elastic")
+    run_ok(at)
+    assert not any("Likely a metal" in w.value for w in at.warning)

@@ -71,3 +71,13 @@ def test_metal_predictions_carry_the_warning_first(predictor, kind):
 
 def test_elastic_predictions_are_not_gated(predictor):
     assert not any(w.startswith("Likely a metal") for w in predictor.predict(fcc_cu(), "elastic").warnings)
+
+
+def test_cli_prints_the_metal_warning(tmp_path, capsys):
+    from gmtnet.cli import main
+
+    path = tmp_path / "POSCAR"
+    path.write_text(fcc_cu().to(fmt="poscar"))
+    assert main(["predict", str(path), "--kind", "dielectric", "--device", "cpu", "--members", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: Likely a metal: Cu is an elemental metal" in out
