@@ -42,6 +42,7 @@ semiconductors; LiSn, Ti₆Sn₅ are not).
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -86,6 +87,15 @@ def _achievable(states: tuple[int, ...], count: int) -> tuple[int, np.ndarray]:
     return offset, result > 0
 
 
+@lru_cache(maxsize=None)
+def _electronegativity(symbol: str) -> float:
+    """Pauling electronegativity, NaN where pymatgen has none (noble gases, superheavy elements:
+    such an element never takes a negative state here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pymatgen warns for every element without a value
+        return float(Element(symbol).X)
+
+
 def charge_balances(composition: Composition) -> bool:
     """True when some assignment of oxidation states (the sets in the module docstring) to the
     atoms of ``composition`` sums to 0 (non-integer amounts are scaled to integers first)."""
@@ -93,10 +103,11 @@ def charge_balances(composition: Composition) -> bool:
     counts = _integer_counts(list(amounts.values()))
     elements = [Element(e) for e in amounts]
     all_metal = all(el.is_metal for el in elements)
-    chi_min = min(el.X for el in elements)
+    chi = [_electronegativity(el.symbol) for el in elements]
+    chi_min = min((x for x in chi if np.isfinite(x)), default=np.nan)
     offset, mask = 0, np.ones(1, dtype=np.int64)
-    for el, count in zip(elements, counts):
-        o, m = _achievable(_states(el.symbol, all_metal, el.X - chi_min >= ANION_GAP), count)
+    for el, x, count in zip(elements, chi, counts):
+        o, m = _achievable(_states(el.symbol, all_metal, bool(x - chi_min >= ANION_GAP)), count)
         offset += o
         mask = (np.convolve(mask, m.astype(np.int64)) > 0).astype(np.int64)
     return 0 <= -offset < len(mask) and bool(mask[-offset])
