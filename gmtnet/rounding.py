@@ -71,8 +71,9 @@ def reference_verdicts(constraints: SymmetryConstraints, tensor: np.ndarray, ste
     ``tensor``: full rank, in the frame of ``constraints``; ``step``: the source's rounding
     (:func:`rounding_step` of the values as stored), ``rotated``: whether ``tensor`` was rotated
     out of the frame it was stored in. Returns the strict check's dict (the paper's tolerances)
-    with ``"zero"`` and ``"equality"`` set to ``"pass"``, ``"fail"`` or ``"pass within the
-    source's rounding of 1 GPa"`` (a strict failure that the rounding explains), and
+    with ``"zero"`` and ``"equality"`` set to ``"pass"``, ``"pass within the source's rounding of
+    1 GPa"`` (a strict failure that the rounding explains), ``"fail (beyond the source's rounding
+    of 0.001 GPa)"`` (one it does not) or ``"fail"`` (no rounding detected), and
     ``"rounding"``: the :func:`check_within_rounding` dict or ``None``.
     """
     strict = constraints.check(tensor)
@@ -84,6 +85,8 @@ def reference_verdicts(constraints: SymmetryConstraints, tensor: np.ndarray, ste
             out[name] = "pass"
         elif rounded is not None and rounded[f"{name}_ok"]:
             out[name] = f"pass within the source's rounding of {_step_text(step, unit)}"
+        elif rounded is not None:
+            out[name] = f"fail (beyond the source's rounding of {_step_text(step, unit)})"
         else:
             out[name] = "fail"
     return out

@@ -45,7 +45,17 @@ def test_rotated_reference_frame_mistake_still_fails():
     # even with the loosest tolerance (rounding after a rotation: 4.5 / 9 GPa)
     assert not check_within_rounding(c, wrong, 1.0, rotated=True)["zero_ok"]
     verdicts = reference_verdicts(c, wrong, 1.0, rotated=True)
-    assert verdicts["zero"] == "fail" and verdicts["max_forbidden"] > 9.0
+    assert verdicts["zero"] == "fail (beyond the source's rounding of 1 GPa)" and verdicts["max_forbidden"] > 9.0
+
+
+def test_deviations_beyond_the_rounding_still_fail():
+    # K2O mp-971 (matminer, 3 decimals): its forced pairs differ by 0.03 GPa, 27x its rounding.
+    ref = reference_in_shown_frame("mp-971", "elastic")
+    assert ref["rounding_step"] == 0.001
+    c = symmetry_constraints(ref["structure"], "elastic")
+    moved = not np.array_equal(ref["rotation"], np.eye(3))
+    verdicts = reference_verdicts(c, ref["tensor"], ref["rounding_step"], rotated=moved)
+    assert verdicts["equality"] == "fail (beyond the source's rounding of 0.001 GPa)"
 
 
 def test_full_precision_reference_gets_no_rounding_allowance():
