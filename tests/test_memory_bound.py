@@ -13,8 +13,8 @@ from gmtnet.graph import MAX_NEIGHBOR_SEARCH_BYTES, build_graph, check_neighbor_
 from gmtnet.io import StructureError, validate_structure
 
 # Peak RSS allowed to the subprocess that reads the 1000 Å cell: Python + numpy + pymatgen take
-# ~0.3 GB; the unbounded search allocated 27 GB (30 GiB estimated) for this cell.
-PEAK_RSS_LIMIT = 1_000_000_000
+# ~0.09 GB; the unbounded search allocated 27 GB (30 GiB estimated) for this cell.
+PEAK_RSS_LIMIT = 500_000_000
 
 _READ_BIG_CELL = textwrap.dedent("""
     import json, resource
@@ -31,7 +31,11 @@ _READ_BIG_CELL = textwrap.dedent("""
         outcome = f"refused: {err}"
     except MemoryError as err:
         outcome = f"MemoryError: {err}"
-    print(json.dumps({"outcome": outcome, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    # VmHWM: this process's own peak RSS. (ru_maxrss can report the parent's RSS: Linux keeps the
+    # high-water mark of the memory image replaced at exec, the parent's when spawned with vfork.)
+    with open("/proc/self/status") as fh:
+        peak = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+    print(json.dumps({"outcome": outcome, "peak_rss": peak}))
 """)
 
 
