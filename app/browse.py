@@ -10,6 +10,7 @@ import streamlit as st
 
 from app import state
 from gmtnet.browse import (
+    METAL_COLUMN,
     column_range,
     filter_predictions,
     load_catalog_predictions,
@@ -19,6 +20,7 @@ from gmtnet.browse import (
     to_parquet_bytes,
 )
 from gmtnet.data import CRYSTAL_SYSTEMS
+from gmtnet.insulator import GATED_KINDS
 from gmtnet.kinds import KINDS
 from gmtnet.scalars import SCALAR_COLUMNS
 
@@ -74,7 +76,15 @@ def filters(table: pd.DataFrame) -> pd.DataFrame | None:
     with_errors = c3.checkbox("Show failed rows", key="b_errors", value=False)
     with_reference = c3.checkbox("Only crystals with a DFT reference", key="b_has_dft", value=False,
                                  disabled=not any(c.startswith("dft_") for c in table.columns))
+    show_metals = False
     rows = table[table["kind"] == kind]
+    if kind in GATED_KINDS:
+        n_metals = int(rows[METAL_COLUMN].sum()) if METAL_COLUMN in rows.columns else 0
+        show_metals = c3.checkbox(
+            f"Show likely metals ({n_metals})", key="b_metals", value=False,
+            help="ε₀, ε∞ and e are defined for insulators only: rows of crystals whose composition marks them as "
+                 "likely metals (elemental metals, and compounds no combination of oxidation states balances) are "
+                 f"hidden unless this is ticked; the `{METAL_COLUMN}` column marks them.")
     ranges = {}
     with st.expander("Ranges of the derived scalars"):
         for col in [c for c in scalar_columns_for(kind, rows) if c != "born_stable"]:
@@ -89,7 +99,8 @@ def filters(table: pd.DataFrame) -> pd.DataFrame | None:
         if "born_stable" in rows.columns and st.checkbox("Born-stable only", key="b_stable"):
             rows = rows[rows["born_stable"].fillna(False).astype(bool)]
     try:
-        return filter_predictions(rows, kind, systems, elements, ranges, with_errors, with_reference)
+        return filter_predictions(rows, kind, systems, elements, ranges, with_errors, with_reference,
+                                  show_likely_metals=show_metals)
     except ValueError as err:
         st.error(f"Filter: {err}")
         return None

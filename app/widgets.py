@@ -293,11 +293,14 @@ def reference_in_frame(material_id: str | None, kind: str, rot: np.ndarray, show
     if ref["tensor"] is None:
         st.warning(f"DFT reference not compared: it was {ref['mapping']}.")
         return None
+    # Whether the tensor left the frame its source stored (and rounded) it in: the rounding
+    # tolerance of the symmetry check depends on it (gmtnet.rounding).
+    moved = ref["rotation"] is not None and not np.array_equal(ref["rotation"], np.eye(3))
     if np.array_equal(rot, np.eye(3)):
-        return ref
+        return {**ref, "rotated": moved}
     from gmtnet.tensors import rotate
 
-    return {**ref, "tensor": rotate(ref["tensor"], rot), "structure": shown}
+    return {**ref, "tensor": rotate(ref["tensor"], rot), "structure": shown, "rotated": True}
 
 
 
@@ -415,12 +418,25 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
         st.dataframe(pd.DataFrame([_check_row("prediction", chk, k.unit_label)]), hide_index=True)
         st.caption("No DFT reference for this crystal (not bundled, or edited).")
         return
+    from gmtnet.rounding import reference_verdicts
+
     cmp = tables.comparison(pred.tensor, np.asarray(reference["tensor"]), kind, c)
+    verdicts = reference_verdicts(c, np.asarray(reference["tensor"]), reference.get("rounding_step"),
+                                  reference.get("rotated", True))
     st.dataframe(
         pd.DataFrame([_check_row("prediction", cmp["prediction"], k.unit_label),
-                      _check_row("DFT reference", cmp["dft"], k.unit_label)]),
+                      _check_row("DFT reference", cmp["dft"], k.unit_label, verdicts)]),
         hide_index=True,
     )
+    rounded = verdicts["rounding"]
+    if rounded is not None and "within" in verdicts["zero"] + verdicts["equality"]:
+        st.caption(
+            f"The DFT reference passes within the source's rounding of {rounded['step']:g} {k.unit}: its source stored "
+            f"the values to {rounded['step']:g} {k.unit}, so each may be off by half that; "
+            + ("after its rotation into this frame a component may be off by up to "
+               if reference.get("rotated", True) else "a forbidden component may thus be up to ")
+            + f"{rounded['zero_tol']:.3g} and a forced pair differ by up to {rounded['equality_tol']:.3g} {k.unit}."
+        )
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(f"Frobenius error ({k.unit_label})", f"{cmp['frobenius']:.4g}")
     m2.metric(f"Predicted uncertainty ({k.unit_label})", "–" if pred.uncertainty is None else f"{pred.uncertainty:.3g}",
@@ -441,12 +457,13 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     st.plotly_chart(figure("difference_heatmap", [pred.voigt, ref_v], pred.voigt, ref_v, kind), key=f"{key}_diff_{kind}")
 
 
-def _check_row(name: str, chk: dict, unit: str) -> dict:
+def _check_row(name: str, chk: dict, unit: str, verdicts: dict | None = None) -> dict:
+    v = verdicts or {"zero": "pass" if chk["zero_ok"] else "fail", "equality": "pass" if chk["equality_ok"] else "fail"}
     return {
         "tensor": name,
-        "zero check": "pass" if chk["zero_ok"] else "fail",
+        "zero check": v["zero"],
         f"max forbidden ({unit})": f"{chk['max_forbidden']:.2e}",
-        "equality check": "pass" if chk["equality_ok"] else "fail",
+        "equality check": v["equality"],
         f"max equality violation ({unit})": f"{chk['max_equality_violation']:.2e}",
         "symmetry residual": f"{chk['residual']:.2e}",
     }
@@ -550,9 +567,11 @@ def edit_controls(structure: Structure) -> tuple[str, Structure] | str | None:
     return None
 
 
-def before_after_panel(before: Structure, after: Structure, pred_before: dict, pred_after: dict) -> None:
-    """Symmetry before/after and, per kind, the components that became allowed or independent."""
-    from gmtnet.edit import newly_allowed, released_equalities
+def before_after_panel(before: Structure, after: Structure, pred_before: dict, pred_after: dict,
+                       edited: bool = True) -> None:
+    """Symmetry before/after and, per kind, the components that became allowed or independent
+    (``edited``: whether any edit was applied; without one there is no change to state)."""
+    from gmtnet.edit import change_statement, newly_allowed, released_equalities
 
     rows = []
     for name, s in (("before", before), ("after", after)):
@@ -579,16 +598,15 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 f"Newly allowed: **{', '.join(new) if new else 'none'}**. "
                 f"Equalities released: **{freed_text}**."
             )
-            if pb.members is not None and pa.members is not None and len(pb.members) == len(pa.members):
+            if not edited:
+                st.markdown(change_statement(0.0, 0.0, k.unit_label, edited=False))
+            elif pb.members is not None and pa.members is not None and len(pb.members) == len(pa.members):
                 from gmtnet.models.ensemble import change_uncertainty
 
                 size, sigma = change_uncertainty(pb.members, pa.members, kind, pa.std_scale)
-                st.markdown(
-                    f"Predicted change ‖after − before‖ = **{size:.3g} ± {sigma:.2g}** {k.unit_label} (1σ from the "
-                    f"ensemble's paired members; uncertainty of each tensor alone: {pb.uncertainty:.3g} before, "
-                    f"{pa.uncertainty:.3g} after). " + ("The change is within the model's noise."
-                                                         if size < sigma else "The change is larger than its uncertainty.")
-                )
+                st.markdown(change_statement(
+                    size, sigma, k.unit_label, detail=f"1σ from the ensemble's paired members; uncertainty of each "
+                    f"tensor alone: {pb.uncertainty:.3g} before, {pa.uncertainty:.3g} after"))
             for w in pa.warnings:
                 st.warning(f"Edited structure: {plain(w)}", icon="⚠️")
             c1, c2 = st.columns(2)

@@ -22,6 +22,7 @@ import json
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -44,6 +45,8 @@ __all__ = [
     "scalar_columns_for",
     "read_screen_files",
     "filter_predictions",
+    "METAL_COLUMN",
+    "add_metal_flags",
     "to_csv_bytes",
     "to_parquet_bytes",
 ]
@@ -55,6 +58,11 @@ CATALOG_PREDICTIONS = "catalog_predictions.parquet"
 BASE_COLUMNS: tuple[str, ...] = ("id", "formula", "spacegroup_symbol", "point_group", "crystal_system", "nsites")
 
 _REQUIRED = ("id", "kind", "formula", "crystal_system", "error")
+
+#: Column added at load time (not stored in the shipped Parquet): True where the formula is likely
+#: a metal by :func:`gmtnet.insulator.metal_reason`; ε₀, ε∞ and e rows of such crystals are hidden
+#: by default in :func:`filter_predictions`.
+METAL_COLUMN = "likely_metal"
 
 
 def catalog_predictions_file():
@@ -95,7 +103,26 @@ def load_catalog_predictions() -> pd.DataFrame:
     from gmtnet.screen import to_frame
 
     with path.open("rb") as fh:
-        return to_frame(pq.read_table(fh))
+        return add_metal_flags(to_frame(pq.read_table(fh)))
+
+
+@lru_cache(maxsize=None)
+def _likely_metal(formula: str) -> bool:
+    from gmtnet.insulator import is_likely_metal
+
+    try:
+        return is_likely_metal(formula)
+    except (ValueError, KeyError):  # error rows and unparsable formulas: nothing to say
+        return False
+
+
+def add_metal_flags(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with :data:`METAL_COLUMN` computed from each row's ``formula`` (the rule of
+    :mod:`gmtnet.insulator` needs the composition only; once per distinct formula, ~0.1 ms each)."""
+    flags = {f: _likely_metal(str(f)) for f in table["formula"].dropna().unique()}
+    out = table.copy()
+    out[METAL_COLUMN] = table["formula"].map(flags).fillna(False).astype(bool)
+    return out
 
 
 def _dft_scalars(kind: str) -> pd.DataFrame:
@@ -201,7 +228,7 @@ def read_screen_files(blobs: Iterable[bytes]) -> pd.DataFrame:
         frames.append(frame)
     if not frames:
         raise ValueError("no file given")
-    return pd.concat(frames, ignore_index=True)
+    return add_metal_flags(pd.concat(frames, ignore_index=True))
 
 
 def _elements(formula: str) -> frozenset[str]:
@@ -221,6 +248,7 @@ def filter_predictions(
     ranges: Mapping[str, tuple[float, float]] | None = None,
     with_errors: bool = False,
     with_reference: bool = False,
+    show_likely_metals: bool = False,
 ) -> pd.DataFrame:
     """Rows of ``kind`` that match every given criterion, with the columns worth showing.
 
@@ -232,9 +260,12 @@ def filter_predictions(
         ranges: column → (low, high), inclusive; a NaN value fails a range.
         with_errors: keep rows whose prediction failed (their scalars are empty).
         with_reference: keep only crystals with a DFT tensor of this kind (a ``dft_`` value).
+        show_likely_metals: for ε₀, ε∞ and e (defined for insulators only), keep the rows of
+            likely metals (:data:`METAL_COLUMN`); they are dropped by default. Other kinds keep
+            them either way.
 
     Returns:
-        A copy with :data:`BASE_COLUMNS`, the kind's scalar columns, their ``dft_`` partners, then
+        A copy with :data:`BASE_COLUMNS`, :data:`METAL_COLUMN`, the kind's scalar columns, their ``dft_`` partners, then
         the remaining columns (``tensor`` / ``voigt_ieee`` lists are dropped from the view).
 
     Raises:
@@ -242,8 +273,14 @@ def filter_predictions(
     """
     from gmtnet.catalog import _parse_elements
 
+    from gmtnet.insulator import GATED_KINDS
+
     k = get_kind(kind).name
     rows = table[table["kind"] == k]
+    if METAL_COLUMN not in rows.columns:
+        rows = add_metal_flags(rows)
+    if k in GATED_KINDS and not show_likely_metals:
+        rows = rows[~rows[METAL_COLUMN]]
     if not with_errors:
         rows = rows[rows["error"].isna()]
     systems = list(crystal_systems)
@@ -262,7 +299,7 @@ def filter_predictions(
         rows = rows[(values >= lo) & (values <= hi)]
     scalars = scalar_columns_for(k, rows)
     dft = [f"dft_{c}" for c in scalars if f"dft_{c}" in rows.columns]
-    first = [c for c in (*BASE_COLUMNS, *scalars, *dft) if c in rows.columns]
+    first = [c for c in (*BASE_COLUMNS, METAL_COLUMN, *scalars, *dft) if c in rows.columns]
     other_scalars = set(SCALAR_COLUMNS) - set(scalars)
     rest = [c for c in rows.columns if c not in first and c not in ("tensor", "voigt_ieee", "kind")
             and c not in other_scalars and c.removeprefix("dft_") not in other_scalars]

@@ -274,9 +274,13 @@ def reference_in_shown_frame(material_id: str, kind: str) -> dict | None:
         "structure": the shown Structure, "source_tensor"/"source_structure": the row's own tensor
         and cell, "rotation": R (3x3, source frame → shown frame) or None, "mapping": a sentence
         saying how the frames relate, "mapping_error": None or why no mapping was found,
-        "symmetry_residual", "flags", "split"}`` (read-only arrays; cached).
+        "rounding_step": the step the source rounded its stored values to
+        (:func:`gmtnet.rounding.rounding_step` of the stored Voigt matrix, kind's units: 1.0 for
+        the legacy elastic rows in whole GPa) or None, "symmetry_residual", "flags", "split"}``
+        (read-only arrays; cached).
     """
-    from gmtnet.tensors import cell_rotation, rotate
+    from gmtnet.rounding import rounding_step
+    from gmtnet.tensors import cell_rotation, rotate, to_voigt
 
     ref = reference_tensor(material_id, kind)
     if ref is None:
@@ -284,7 +288,7 @@ def reference_in_shown_frame(material_id: str, kind: str) -> dict | None:
     shown = reference_structure(material_id)
     own = ref["structure"]
     out = {**ref, "source_tensor": ref["tensor"], "source_structure": own, "structure": shown,
-           "rotation": None, "mapping_error": None}
+           "rotation": None, "mapping_error": None, "rounding_step": rounding_step(to_voigt(ref["tensor"], kind, "ieee"))}
     try:
         rot = cell_rotation(own, shown)
     except ValueError as err:

@@ -42,6 +42,7 @@ __all__ = [
     "make_supercell",
     "newly_allowed",
     "released_equalities",
+    "change_statement",
 ]
 
 #: Strain modes understood by :func:`strain`.
@@ -269,3 +270,41 @@ def released_equalities(
         raise ValueError(f"cannot compare {before.kind.name!r} with {after.kind.name!r} constraints")
     after_eqs = set(after.voigt_equalities(order))
     return [e for e in before.voigt_equalities(order) if e not in after_eqs]
+
+
+def change_statement(size: float, sigma: float, unit: str, edited: bool = True, detail: str = "") -> str:
+    """The What-if sentence about a predicted change and its uncertainty (Markdown).
+
+    Args:
+        size: ‖after − before‖ in the paper's form, ``unit``
+            (:func:`gmtnet.models.ensemble.change_uncertainty`).
+        sigma: its 1σ uncertainty from the paired ensemble members, same unit.
+        unit: the kind's unit label.
+        edited: False when no edit was applied: then there is no change and nothing to compare,
+            and the sentence says so instead of quoting 0 ± 0.
+        detail: shown in parentheses after the numbers (where σ comes from).
+
+    σ is printed to 2 significant digits and the size to the same last digit; the verdict compares
+    the numbers *as printed*, so it never contradicts them: "larger than its uncertainty" only when the printed size is strictly
+    larger than the printed σ, "within its uncertainty" when it is not, "does not change" when the
+    printed size is 0.
+    """
+    if not edited:
+        return "No edit applied yet: the structure and its prediction are unchanged, so there is no change to compare."
+    sigma_text = f"{sigma:.2g}"
+    if sigma > 0 and np.isfinite(sigma):
+        # The size to the uncertainty's last printed digit (2 significant digits of σ).
+        decimals = 1 - int(np.floor(np.log10(float(sigma_text))))
+        size_text = f"{round(size, decimals):.{max(decimals, 0)}f}"
+    else:
+        size_text = f"{size:.3g}"
+    shown_size, shown_sigma = float(size_text), float(sigma_text)
+    head = f"Predicted change ‖after − before‖ = **{size_text} ± {sigma_text}**" + (f" {unit}" if unit else "")
+    head += f" ({detail})" if detail else ""
+    if shown_size == 0.0:
+        verdict = "The edit does not change the prediction."
+    elif shown_size > shown_sigma:
+        verdict = "The change is larger than its uncertainty (1σ)."
+    else:
+        verdict = "The change is within its uncertainty (1σ): the model cannot tell it from noise."
+    return f"{head}. {verdict}"

@@ -35,11 +35,14 @@ __all__ = [
     "DEFAULT_TIE_TOLERANCE",
     "MAX_ATOMS",
     "MIN_DISTANCE",
+    "MAX_NEIGHBOR_SEARCH_BYTES",
     "CrystalGraph",
     "GraphBatch",
     "build_graph",
     "validate_structure",
     "check_cell_numbers",
+    "check_neighbor_search",
+    "neighbor_search_bytes",
     "collate",
 ]
 
@@ -55,6 +58,11 @@ DEFAULT_TIE_TOLERANCE = 0.05
 MAX_ATOMS = 500
 #: Two distinct atoms (or an atom and its own image) closer than this (Å) are reported as overlapping.
 MIN_DISTANCE = 0.1
+
+#: Most memory (bytes) one neighbour search may need, by :func:`neighbor_search_bytes`; a search
+#: that would need more is refused before anything is allocated. A 500-atom crystal needs a few MB;
+#: 1 GiB leaves room for unusual but real cells and stays far below what would take a server down.
+MAX_NEIGHBOR_SEARCH_BYTES = 1 << 30
 
 # Radius search: the first radius holds ~(k + 1) atoms at the average density, times this margin.
 _RADIUS_MARGIN = 1.25
@@ -150,6 +158,45 @@ def check_cell_numbers(lattice_matrix, frac_coords) -> None:
         raise ValueError(f"the cell volume is {volume:.3g} Å³; the lattice is degenerate")
 
 
+def neighbor_search_bytes(structure, radius: float) -> int:
+    """Memory in bytes that ``structure.get_neighbor_list(radius)`` will allocate, estimated
+    before calling it.
+
+    Why an estimate of pymatgen's own algorithm (``pymatgen.optimization.neighbors.
+    find_points_in_spheres``) rather than a limit on the lattice lengths: its cost is set by a
+    grid of cubes of edge ``max(radius, 1 Å)`` laid over the box that holds the atoms' Cartesian
+    coordinates widened by ``radius`` on every side, with 28 int64 per cube (a head index and a
+    27-entry neighbour map; 32 × 8 bytes per cube matches the peak RSS measured for 100-300 Å cells). A 1000 Å cell with atoms at its corner and centre needs 502³ cubes,
+    27 GB, for a 0.5 Å overlap check, while the same cell with all atoms near one corner, or a
+    30 Å cell of 500 atoms, needs a few MB. On top of the grid: the periodic images inside the
+    box (7 numbers each) and the neighbour pairs found (5 numbers each, about ``n² × sphere
+    volume / cell volume``), times 2 for the copies pymatgen and this package make of them.
+    """
+    r = max(float(radius), 1.0)  # pymatgen searches at least 1 Å and filters afterwards
+    n = len(structure)
+    cart = np.asarray(structure.cart_coords, dtype=float)
+    span = cart.max(axis=0) - cart.min(axis=0) + 2.0 * r
+    cubes = float(np.prod(np.ceil(span / r)))
+    volume = float(structure.lattice.volume)
+    images = n * (float(np.prod(span)) / volume + 1.0)
+    pairs = n * (n * (4.0 / 3.0) * math.pi * r**3 / volume + 1.0)
+    return int(32 * 8 * cubes + 7 * 8 * images + 2 * 5 * 8 * pairs)
+
+
+def check_neighbor_search(structure, radius: float, limit: int = MAX_NEIGHBOR_SEARCH_BYTES) -> None:
+    """Raise ``ValueError`` when the neighbour search within ``radius`` Å would need more than
+    ``limit`` bytes (:func:`neighbor_search_bytes`); call it before ``get_neighbor_list``."""
+    need = neighbor_search_bytes(structure, radius)
+    if need > limit:
+        a, b, c = structure.lattice.abc
+        raise ValueError(
+            f"the neighbour search within {radius:.3g} Å of this cell ({len(structure)} atoms, "
+            f"{a:.4g} × {b:.4g} × {c:.4g} Å, {structure.lattice.volume:.4g} Å³) would need about "
+            f"{need / 2**30:.3g} GiB of memory; the limit is {limit / 2**30:.3g} GiB (the atoms are "
+            "spread over a cell far larger or sparser than a crystal's)"
+        )
+
+
 def build_graph(
     structure,
     num_neighbors: int = DEFAULT_NUM_NEIGHBORS,
@@ -168,6 +215,7 @@ def build_graph(
 
     Raises:
         ValueError: empty, disordered, non-periodic or too large structure, overlapping atoms,
+            a neighbour search that would need more than :data:`MAX_NEIGHBOR_SEARCH_BYTES`,
             or invalid ``num_neighbors`` / ``tie_tolerance``.
     """
     k = int(num_neighbors)
@@ -182,6 +230,7 @@ def build_graph(
     radius = _RADIUS_MARGIN * (3.0 * (k + 1) * volume / (4.0 * math.pi * n)) ** (1.0 / 3.0) + tie_tolerance
 
     for _ in range(_MAX_TRIES):
+        check_neighbor_search(structure, radius)
         src, dst, images, dist = structure.get_neighbor_list(radius)
         counts = np.bincount(src, minlength=n)
         if counts.min() < k:

@@ -16,7 +16,9 @@ Hostile input is checked *before* anything expensive happens:
   finite lattice and coordinates, lattice lengths in [:data:`MIN_DISTANCE`, :data:`MAX_CELL_LENGTH`]
   Å, angles in [:data:`MIN_ANGLE`, 180 − :data:`MIN_ANGLE`]°, at least :data:`MIN_VOLUME_PER_ATOM`
   Å³ per atom, no two atoms (or an atom and its own periodic image) closer than
-  :data:`MIN_DISTANCE` Å.
+  :data:`MIN_DISTANCE` Å, and a neighbour search whose memory (:func:`gmtnet.graph.neighbor_search_bytes`:
+  atoms, their spread in the cell, cell volume, cutoff) stays below
+  :data:`~gmtnet.graph.MAX_NEIGHBOR_SEARCH_BYTES`, checked before the search allocates.
 
 Nothing is unpickled and no decoder imports what the input names: JSON goes through
 :func:`json.loads` and :func:`structure_from_dict`, which reads only the lattice, species and
@@ -214,7 +216,12 @@ def validate_structure(structure, max_atoms: int = MAX_ATOMS) -> Structure:
     frac = structure.frac_coords
     if np.abs(frac).max() > 100.0:
         raise StructureError(f"a fractional coordinate is {np.abs(frac).max():.3g}: the atom is far outside the cell")
-    # Bounded: lengths ≥ MIN_DISTANCE, angles ≥ MIN_ANGLE and ≥ 1 Å³/atom leave few images in reach.
+    # Lengths ≥ MIN_DISTANCE, angles ≥ MIN_ANGLE and ≥ 1 Å³/atom leave few images in reach, but the
+    # search's cube grid grows with the atoms' spread (a 1000 Å cell: 27 GB): bounded before the call.
+    try:
+        graph.check_neighbor_search(structure, MIN_DISTANCE)
+    except ValueError as err:
+        raise StructureError(str(err)) from None
     src, dst, _, dist = structure.get_neighbor_list(MIN_DISTANCE)
     if len(dist):
         i = int(np.argmin(dist))

@@ -27,7 +27,7 @@ units (ε dimensionless, e C/m², C GPa); ``voigt`` is in the IEEE/pymatgen orde
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,8 @@ import torch
 from gmtnet.admissible import admissible_dielectric_pair, make_admissible
 from gmtnet.models.ensemble import ModelEnsemble, load_ensemble, scalar_uncertainty
 from gmtnet.graph import CrystalGraph, build_graph, collate
+from gmtnet.insulator import GATED_KINDS, metal_warning
+from gmtnet.interop import as_structure
 from gmtnet.kinds import KINDS, TensorKind, get_kind
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
 from gmtnet.tensors import to_voigt
@@ -82,7 +84,9 @@ class Prediction:
             ``None`` for a single network.
         uncertainty: scalar uncertainty, the Frobenius norm of ``std`` in the paper's form
             (ε 3x3, e 3x6, C 6x6), kind's unit: the ensemble's estimate of the Fnorm error.
-        warnings: plain-language out-of-domain and high-uncertainty warnings (empty when none).
+        warnings: plain-language warnings (empty when none): likely a metal for ε₀, ε∞ and e
+            (:mod:`gmtnet.insulator`; first when present), out of the training domain, high
+            uncertainty.
         members: ``(M, 3, ..., 3)`` each member's admissible tensor (same frame and units), for
             the uncertainty of derived quantities (:meth:`derived_std`); ``None`` for one network.
         std_scale: the calibration factor applied to the members' spread.
@@ -147,6 +151,26 @@ class Prediction:
         return _make_prediction(k, tensor, constraints, self.admissible_shift, std=std,
                                 uncertainty=float(scalar_uncertainty(std[None], k)[0]), warnings=self.warnings,
                                 members=members, std_scale=self.std_scale)
+
+    def to_pymatgen(self):
+        """The mean tensor as pymatgen's ``SquareTensor`` (ε₀, ε∞), ``PiezoTensor`` (e, C/m²) or
+        ``ElasticTensor`` (C, GPa): full rank, structure frame (:func:`gmtnet.interop.to_pymatgen`)."""
+        from gmtnet.interop import to_pymatgen
+
+        return to_pymatgen(self)
+
+    def __repr__(self) -> str:
+        # The dataclass repr prints every member's full-rank array; this one fits a line.
+        unc = "" if self.uncertainty is None else f", uncertainty={self.uncertainty:.3g}"
+        return (f"Prediction(kind={self.kind.name!r}, unit={self.kind.unit_label!r}, point_group="
+                f"{self.symmetry.point_group!r}, voigt_ieee={np.array2string(self.voigt, precision=4, suppress_small=True)}"
+                f"{unc}, warnings={len(self.warnings)})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: Voigt matrix with ± 1σ, unit, frame, point group, warnings."""
+        from gmtnet.interop import prediction_html
+
+        return prediction_html(self)
 
     def to_dict(self) -> dict:
         """JSON-ready dict, with the frame, units and Voigt order spelled out."""
@@ -247,6 +271,10 @@ class Predictor:
     def predict(self, structure, kind: str, symprec: float = DEFAULT_SYMPREC) -> Prediction:
         """Predict one tensor for one structure (see the module docstring for the steps).
 
+        ``structure``: a pymatgen ``Structure`` or an ASE ``Atoms`` (converted with pymatgen's
+        ``AseAtomsAdaptor``; the tensor is in the Atoms' Cartesian frame). For ε₀, ε∞ and e of a
+        likely metal (:mod:`gmtnet.insulator`) the tensor comes back with a warning saying why.
+
         Raises:
             ValueError: unreadable input (disordered, empty, too many atoms, overlapping atoms).
         """
@@ -258,14 +286,17 @@ class Predictor:
     def predict_many(
         self, structures: Sequence, kind: str, symprec: float = DEFAULT_SYMPREC, batch_size: int = 64
     ) -> list[Prediction | PredictionError]:
-        """Predict for many structures in batches; a structure that fails gives a
-        :class:`PredictionError` in its place and does not stop the others."""
+        """Predict for many structures (pymatgen ``Structure`` or ASE ``Atoms``) in batches; a
+        structure that fails gives a :class:`PredictionError` in its place and does not stop the
+        others."""
         model = self._model(kind)
         k = get_kind(kind)
         results: list[Prediction | PredictionError | None] = [None] * len(structures)
+        structures = list(structures)
         ok, graphs, cons = [], [], []
         for i, s in enumerate(structures):
             try:
+                s = structures[i] = as_structure(s)
                 c = symmetry_constraints(s, k, symprec=symprec)
                 g = build_graph(s, num_neighbors=model.config.num_neighbors)
             except (ValueError, TypeError, AttributeError) as err:
@@ -280,7 +311,8 @@ class Predictor:
             symmetric = np.stack([_project_each(cons, run_model(net, graphs, proj, batch_size=batch_size)) for net in model.members])
             admissible = self._admissible(k, symmetric, structures, ok, graphs, proj, cons, batch_size)
             for j, (i, c) in enumerate(zip(ok, cons)):
-                results[i] = _ensemble_prediction(k, model, c, symmetric[:, j], admissible[:, j], structures[i], graphs[j])
+                results[i] = _gate(k, structures[i], _ensemble_prediction(k, model, c, symmetric[:, j], admissible[:, j],
+                                                                          structures[i], graphs[j]))
         return results  # type: ignore[return-value]
 
     def _admissible(self, k, symmetric, structures, ok, graphs, proj, cons, batch_size) -> np.ndarray:
@@ -305,6 +337,17 @@ class Predictor:
         for m, n in zip(*np.nonzero(changed)):
             out[m, n] = cons[n].project(out[m, n])
         return out
+
+
+def _gate(k: TensorKind, structure, prediction: Prediction) -> Prediction:
+    """The prediction with the likely-metal warning first, for the kinds defined for insulators
+    only. Why a warning and not a refusal: the rule is a heuristic from the composition (it flags
+    1.9 % of the bundled insulators, :mod:`gmtnet.insulator`), so the tensor is still returned,
+    and a batch keeps one result per structure."""
+    if k.name not in GATED_KINDS:
+        return prediction
+    warning = metal_warning(structure, k.title[0].lower() + k.title[1:])
+    return prediction if warning is None else replace(prediction, warnings=(warning, *prediction.warnings))
 
 
 def _project_each(cons: Sequence[SymmetryConstraints], tensors: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ if work["edits"]:
 
 before = state.predict(crystal.structure)
 after = state.predict(work["structure"])
-widgets.before_after_panel(crystal.structure, work["structure"], before, after)
+widgets.before_after_panel(crystal.structure, work["structure"], before, after, edited=bool(work["edits"]))
 st.subheader("Edited structure")
 widgets.structure_view(work["structure"])
 widgets.downloads(work["structure"], after, f"{crystal.label} edited", key="w_dl")

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gmtnet.browse import (
+    BASE_COLUMNS,
     dataset_hashes,
     weights_hashes,
     filter_predictions,
@@ -174,3 +175,34 @@ def test_browse_uploaded_screen(tmp_path):
     at.file_uploader(key="b_upload").set_value([("x.parquet", b"not parquet", "application/octet-stream")])
     run_ok(at)
     assert any("not a Parquet file" in e.value for e in at.error)
+
+
+def test_likely_metals_are_marked_and_hidden_from_dielectric_and_piezo_rows(table):
+    from gmtnet.browse import METAL_COLUMN
+
+    assert METAL_COLUMN in table.columns
+    flagged = table[table[METAL_COLUMN]]
+    assert {"Cu", "Pd", "Fe"} <= set(flagged["formula"])  # the examples (elastic-set metals)
+    assert not table.loc[table["formula"] == "ZnO", METAL_COLUMN].any()
+    for kind in ("dielectric", "piezoelectric"):
+        default = filter_predictions(table, kind)
+        shown = filter_predictions(table, kind, show_likely_metals=True)
+        assert not default[METAL_COLUMN].any() and "Cu" not in set(default["formula"])
+        assert shown[METAL_COLUMN].any() and len(shown) > len(default)
+        cols = list(shown.columns)
+        assert cols.index(METAL_COLUMN) == len([c for c in BASE_COLUMNS if c in cols])  # right after identity
+    elastic = filter_predictions(table, "elastic")  # C is defined for metals: kept, and marked
+    assert "Cu" in set(elastic["formula"]) and elastic[METAL_COLUMN].any()
+
+
+def test_browse_page_hides_likely_metals_until_asked(table):
+    at = browse_page()
+    at.radio(key="b_kind").set_value("dielectric")
+    at.text_input(key="b_elements").input("Cu")
+    run_ok(at)
+    hidden = at.dataframe[0].value
+    assert "Cu" not in set(hidden["formula"])
+    at.checkbox(key="b_metals").check()
+    run_ok(at)
+    shown = at.dataframe[0].value
+    assert "Cu" in set(shown["formula"]) and shown.loc[shown["formula"] == "Cu", "likely_metal"].all()

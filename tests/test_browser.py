@@ -151,3 +151,31 @@ def test_app_renders_offline_in_chromium(server):
     assert not outside, f"requests left the machine: {outside}"
     assert not server["guard_log"].read_text().strip(), f"the server reached out: {server['guard_log'].read_text()}"
     assert requests, "no request recorded"
+
+
+def test_first_load_shows_only_the_apps_navigation(server):
+    """Streamlit's automatic page list ("streamlit app, browse, explore, ...") never appears, not
+    even before the script's navigation arrives; the app's own links do."""
+    seen_auto: set[str] = set()
+    links = 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            page.goto(server["url"], wait_until="commit")  # watch from the very first paint
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                info = page.evaluate("""() => ({
+                    auto: [...document.querySelectorAll('[data-testid="stSidebarNav"] a')].map(a => a.innerText.trim()),
+                    links: [...document.querySelectorAll('[data-testid="stPageLink"]')].map(a => a.innerText.trim()),
+                })""")
+                seen_auto.update(info["auto"])
+                links = max(links, len(info["links"]))
+                if links == 4 and time.monotonic() > deadline - 15:
+                    break
+                page.wait_for_timeout(50)
+            page.screenshot(path=str(ARTIFACTS / "00_first_load_navigation.png"))
+        finally:
+            browser.close()
+    assert not seen_auto, f"automatic page list shown: {sorted(seen_auto)}"
+    assert links == 4

@@ -6,7 +6,9 @@ crystals in every format, 1-atom cells, BOM/CRLF variants, truncations (random a
 random bytes, empty files, huge files, NaN/inf, singular and zero-angle lattices, overlapping
 atoms, disordered sites, unknown elements, very flat or long cells, tiny cells, wrong-schema, deep
 and ``@module``-naming JSON, CIF symmetry-operation bombs, wrong declared counts, too many atoms,
-wrong extensions, non-periodic files, gzip, and random mutations of valid files.
+wrong extensions, non-periodic files, gzip, and random mutations of valid files; ``big_cell``: large
+empty cells and long thin cells within the accepted lengths, whose neighbour search would need
+gigabytes unless refused first (:func:`gmtnet.graph.check_neighbor_search`).
 
 ``expect`` says what a correct reader does: ``"valid"`` (must be read and predicted),
 ``"invalid"`` (must be refused with a clear message) or ``"any"`` (either, but never a crash, hang,
@@ -27,7 +29,7 @@ __all__ = ["Case", "CATEGORIES", "generate", "write_format", "worst_cases"]
 
 CATEGORIES = (
     "valid", "one_atom", "bom_crlf", "truncated", "truncated_lines", "random_bytes", "empty", "huge",
-    "nan_inf", "singular", "overlap", "disordered", "unknown_element", "flat_long", "tiny_cell",
+    "nan_inf", "singular", "overlap", "disordered", "unknown_element", "flat_long", "big_cell", "tiny_cell",
     "json_schema", "json_module", "symop_bomb", "wrong_counts", "too_many_atoms", "wrong_extension",
     "nonperiodic", "gzip", "mutation",
 )
@@ -335,6 +337,26 @@ def generate(seed: int = 0) -> list[Case]:
     for j, fmt in enumerate(("json", "extxyz", "poscar", "cif")):
         s = Structure(Lattice.from_parameters(4, 4, 40, 90, 90, 90), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.05]])
         add(name_of(fmt, f"slab{j}"), write_format(s, fmt), "flat_long", "any")
+
+    # Large empty and long thin cells inside the accepted lengths (≤ 1000 Å): the neighbour search's
+    # cube grid spans the atoms' spread, so atoms far apart in a big cell cost gigabytes (1000 Å,
+    # corner + centre: 30 GB) and must be refused before the search; atoms huddled in one corner of
+    # the same cell, or a thin rod, cost little and may be read.
+    big = [
+        ((1000, 1000, 1000), [[0, 0, 0], [0.5, 0.5, 0.5]], "invalid"),
+        ((1000, 1000, 1000), [[0, 0, 0], [0.999, 0.999, 0.999]], "invalid"),
+        ((600, 600, 600), [[0, 0, 0], [0.5, 0.5, 0.5]], "invalid"),
+        ((1000, 1000, 1000), [[0, 0, 0], [0.003, 0.003, 0.003]], "any"),
+        ((1000, 1000, 5), [[0, 0, 0], [0.5, 0.5, 0.5]], "any"),  # ~0.3 GB: under the limit
+        ((3, 3, 1000), [[0, 0, 0], [0.5, 0.5, 0.5]], "any"),
+        ((0.6, 0.6, 1000), [[0, 0, 0], [0.5, 0.5, 0.9]], "any"),
+        ((2, 1000, 1000), [[0, 0, 0], [0.5, 0.5, 0.5]], "any"),
+        ((400, 400, 400), np.random.default_rng(seed).random((20, 3)).tolist(), "invalid"),  # 20 atoms spread out
+    ]
+    for j, ((a, b, c), frac, expect) in enumerate(big):
+        fmt = ["json", "extxyz", "poscar", "cif"][j % 4]
+        s = Structure(Lattice.orthorhombic(a, b, c), ["Na", "Cl"] * (len(frac) // 2), frac)
+        add(name_of(fmt, f"big{j}"), write_format(s, fmt), "big_cell", expect)
 
     # Tiny cells (0.002 Å³ and friends: the numbers of a valid file in the wrong unit).
     for j, scale in enumerate([0.1, 0.05, 0.01, 0.001, 1e-5] * 2):
