@@ -23,10 +23,10 @@ from gmtnet.kinds import KINDS
 from gmtnet.symmetry import DEFAULT_SYMPREC
 
 NOTEBOOKS = (
-    ("notebooks/01_neumann_principle.ipynb", "Neumann's principle"),
-    ("notebooks/02_tensor_surfaces.ipynb", "tensor surfaces"),
-    ("notebooks/03_predicting_with_gmtnet.ipynb", "predicting with GMTNet"),
-    ("notebooks/04_train_a_small_model.ipynb", "train a small model"),
+    ("notebooks/01_neumann_principle.ipynb", "course: Neumann's principle"),
+    ("notebooks/02_tensor_surfaces.ipynb", "course: tensor surfaces"),
+    ("notebooks/03_predicting_with_gmtnet.ipynb", "appendix: predicting with GMTNet"),
+    ("notebooks/04_train_a_small_model.ipynb", "appendix: train a small model"),
 )
 
 #: The kinds the app predicts, in display order.

@@ -23,7 +23,6 @@ __all__ = [
     "difference_heatmap",
     "parity_figure",
     "shared_range",
-    "use_offline_notebook_renderer",
 ]
 
 #: Colour scales: sequential for positive quantities, diverging (centred on 0) for signed ones.
@@ -389,29 +388,3 @@ def parity_figure(
     fig.update_yaxes(title={"text": f"predicted{suffix}"}, range=[lo, hi], scaleanchor="x", scaleratio=1)
     fig.update_layout(title={"text": title or "", "font": {"size": 14}}, height=height, margin={"l": 50, "r": 20, "t": 50, "b": 50})
     return fig
-
-
-def use_offline_notebook_renderer() -> str:
-    """Make plotly's default notebook renderer load nothing from the network; returns its name.
-
-    plotly's ``notebook`` renderer inlines plotly.js (once, when activated) but writes a
-    ``<script src="https://cdnjs…/mathjax/…">`` into every figure output, with no option to turn
-    it off. The renderer registered here (``gmtnet_notebook``) writes the same figure HTML without
-    MathJax (these figures have no LaTeX); together with the ``plotly_mimetype`` bundle for
-    JupyterLab it becomes the default.
-    """
-    import plotly.io as pio
-    from plotly.io.base_renderers import NotebookRenderer
-
-    class OfflineNotebookRenderer(NotebookRenderer):
-        def to_mimebundle(self, fig_dict):
-            html = pio.to_html(
-                fig_dict, config=self.config, auto_play=self.auto_play, include_plotlyjs=self.include_plotlyjs,
-                include_mathjax=False, full_html=False, animation_opts=self.animation_opts,
-                default_width="100%", default_height=525, validate=False,
-            )
-            return {"text/html": html}
-
-    pio.renderers["gmtnet_notebook"] = OfflineNotebookRenderer(connected=False)
-    pio.renderers.default = "plotly_mimetype+gmtnet_notebook"
-    return pio.renderers.default

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import state, widgets
 from app.text import plain
+from gmtnet.teaching import curie_caption
 
 state.page_setup()
 state.warm_predictor()
@@ -32,6 +33,13 @@ if work["edits"]:
 before = state.predict(crystal.structure)
 after = state.predict(work["structure"])
 widgets.before_after_panel(crystal.structure, work["structure"], before, after, edited=bool(work["edits"]))
+if work["edits"]:
+    # Curie's principle beside the re-detected group: a strain can only lower the symmetry to the
+    # intersection group, so a mismatch tells the user the tolerance, not the physics, decided.
+    try:
+        st.caption(plain(curie_caption(crystal.structure, work["structure"])))
+    except ValueError as exc:  # e.g. an edit that is not a strained supercell of the original
+        st.caption(f"Curie's principle not applied: {plain(str(exc))}")
 st.subheader("Edited structure")
 widgets.structure_view(work["structure"])
 widgets.downloads(work["structure"], after, f"{crystal.label} edited", key="w_dl")
