@@ -1607,9 +1607,9 @@ the per-atom Z* (units of e), both in the Cartesian frame of the stored lattice 
 are PBEsol values, not PBE: see the offset below before mixing them with the Materials Project ones.
 
 **Index convention of Z*.** Stored as Z*_κ,αβ = Ω ∂P_α/∂u_κβ = ∂F_κβ/∂E_α: the first index is the
-electric-field / polarization direction, the second the atomic displacement, as ABINIT defines and
-prints it (Gonze & Lee, Phys. Rev. B 55, 10355 (1997), the definition ABINIT's DFPT implementation follows). The
-data cannot decide the convention: site symmetry, the mapping between equivalent atoms and the
+electric-field / polarization direction, the second the atomic displacement: the definition of
+Gonze & Lee, Phys. Rev. B 55, 10355 (1997), which ABINIT's DFPT implements (the file does not state
+its convention; PROVENANCE.md says the same). The data cannot decide the convention: site symmetry, the mapping between equivalent atoms and the
 acoustic sum rule are all unchanged by transposing every Z*, and the build confirms it (the
 site-symmetry residual changes under transposition for {qc["born_transpose_changes_site_residual"]} of {_n(qc["frames"])} crystals).
 The choice matters for {_n(qc["transpose_sensitive_atoms_crystals"])} crystals, those with an atom whose Z* has an
