@@ -88,18 +88,22 @@ def test_split() -> dict:
     from gmtnet.train import evaluate_model
     from gmtnet.weights import shipped_model_dir
 
-    def brief(m):
-        o = m["overall"]
-        return {"n": o["n"], "ewt25": o["ewt25"], "ewt25_ci95": o.get("ewt25_ci95"), "fnorm": o["fnorm"]}
+    def graded(model_dir, tmp):
+        path = Path(tmp) / "pred.npz"
+        evaluate_model(model_dir, split="test", device="cpu", progress=False, predictions_path=path)
+        with np.load(path) as z:
+            pred, true = z["pred"], z["candidates"][:, 0]
+        ratio = _eig(true)[:, -1] / _eig(true)[:, 0]
+        return _grade(pred, true) | {"anisotropic": _grade(pred[ratio > 2], true[ratio > 2])}
 
-    out = {"shipped": brief(evaluate_model(shipped_model_dir(KIND), split="test", device="cpu", progress=False))}
-    for vdir in sorted(p for p in RUNS.glob("*") if p.is_dir()):
-        members = sorted(d for d in vdir.glob("fold-*") if (d / "oof.npz").is_file())
-        if not members:
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            ens = save_ensemble(members, Path(tmp) / "ens", {"std_scale": 1.0})
-            out[vdir.name] = brief(evaluate_model(ens, split="test", device="cpu", progress=False)) | {"members": len(members)}
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out["shipped"] = graded(shipped_model_dir(KIND), tmp) | {"members": 5}
+        for vdir in sorted(p for p in RUNS.glob("*") if p.is_dir()):
+            members = sorted(d for d in vdir.glob("fold-*") if (d / "oof.npz").is_file())
+            if members:
+                ens = save_ensemble(members, Path(tmp) / vdir.name, {"std_scale": 1.0})
+                out[vdir.name] = graded(ens, tmp) | {"members": len(members)}
     return out
 
 
@@ -175,9 +179,8 @@ def _markdown(out: dict) -> str:
                     f"| {scale_text} | {e['folds'][0]['epochs_run']} | {per_epoch:.1f} | {np.median(walls) / 60:.1f} |")
     t = out.get("test_split", {})
     trows = "\n".join(
-        f"| {name} | {v.get('members', 5 if name == 'shipped' else '-')} | {v['n']} | {_pct(v['ewt25'])}"
-        + (f" [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}]" if v.get("ewt25_ci95") else "")
-        + f" | {v['fnorm']:.3f} |"
+        f"| {name} | {v['members']} | {v['n']} | {_pct(v['ewt25'])} [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}]"
+        f" | {v['fnorm']:.3f} | {_pct(v['anisotropic']['ewt25'])} (n={v['anisotropic']['n']}) |"
         for name, v in t.items()
     )
     return f"""## Grouped 5-fold cross-validation (chemical-system folds)
@@ -198,8 +201,8 @@ Architecture, epochs and commands: `runs/grouped_cv/<variant>/fold-k/config.json
 Fixed test split (Materials Project test rows, unchanged; the committee = the mean of the
 variant's finished fold models; "shipped" = today's ε∞ ensemble, trained on all folds):
 
-| model | members | n | EwT25 | Fnorm |
-| --- | --- | --- | --- | --- |
+| model | members | n | EwT25 | Fnorm | EwT25 anisotropic |
+| --- | --- | --- | --- | --- | --- |
 {trows}
 """
 
