@@ -3,7 +3,8 @@
 Commands:
     data summary [--kind K]    statistics of the bundled datasets (rows, usable rows, splits,
                                label norms, crystal systems, flags)
-    train --kind K --model M   train a model on the fixed split (progress bar, resumable)
+    train --kind K --model M   train a model on the fixed split (progress bar, resumable);
+                               --data FILE: on your own tensors (extxyz, JSON lines, Parquet)
     evaluate --kind K --model M [--checkpoint DIR] [--fold F]
                                the paper's metrics on the test split (or a CV fold), printed and
                                written as JSON: ambiguity-aware over all rows, strict over rows
@@ -141,6 +142,16 @@ def _add_train_parser(subparsers) -> None:
                    help="fine-tune: start from the model in DIR (its architecture and target scale)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    data = p.add_argument_group("your own data (instead of the bundled split)")
+    data.add_argument("--data", default=None, metavar="FILE",
+                      help="extended XYZ, JSON lines or Parquet with a structure and a tensor per crystal "
+                           "(see gmtnet.userdata); a 'split' column, or 90/10 train/val")
+    data.add_argument("--frame", default=None, choices=("structure", "ieee"),
+                      help="frame of the tensors: the structure's Cartesian frame or its IEEE-176 frame")
+    data.add_argument("--unit", default=None, help="unit of the tensors: '' for ε, C/m2 for e, GPa or kbar for C")
+    data.add_argument("--voigt-order", default=None, choices=("ieee", "vasp"),
+                      help="order of a Voigt-matrix tensor (ieee: xx,yy,zz,yz,xz,xy; vasp: xx,yy,zz,xy,yz,xz)")
+    data.add_argument("--tensor-key", default="tensor", help="key / column holding the tensor (default: tensor)")
     p.set_defaults(func=_run_train)
 
 
@@ -172,10 +183,17 @@ def _run_train(args: argparse.Namespace) -> int:
         seed=args.seed, device=args.device, max_train=args.max_train, time_limit=args.time_limit,
         cv_fold=args.cv_fold, exclude_fold=args.exclude_fold, init_from=args.init_from,
         model_options=_parse_options(args.option),
+        data=args.data, data_frame=args.frame, data_unit=args.unit, data_voigt_order=args.voigt_order,
+        data_tensor_key=args.tensor_key,
     )
     out = args.out or _default_run_dir(args.kind, args.model)
     command = "python -m gmtnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))
-    summary = train(config, out, resume=args.resume, progress=not args.quiet, command=command)
+    try:
+        summary = train(config, out, resume=args.resume, progress=not args.quiet, command=command)
+    except ValueError as err:
+        if args.data is None:
+            raise
+        raise SystemExit(f"gmtnet train: {err}") from None  # the user's file: a message, not a traceback
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -24,7 +24,12 @@ The train/val/test split is fixed per Materials Project id over the union of the
 (:func:`assign_splits`, seed :data:`SPLIT_SEED` for the matminer ids, :data:`NEW_IDS_SPLIT_SEED`
 for the ids added with the legacy elastic rows), so no material is in two splits across kinds.
 The non-test ids are also cut into :data:`N_FOLDS` fixed cross-validation folds
-(:func:`assign_folds`, the ``fold`` column; :data:`TEST_FOLD` for test rows).
+(:func:`assign_folds`, the ``fold`` column; :data:`TEST_FOLD` for test rows), and into as many
+*grouped* folds (:func:`assign_group_folds`, the ``group_fold`` column): every material of one
+chemical system in the same fold, so a model is scored on chemistry it has not seen.
+
+A fourth file, :data:`DFPT_DATASET`, holds 1,520 DFPT ε∞ tensors with per-atom Born effective
+charges from ABINIT/PBEsol (:func:`load_dfpt`); crystals that match a bundled cell share its split.
 
 Importing this module does not import torch.
 """
@@ -62,7 +67,15 @@ __all__ = [
     "dataset_file",
     "assign_splits",
     "assign_folds",
+    "GROUP_FOLD_SEED",
+    "DFPT_DATASET",
+    "DFPT_SPLIT_SEED",
+    "DFPT_FLAGS",
+    "NEAR_METALLIC_EPS",
+    "chemical_system",
+    "assign_group_folds",
     "load_dataset",
+    "load_dfpt",
     "label_candidates",
     "summary_table",
 ]
@@ -93,6 +106,20 @@ N_FOLDS = 5
 FOLD_SEED = 2027
 TEST_FOLD = -1
 
+#: Seed of the grouped cross-validation folds (:func:`assign_group_folds`, column ``group_fold``).
+GROUP_FOLD_SEED = 2028
+
+#: The DFPT ε∞ + Born-charge set (Petretto et al. 2018, ABINIT/PBEsol), a separate file: its
+#: labels are another functional's, and it has no ε₀ (see :func:`load_dfpt`).
+DFPT_DATASET = "dielectric_dfpt"
+#: Seed of the split of the DFPT crystals that match no bundled Materials Project cell (those that
+#: match one take that material's split and folds, so a test crystal stays out of training).
+DFPT_SPLIT_SEED = 2029
+#: Largest accepted eigenvalue of a DFPT ε∞ (dimensionless). Above it the PBEsol gap has nearly
+#: closed and ε∞ diverges with it (flag ``"near_metallic"``); 50 lies above the 99th percentile of
+#: the largest eigenvalue of the usable Materials Project ε∞ (39.8); it flags 10 of 1,520 rows.
+NEAR_METALLIC_EPS = 50.0
+
 #: Split names, in the order of :data:`SPLIT_FRACTIONS`.
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: Fractions of the material ids assigned to each split.
@@ -110,6 +137,13 @@ FLAGS: dict[str, str] = {
     "large_eps": (
         f"dielectric only: some |ε₀_ij| > {LARGE_EPS_LIMIT:g} (soft modes; dropped by the GMTNet paper)"
     ),
+}
+
+#: Quality flags of the DFPT rows (``dielectric_dfpt.parquet``).
+DFPT_FLAGS: dict[str, str] = {
+    "asymmetric_electronic": f"symmetry residual of ε∞ > {RESIDUAL_THRESHOLD} under the structure's point operations",
+    "near_metallic": f"largest ε∞ eigenvalue > {NEAR_METALLIC_EPS:g} or ε∞ not positive definite (gap nearly closed)",
+    "born_asymmetric": "Born charges break the site symmetry by > 1 % (relative) or the acoustic sum rule by > 1e-3 e",
 }
 
 #: Crystal systems in order of increasing symmetry.
@@ -164,9 +198,10 @@ def resolve_kind(kind: str | TensorKind) -> TensorKind:
 
 
 def dataset_file(dataset: str) -> Traversable:
-    """The shipped Parquet file of a dataset (``"dielectric"``, ``"piezoelectric"``, ``"elastic"``)."""
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; expected one of {list(DATASETS)}")
+    """The shipped Parquet file of a dataset (``"dielectric"``, ``"piezoelectric"``, ``"elastic"``,
+    or :data:`DFPT_DATASET`)."""
+    if dataset not in (*DATASETS, DFPT_DATASET):
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {[*DATASETS, DFPT_DATASET]}")
     return resources.files("gmtnet.resources.data").joinpath(f"{dataset}.parquet")
 
 
@@ -221,6 +256,53 @@ def assign_folds(split_of: dict[str, str], n_folds: int = N_FOLDS, seed: int = F
     folds = {m: TEST_FOLD for m, split in split_of.items() if split == "test"}
     for position, i in enumerate(order):
         folds[ids[i]] = int(position % n_folds)
+    return folds
+
+
+def chemical_system(species) -> str:
+    """The sorted, dash-joined set of element symbols (``"O-Si"``) of a sequence of symbols."""
+    return "-".join(sorted(set(species)))
+
+
+def assign_group_folds(
+    split_of: dict[str, str],
+    group_of: dict[str, str],
+    n_folds: int = N_FOLDS,
+    seed: int = GROUP_FOLD_SEED,
+) -> dict[str, int]:
+    """Grouped cross-validation folds: all non-test ids of one group land in the same fold.
+
+    The groups (e.g. chemical systems, :func:`chemical_system`) are sorted by name, permuted with
+    ``numpy.random.default_rng(seed)``, then taken largest first (stable, so the permutation breaks
+    ties) and each put into the fold with the fewest ids so far (lowest index on ties). Test ids
+    get :data:`TEST_FOLD`.
+
+    Args:
+        split_of: ``{material_id: split}``.
+        group_of: ``{material_id: group}`` for every id of ``split_of``.
+
+    Returns:
+        ``{material_id: fold}`` for every id of ``split_of``.
+    """
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+    missing = sorted(set(split_of) - set(group_of))
+    if missing:
+        raise ValueError(f"{len(missing)} ids have no group, e.g. {missing[:3]}")
+    members: dict[str, list[str]] = {}
+    for m, split in split_of.items():
+        if split != "test":
+            members.setdefault(group_of[m], []).append(m)
+    names = sorted(members)
+    order = [names[i] for i in np.random.default_rng(seed).permutation(len(names))]
+    order.sort(key=lambda g: -len(members[g]))
+    sizes = [0] * n_folds
+    folds = {m: TEST_FOLD for m, split in split_of.items() if split == "test"}
+    for g in order:
+        f = int(np.argmin(sizes))
+        sizes[f] += len(members[g])
+        for m in members[g]:
+            folds[m] = f
     return folds
 
 
@@ -345,6 +427,33 @@ def load_dataset(kind: str | TensorKind, include_flagged: bool = True) -> pd.Dat
     """
     k = resolve_kind(kind)
     frame = _read_dataset(k.dataset)
+    if not include_flagged:
+        return frame[frame["flags"].map(len) == 0].reset_index(drop=True)
+    return frame.copy(deep=False)
+
+
+def load_dfpt(include_flagged: bool = True) -> pd.DataFrame:
+    """The DFPT set: 1,520 ε∞ tensors and per-atom Born effective charges (ABINIT, PBEsol).
+
+    Petretto et al., Sci. Data 5, 180065 (2018), as distributed in the GitHub repository
+    shiangfang/e3nn-models (MIT); provenance, QC and the comparison with the Materials Project
+    ε∞ are in ``DATA_CARD.md``. Columns as :func:`load_dataset` where they share a name, plus
+
+    * ``tensor_electronic``: ε∞ (3x3, dimensionless, frame of ``structure``);
+    * ``born_charges``: ``(nsites, 3, 3)`` Z* in units of e, frame of ``structure``, index
+      convention Z*_κ,αβ = Ω ∂P_α/∂u_κβ (first index the field/polarization direction α, second the
+      displacement β; ABINIT's, see the data card); the acoustic sum rule holds to 1e-7 e;
+    * ``born_site_residual`` (relative), ``born_asr`` (e): the build's checks;
+    * ``mp_material_id``: the bundled Materials Project cell the crystal matches (StructureMatcher),
+      or None; ``in_dielectric_set``: whether that cell is in the dielectric set;
+    * ``split``, ``fold``: the matched material's where there is one, else a seeded assignment
+      (:data:`DFPT_SPLIT_SEED`); ``group_fold``: grouped fold (chemical system), shared with every
+      dataset;
+    * ``flags``: :data:`DFPT_FLAGS` names.
+
+    ``material_id`` is ``dfpt-NNNN``, the frame index in the source file.
+    """
+    frame = _read_dataset(DFPT_DATASET)
     if not include_flagged:
         return frame[frame["flags"].map(len) == 0].reset_index(drop=True)
     return frame.copy(deep=False)

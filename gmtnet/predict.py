@@ -234,7 +234,7 @@ class Predictor:
     @classmethod
     def load(
         cls,
-        kinds: Iterable[str] | None = None,
+        kinds: Iterable[str] | str | Path | None = None,
         device: str = "auto",
         model_dirs: dict[str, str | Path] | None = None,
         members: int | None = None,
@@ -245,12 +245,18 @@ class Predictor:
         (``python -m gmtnet train`` output). ``members``: load only the first this many networks
         of each ensemble; ``1`` is the fast single network (no uncertainty) for screening.
 
+        ``Predictor.load(path)``: a directory written by ``python -m gmtnet train`` (or an
+        ensemble directory) loads that run alone, for the kind it was trained for.
+
         Raises:
             ValueError: unknown kind, ``members`` < 1, or ``device="cuda"`` without a GPU.
             FileNotFoundError: missing weights.
         """
         dev = resolve_device(device)
-        names = list(KINDS) if kinds is None else [get_kind(k).name for k in kinds]
+        if isinstance(kinds, (str, Path)) and str(kinds) not in KINDS:
+            run = load_ensemble(kinds, dev, members=members)  # one trained run: its own kind
+            return cls({run.config.kind: run}, dev)
+        names = list(KINDS) if kinds is None else [get_kind(k).name for k in ([kinds] if isinstance(kinds, str) else kinds)]
         dirs = model_dirs or {}
         models = {k: load_ensemble(dirs.get(k) or shipped_model_dir(k), dev, members=members) for k in names}
         for k, m in models.items():

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from pymatgen.core import Lattice, Structure
 from tqdm.auto import tqdm
@@ -50,6 +51,10 @@ from gmtnet.weights import load_model, resolve_device, save_model
 __all__ = ["TrainConfig", "Examples", "prepare_examples", "train", "evaluate_model", "ARCHITECTURES"]
 
 ARCHITECTURES = ("gmtnet", "megnet", "etgnn")
+LOSSES = ("fnorm", "relative")
+#: Label sources of the ε∞ union: index 0 is the bundled Materials Project set (PBE, scale fixed
+#: at 1: what the model predicts), 1 the DFPT set (PBEsol, learned scale).
+SOURCES = ("materials_project", "dfpt_pbesol")
 #: Architectures whose output is re-projected in float64 at evaluation (GMTNet's symmetry
 #: enforcement). MEGNet is frame-averaged inside the model (float32), ETGNN not at all, as the
 #: paper ran them.
@@ -77,6 +82,26 @@ class TrainConfig:
 
     ``init_from`` (a model directory, optional): start from those weights, with their architecture,
     hyper-parameters and target scale (``model_options`` must then be empty); fine-tuning.
+
+    ``data`` (a file, optional): train on a user's own tensors instead of the bundled data
+    (:func:`gmtnet.userdata.read_tensor_file`: extended XYZ, JSON lines or Parquet), with its
+    ``split`` column or a seeded 90/10 train/val split; ``data_frame`` (``"structure"`` or
+    ``"ieee"``), ``data_unit`` and ``data_voigt_order`` state what the file does not, and
+    ``data_tensor_key`` names the tensor's key or column. Not combinable with the folds.
+
+    ``group_cv_fold`` (0..N_FOLDS-1, optional): like ``cv_fold`` on the grouped folds
+    (``group_fold`` column: one chemical system per fold), so the held-out fold is chemistry the
+    model has not seen.
+
+    ``add_dfpt`` (ε∞ only): also train on the usable DFPT rows (:func:`gmtnet.data.load_dfpt`,
+    PBEsol), same split and fold columns. Their labels are another functional's, so the loss
+    compares them with the prediction times a learned per-source scale exp(s_DFPT) (the bundled
+    Materials Project rows' scale is fixed at 1): the network itself keeps predicting the
+    Materials Project (PBE) level, and the saved model is the same architecture as without it.
+    The learned scale is in ``summary.json`` (``source_scales``).
+
+    ``loss``: ``"fnorm"`` (||pred − label||_F / target scale, the default) or ``"relative"``
+    (||pred − label||_F / ||label||_F, the per-crystal quantity EwT thresholds).
     """
 
     kind: str
@@ -98,6 +123,14 @@ class TrainConfig:
     exclude_fold: int | None = None
     init_from: str | None = None
     model_options: dict = field(default_factory=dict)
+    data: str | None = None
+    data_frame: str | None = None
+    data_unit: str | None = None
+    data_voigt_order: str | None = None
+    data_tensor_key: str = "tensor"
+    group_cv_fold: int | None = None
+    add_dfpt: bool = False
+    loss: str = "fnorm"
 
     def __post_init__(self) -> None:
         get_kind(self.kind)
@@ -110,6 +143,17 @@ class TrainConfig:
                 raise ValueError(f"exclude_fold must be in 0..{N_FOLDS - 1}, got {self.exclude_fold}")
             if self.cv_fold is not None:
                 raise ValueError("cv_fold and exclude_fold cannot be combined")
+        folds_given = [f for f in (self.cv_fold, self.exclude_fold, self.group_cv_fold) if f is not None]
+        if len(folds_given) > 1:
+            raise ValueError("cv_fold, exclude_fold and group_cv_fold cannot be combined")
+        if self.group_cv_fold is not None and not 0 <= self.group_cv_fold < N_FOLDS:
+            raise ValueError(f"group_cv_fold must be in 0..{N_FOLDS - 1}, got {self.group_cv_fold}")
+        if self.add_dfpt and self.kind != "dielectric_electronic":
+            raise ValueError(f"add_dfpt adds ε∞ labels: kind must be 'dielectric_electronic', not {self.kind!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
+        if self.data is not None and (folds_given or self.add_dfpt):
+            raise ValueError("a user data file has no cross-validation folds: drop cv_fold / exclude_fold")
         if self.init_from is not None and self.model_options:
             raise ValueError("init_from takes the architecture of the loaded model; drop model_options")
 
@@ -132,6 +176,7 @@ class Examples:
     candidates: np.ndarray  # (N, K, 3, ..., 3) float64
     candidate_mask: np.ndarray  # (N, K) bool
     point_groups: list[str] = field(default_factory=list)
+    sources: np.ndarray | None = None  # (N,) int index into SOURCES; None: all bundled
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -148,6 +193,8 @@ def prepare_examples(
     random_frame_seed: int | None = None,
     folds: tuple[int, ...] | None = None,
     split_and_folds: bool = False,
+    frame: pd.DataFrame | None = None,
+    fold_column: str = "fold",
 ) -> Examples:
     """Graphs, Neumann projectors, labels and label candidates for the unflagged rows of one split.
 
@@ -156,17 +203,20 @@ def prepare_examples(
     reflected Cartesian frame, to test that symmetry handling does not depend on the frame.
     ``folds``: take the rows of these cross-validation folds instead of ``split`` (or, with
     ``split_and_folds``, the rows of ``split`` that are in these folds).
+    ``frame``: take the rows from this frame (layout of :func:`gmtnet.data.load_dataset`, e.g.
+    :func:`gmtnet.userdata.read_tensor_file`) instead of the bundled dataset.
     """
     k = get_kind(kind)
-    df = load_dataset(k.name, include_flagged=False)
+    df = load_dataset(k.name, include_flagged=False) if frame is None else frame
     if folds is not None and split_and_folds:
-        df = df[(df["split"] == split) & df["fold"].isin(folds)]
+        df = df[(df["split"] == split) & df[fold_column].isin(folds)]
     elif folds is not None:
-        df = df[df["fold"].isin(folds)]
+        df = df[df[fold_column].isin(folds)]
     else:
         df = df[df["split"] == split]
     if limit is not None and limit < len(df):
         df = df.sample(n=limit, random_state=seed)
+    sources = df["label_source"].to_numpy(dtype=np.int64) if "label_source" in df.columns else np.zeros(len(df), np.int64)
     ids, systems, groups, graphs, cons, cands = [], [], [], [], [], []
     rng = None if random_frame_seed is None else np.random.default_rng(random_frame_seed)
     rows = zip(df.itertuples(index=False), label_candidates(df, k), strict=True)
@@ -188,7 +238,18 @@ def prepare_examples(
     else:
         padded, mask = np.zeros((0, 1, *k.shape)), np.zeros((0, 1), dtype=bool)
     projectors = np.stack([c.projector for c in cons]).astype(np.float32) if cons else np.zeros((0, 3**k.rank, 3**k.rank), np.float32)
-    return Examples(ids, systems, graphs, cons, projectors, padded[:, 0].copy(), padded, mask, groups)
+    return Examples(ids, systems, graphs, cons, projectors, padded[:, 0].copy(), padded, mask, groups, sources)
+
+
+def union_frame(kind: str = "dielectric_electronic") -> pd.DataFrame:
+    """The unflagged bundled ε∞ rows (``label_source`` 0) and the unflagged DFPT rows (1), with
+    the columns :func:`prepare_examples` reads."""
+    from gmtnet.data import load_dfpt
+
+    cols = ["material_id", "structure", get_kind(kind).column, "split", "fold", "group_fold", "crystal_system", "point_group"]
+    bundled = load_dataset(kind, include_flagged=False)[cols].assign(label_source=0)
+    dfpt = load_dfpt(include_flagged=False)[cols].assign(label_source=1)
+    return pd.concat([bundled, dfpt], ignore_index=True)
 
 
 def random_orthogonal(rng: np.random.Generator) -> np.ndarray:
@@ -225,13 +286,16 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
-    """Mean over crystals of min over candidates of ||pred − candidate||_F / scale.
+def _loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor, scale: float, relative: bool = False) -> torch.Tensor:
+    """Mean over crystals of min over candidates of ||pred − candidate||_F / scale
+    (``relative``: / ||candidate||_F instead).
 
     Args:
         pred: ``(B, 3, ..., 3)``; candidates: ``(B, K, 3, ..., 3)``; mask: ``(B, K)`` bool.
     """
-    diff = (pred.reshape(len(pred), 1, -1) - candidates.reshape(len(pred), candidates.shape[1], -1)) / scale
+    flat = candidates.reshape(len(pred), candidates.shape[1], -1)
+    denom = torch.sqrt((flat**2).sum(dim=2, keepdim=True) + 1e-12) if relative else scale
+    diff = (pred.reshape(len(pred), 1, -1) - flat) / denom
     dist = torch.sqrt((diff**2).sum(dim=2) + 1e-12)
     dist = torch.where(mask, dist, torch.full_like(dist, math.inf))
     return dist.min(dim=1).values.mean()
@@ -268,16 +332,30 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     else:
         model_cfg = ModelConfig(kind=config.kind, architecture=config.model, **config.model_options)
     t_prep = time.perf_counter()
-    if config.exclude_fold is not None:
+    frame = union_frame(config.kind) if config.add_dfpt else None
+    if config.data is not None:
+        from gmtnet.userdata import read_tensor_file
+
+        user = read_tensor_file(config.data, config.kind, frame=config.data_frame, unit=config.data_unit,
+                                voigt_order=config.data_voigt_order, tensor_key=config.data_tensor_key,
+                                symprec=config.symprec, seed=config.seed)
+        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, frame=user)
+        val_ex = prepare_examples(config.kind, "val", model_cfg.num_neighbors, config.symprec, progress=progress, frame=user)
+        if not len(train_ex) or not len(val_ex):
+            raise ValueError(f"{config.data}: need at least one training and one validation crystal, "
+                             f"got {len(train_ex)} and {len(val_ex)}")
+    elif config.exclude_fold is not None:
         keep = tuple(f for f in range(N_FOLDS) if f != config.exclude_fold)
-        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, folds=keep, split_and_folds=True)
+        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, folds=keep, split_and_folds=True, frame=frame)
         val_ex = prepare_examples(config.kind, "val", model_cfg.num_neighbors, config.symprec, progress=progress)
-    elif config.cv_fold is None:
-        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress)
+    elif config.cv_fold is None and config.group_cv_fold is None:
+        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, frame=frame)
+        # Selection on the bundled validation rows only: the level the model is meant to predict.
         val_ex = prepare_examples(config.kind, "val", model_cfg.num_neighbors, config.symprec, progress=progress)
     else:
-        others = tuple(f for f in range(N_FOLDS) if f != config.cv_fold)
-        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, folds=others)
+        held, column = (config.cv_fold, "fold") if config.cv_fold is not None else (config.group_cv_fold, "group_fold")
+        others = tuple(f for f in range(N_FOLDS) if f != held)
+        train_ex = prepare_examples(config.kind, "train", model_cfg.num_neighbors, config.symprec, config.max_train, config.seed, progress, folds=others, frame=frame, fold_column=column)
         val_ex = None
     prep_seconds = time.perf_counter() - t_prep
     if init is None:
@@ -287,7 +365,12 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         model = init.to(device).train()
     n_params = sum(p.numel() for p in model.parameters())
     ema = _ema(model, config.ema_decay)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # log of each label source's scale; index 0 (the bundled set) stays 0 through the mask.
+    source_log_scale = torch.zeros(len(SOURCES), requires_grad=True) if config.add_dfpt else None
+    groups = [{"params": list(model.parameters())}]
+    if source_log_scale is not None:
+        groups.append({"params": [source_log_scale], "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: _lr_factor(e, config))
     start_epoch, best, best_epoch, elapsed = 0, math.inf, -1, 0.0
     ckpt_path = out / CHECKPOINT_FILE
@@ -300,12 +383,18 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch, best, best_epoch, elapsed = state["epoch"] + 1, state["best"], state["best_epoch"], state["elapsed"]
+        if source_log_scale is not None and state.get("source_log_scale") is not None:
+            with torch.no_grad():
+                source_log_scale.copy_(state["source_log_scale"])
     elif not resume:
         (out / "log.csv").unlink(missing_ok=True)
 
     extra = {"train": asdict(config), "command": command}
     candidates = torch.as_tensor(train_ex.candidates, dtype=torch.float32)
     candidate_mask = torch.as_tensor(train_ex.candidate_mask)
+    label_sources = torch.as_tensor(np.array(train_ex.sources if train_ex.sources is not None else np.zeros(len(train_ex), np.int64)))
+    learned = (torch.arange(len(SOURCES)) > 0).float()
+    relative = config.loss == "relative"
     reproject = config.model in REPROJECTED
     log_new = not (out / "log.csv").is_file()
     with open(out / "log.csv", "a", newline="") as fh:
@@ -321,7 +410,11 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             for s in range(0, len(order), config.batch_size):
                 idx = order[s : s + config.batch_size]
                 batch = collate([train_ex.graphs[i] for i in idx], train_ex.projectors[idx]).to(device)
-                loss = _loss(model(batch), candidates[idx].to(device), candidate_mask[idx].to(device), model_cfg.target_scale)
+                pred = model(batch)
+                if source_log_scale is not None:  # compare each label with the prediction at its source's level
+                    factor = torch.exp(source_log_scale * learned)[label_sources[idx]].to(device)
+                    pred = pred * factor.view(-1, *([1] * (pred.dim() - 1)))
+                loss = _loss(pred, candidates[idx].to(device), candidate_mask[idx].to(device), model_cfg.target_scale, relative)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -349,7 +442,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             stop = config.time_limit is not None and elapsed > config.time_limit
             torch.save(
                 {"model": model.state_dict(), "ema": None if ema is None else ema.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                 "torch_rng": torch.get_rng_state(), "epoch": epoch, "best": best, "best_epoch": best_epoch, "elapsed": elapsed},
+                 "torch_rng": torch.get_rng_state(), "epoch": epoch, "best": best, "best_epoch": best_epoch, "elapsed": elapsed,
+                 "source_log_scale": None if source_log_scale is None else source_log_scale.detach().clone()},
                 ckpt_path,
             )
             if stop:
@@ -362,8 +456,13 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         "train_crystals": len(train_ex),
         "val_crystals": 0 if val_ex is None else len(val_ex),
         "cv_fold": config.cv_fold,
+        "group_cv_fold": config.group_cv_fold,
         "exclude_fold": config.exclude_fold,
+        "add_dfpt": config.add_dfpt,
+        "loss": config.loss,
+        "source_scales": None if source_log_scale is None else dict(zip(SOURCES, torch.exp(source_log_scale * learned).tolist(), strict=True)),
         "init_from": config.init_from,
+        "data": config.data,
         "epochs": config.epochs,
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,

@@ -16,7 +16,12 @@ from pymatgen.core import Structure
 from gmtnet.cli import main
 from gmtnet.data import (
     CRYSTAL_SYSTEMS,
+    DFPT_FLAGS,
     FLAGS,
+    NEAR_METALLIC_EPS,
+    assign_group_folds,
+    chemical_system,
+    load_dfpt,
     LARGE_EPS_LIMIT,
     N_FOLDS,
     NEW_IDS_SPLIT_SEED,
@@ -372,3 +377,64 @@ def test_elastic_sources_and_structures():
     c = np.stack(legacy["tensor"].to_list())
     bulk = np.einsum("niijj->n", c) / 9  # Voigt bulk modulus, rotation invariant
     np.testing.assert_allclose(bulk, legacy["K_Voigt"], atol=1.0)
+
+
+# --------------------------------------------------------------------------- grouped folds, DFPT set
+
+
+def _all_rows() -> pd.DataFrame:
+    cols = ["material_id", "split", "fold", "group_fold", "structure"]
+    return pd.concat([load_dataset(d)[cols] for d in DATASETS] + [load_dfpt()[cols]], ignore_index=True)
+
+
+def test_group_folds_keep_each_chemical_system_in_one_fold_and_test_out():
+    rows = _all_rows()
+    rows["chemsys"] = [chemical_system(s.symbol_set) for s in rows["structure"]]
+    assert ((rows["split"] == "test") == (rows["group_fold"] == TEST_FOLD)).all()
+    train = rows[rows["group_fold"] != TEST_FOLD]
+    assert (train.groupby("chemsys")["group_fold"].nunique() == 1).all()
+    assert (rows.groupby("material_id")["group_fold"].nunique() == 1).all()
+    per_id = train.drop_duplicates("material_id")
+    sizes = per_id["group_fold"].value_counts()
+    assert sorted(sizes.index) == list(range(N_FOLDS)) and sizes.min() > 0.9 * sizes.max()
+    ids = rows.drop_duplicates("material_id").set_index("material_id")
+    expected = assign_group_folds(ids["split"].to_dict(), {m: chemical_system(s.symbol_set) for m, s in ids["structure"].items()})
+    assert ids["group_fold"].to_dict() == expected
+
+
+def test_assign_group_folds_checks_its_input():
+    with pytest.raises(ValueError, match="no group"):
+        assign_group_folds({"mp-1": "train", "mp-2": "train"}, {"mp-1": "O-Si"})
+    folds = assign_group_folds({"a": "train", "b": "val", "c": "test", "d": "train"}, {"a": "X", "b": "X", "c": "X", "d": "Y"}, n_folds=2)
+    assert folds["a"] == folds["b"] != folds["d"] and folds["c"] == TEST_FOLD
+
+
+def test_dfpt_set_labels_born_charges_and_flags():
+    frame = load_dfpt()
+    assert len(frame) == 1520 and frame["material_id"].is_unique
+    assert all(set(f) <= set(DFPT_FLAGS) for f in frame["flags"])
+    eps = np.stack(frame["tensor_electronic"].to_list())
+    largest = np.linalg.eigvalsh(eps).max(axis=1)
+    assert ((largest > NEAR_METALLIC_EPS) == frame["flags"].map(lambda f: "near_metallic" in f)).all()
+    usable = load_dfpt(include_flagged=False)
+    for _, row in usable.sample(40, random_state=0).iterrows():
+        z = row["born_charges"]
+        assert z.shape == (row["nsites"], 3, 3)
+        assert np.abs(z.sum(axis=0)).max() < 1e-6  # acoustic sum rule, in e
+        sym = analyze_symmetry(row["structure"])
+        assert symmetry_residual(row["tensor_electronic"], sym.rotations) <= RESIDUAL_THRESHOLD
+
+
+def test_dfpt_crystals_matching_a_test_material_are_test():
+    dfpt = load_dfpt()
+    known = pd.concat([load_dataset(d)[["material_id", "split", "fold"]] for d in DATASETS]).drop_duplicates("material_id").set_index("material_id")
+    matched = dfpt[dfpt["mp_material_id"].notna()]
+    assert len(matched) > 500 and matched["in_dielectric_set"].sum() > 500
+    twin = known.loc[matched["mp_material_id"]]
+    # Test if the twin is test (or another matched cell is); a non-test crystal keeps its twin's fold.
+    assert (matched["split"].to_numpy() == "test")[twin["split"].to_numpy() == "test"].all()
+    train = matched["split"].to_numpy() != "test"
+    assert (matched["fold"].to_numpy()[train] == twin["fold"].to_numpy()[train]).all()
+    report = _report()["dielectric_dfpt"]
+    assert report["rows"] == len(dfpt) and report["usable"] == int(_usable(dfpt).sum())
+    assert 1.0 < report["functional_offset"]["mean_eigenvalue_ratio"]["median"] < 1.1

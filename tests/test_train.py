@@ -140,3 +140,38 @@ def test_evaluate_averages_an_ensemble_directory(trained, tmp_path):
     single = evaluate_model(base, split="val", device="cpu", progress=False)
     double = evaluate_model(ens, split="val", device="cpu", progress=False)
     assert double["overall"]["fnorm"] == pytest.approx(single["overall"]["fnorm"], rel=1e-9)
+
+
+def test_grouped_cv_on_the_union_learns_a_dfpt_scale_and_leaves_the_fold_out(tmp_path):
+    from gmtnet.train import SOURCES, union_frame
+
+    torch.set_num_threads(1)
+    cfg = TrainConfig(kind="dielectric_electronic", epochs=1, max_train=24, batch_size=8, device="cpu",
+                      model_options=SMALL, group_cv_fold=1, add_dfpt=True)
+    summary = train(cfg, tmp_path, progress=False)
+    assert summary["group_cv_fold"] == 1 and summary["val_crystals"] == 0 and summary["add_dfpt"]
+    scales = summary["source_scales"]
+    assert scales[SOURCES[0]] == 1.0 and scales[SOURCES[1]] != 1.0  # only the DFPT scale is learned
+    # The same seeded subset the run trained on: both sources, nothing of the held-out chemistry.
+    ex = prepare_examples("dielectric_electronic", "train", 16, limit=24, seed=0, progress=False, folds=(0, 2, 3, 4),
+                          frame=union_frame(), fold_column="group_fold")
+    frame = union_frame().set_index(["material_id"])
+    assert set(ex.sources.tolist()) == {0, 1}
+    assert set(frame.loc[ex.material_ids, "group_fold"]) <= {0, 2, 3, 4}
+    assert load_model(tmp_path, "cpu").config.kind == "dielectric_electronic"
+    with pytest.raises(ValueError, match="add_dfpt"):
+        TrainConfig(kind="elastic", add_dfpt=True)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        TrainConfig(kind="dielectric_electronic", cv_fold=1, group_cv_fold=2)
+
+
+def test_relative_loss_divides_by_the_label_norm():
+    from gmtnet.train import _loss
+
+    pred = torch.zeros(2, 3, 3)
+    cands = torch.stack([torch.eye(3) * 2, torch.eye(3) * 20])[:, None]
+    mask = torch.ones(2, 1, dtype=torch.bool)
+    assert _loss(pred, cands, mask, 1.0, relative=True).item() == pytest.approx(1.0, rel=1e-5)
+    assert _loss(pred, cands, mask, 1.0).item() == pytest.approx((2 + 20) * np.sqrt(3) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match="unknown loss"):
+        TrainConfig(kind="dielectric_electronic", loss="l2")
