@@ -190,7 +190,7 @@ def run_model(model: torch.nn.Module, graphs: Sequence[CrystalGraph], projectors
             stop = start + batch_size
             proj = None if projectors is None else projectors[start:stop]
             batch = collate(graphs[start:stop], proj).to(device)
-            out.append(model(batch).double().cpu().numpy())
+            out.append((model.traced(batch) if members else model(batch)).double().cpu().numpy())
     axis = 0 if members is None else 1
     if out:
         return np.concatenate(out, axis=axis)

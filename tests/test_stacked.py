@@ -92,6 +92,23 @@ def test_random_ensemble_batched_equals_member_by_member(kind):
     _assert_close(ens.run(graphs, proj, batch_size=3), ens.run(graphs, proj, batched=False))
 
 
+def test_trace_follows_the_batch_size_and_the_projector_branch():
+    members = _random_members("piezoelectric", seeds=(6, 7))
+    st = StackedGMTNet(members).eval()
+    structures = _crystals()
+    graphs = [build_graph(s, num_neighbors=SMALL["num_neighbors"]) for s in structures]
+    proj = np.stack([symmetry_constraints(s, "piezoelectric").projector for s in structures])
+    with torch.inference_mode():
+        # traced on 2 crystals, then asked for 1, 3 and 4 crystals of other sizes, with and without projectors
+        for sl in (slice(0, 2), slice(3, 4), slice(1, 4), slice(0, 4)):
+            for p in (proj[sl], None):
+                batch = collate(graphs[sl], p)
+                np.testing.assert_allclose(st.traced(batch).numpy(), st(batch).numpy(), rtol=0, atol=1e-5)
+    assert set(st._traced) == {True, False} and all(st._traced.values())
+    with pytest.raises(ValueError, match="projector must have shape"):
+        st.traced(collate(graphs[:1], symmetry_constraints(structures[0], "dielectric").projector[None]))
+
+
 def test_networks_that_differ_in_more_than_weights_are_run_one_by_one():
     a = _random_members("dielectric", seeds=(1,))[0]
     b = _random_members("dielectric", seeds=(2,), hidden_mul=8)[0]
