@@ -28,6 +28,7 @@ share 68.3 % on a set of crystals (fit it on validation crystals, measure on oth
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import erf, sqrt
@@ -247,8 +248,10 @@ class ModelEnsemble:
     uncertainty_p95: float | None = None
     meta: dict | None = None
     #: Evaluate the members together (:class:`~gmtnet.models.stacked.StackedGMTNet`, one forward
-    #: pass) when they can be stacked; ``False`` runs them one after another (the reference path).
-    batched: bool = True
+    #: pass) when they can be stacked; ``False`` runs them one after another (the reference path;
+    #: the environment variable ``GMTNET_MEMBER_BY_MEMBER=1`` makes that the default, e.g. for the
+    #: worker processes of a before/after screening benchmark).
+    batched: bool = field(default_factory=lambda: os.environ.get("GMTNET_MEMBER_BY_MEMBER", "") != "1")
     _stacked: object | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
