@@ -299,8 +299,8 @@ class ModelEnsemble:
         structure frames, each projected with its ``projectors[n]`` ``(3**rank, 3**rank)`` in float32
         by the network (the caller re-projects in float64 for exact zeros).
 
-        ``batched`` (default :attr:`batched`): all members in one forward pass per batch of
-        ``batch_size // M`` crystals (the same activation memory as one member on ``batch_size``);
+        ``batched`` (default :attr:`batched`): all members in one forward pass per
+        ``ceil(batch_size / M)`` crystals (about the activation memory of one member on ``batch_size``);
         ``False``: member by member on batches of ``batch_size``, the reference the batched path
         is tested against. Both agree to float32 round-off.
         """
@@ -310,8 +310,14 @@ class ModelEnsemble:
         stacked = self.stacked() if use else None
         if stacked is None:
             return np.stack([run_model(net, graphs, projectors, batch_size=batch_size) for net in self.members])
-        return run_model(stacked, graphs, projectors, batch_size=max(1, batch_size // len(self.members)),
-                         members=len(self.members))
+        # Batches of batch_size crystals as on the other path, each run in ceil(batch_size / M)-crystal
+        # parts: the parts, and so the float32 sums, do not depend on where the input started (a
+        # screen's chunk of batch_size crystals gives the bits that predict_many on all gives).
+        m = len(self.members)
+        part = -(-batch_size // m)
+        out = [run_model(stacked, graphs[i : i + batch_size], None if projectors is None else projectors[i : i + batch_size],
+                         batch_size=part, members=m) for i in range(0, len(graphs), batch_size)]
+        return np.concatenate(out, axis=1) if out else run_model(stacked, [], None, members=m)
 
 
 def load_ensemble(directory: str | Path, device="auto", members: int | None = None) -> ModelEnsemble:
