@@ -4,6 +4,7 @@
     python benchmarks/screen_scale.py workers [--n 400] [--repeats 2] [--kinds ...]
     python benchmarks/screen_scale.py scale   [--n 10000] [--workers 2] [--kinds ...]
     python benchmarks/screen_scale.py projector [--repeats 200]
+    python benchmarks/screen_scale.py compare [--n 300] [--repeats 2] [--workers 2]
 
 Each writes ``benchmarks/results/screen-<part>.json`` and prints medians. Every result carries the
 1-minute load average before and after: on a shared machine the times are upper bounds.
@@ -16,6 +17,10 @@ Each writes ``benchmarks/results/screen-<part>.json`` and prints medians. Every 
 * ``projector``: the Neumann projector as one matrix product (``gmtnet.symmetry.neumann_projector``)
   against the per-operation representation average it replaced, interleaved, per kind, for the
   48 operations of m-3m (the largest point group): medians and ratios.
+* ``compare``: the same input screened with the ensembles' members one by one (BEFORE,
+  ``GMTNET_MEMBER_BY_MEMBER=1`` in the workers) and in one forward pass (AFTER), interleaved,
+  on ``--workers`` workers; reports steady and end-to-end rates and how far the two outputs differ
+  (largest relative tensor difference, exact zeros, uncertainty).
 * ``scale``: ``--n`` structures made from bundled crystals by random strains (≤ 2 %), chemical
   substitutions within a group, and supercells (≤ 200 atoms), screened on 2 workers: throughput
   and each worker's peak resident memory (from the tasks themselves).
@@ -180,18 +185,19 @@ def generated_structures(n: int, seed: int = 0):
     return out
 
 
-def _run(src: Path, workers: int, kinds, chunk_size: int) -> dict:
+def _run(src: Path, workers: int, kinds, chunk_size: int, keep: Path | None = None) -> dict:
     from gmtnet.screen import run_screen
 
     stamps = []
-    out = Path(tempfile.mkdtemp(prefix=f"screen-w{workers}-"))
+    out = keep or Path(tempfile.mkdtemp(prefix=f"screen-w{workers}-"))
     try:
         t0 = time.perf_counter()
         s = run_screen(src, out, kinds=kinds, workers=workers, chunk_size=chunk_size, progress=False,
                        on_chunk=lambda info: stamps.append((time.perf_counter(), info)))
         total = time.perf_counter() - t0
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(out, ignore_errors=True)
     first_t = stamps[0][0]
     after_first = sum(info["structures"] for _, info in stamps[1:])
     steady = after_first / (stamps[-1][0] - first_t) if len(stamps) > 1 else float("nan")
@@ -222,6 +228,53 @@ def bench_workers(n: int, repeats: int, kinds, chunk_size: int) -> dict:
             "speedup_2_vs_1_steady": round(med[2] / med[1], 2), "speedup_2_vs_1_end_to_end": round(med_e2e[2] / med_e2e[1], 2)}
 
 
+def bench_compare(n: int, repeats: int, workers: int, kinds, chunk_size: int) -> dict:
+    """BEFORE (ensemble members one by one: ``GMTNET_MEMBER_BY_MEMBER=1`` in the workers) and AFTER
+    (members in one forward pass) on the same input, interleaved, and their outputs compared."""
+    import pandas as pd
+
+    from gmtnet.screen import read_screen
+
+    def table(out: Path):
+        df = read_screen(out).sort_values(["id", "kind"]).reset_index(drop=True)
+        return df
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.jsonl"
+        items = generated_structures(n, seed=1)
+        _write_jsonl([s for _, s in items], [i for i, _ in items], src)
+        runs, tables = [], {}
+        load0 = _load()
+        for rep in range(repeats):
+            for side in ("before", "after"):
+                os.environ["GMTNET_MEMBER_BY_MEMBER"] = "1" if side == "before" else "0"
+                keep = Path(tmp) / f"{side}-{rep}"
+                r = _run(src, workers, kinds, chunk_size, keep=keep) | {"side": side, "repeat": rep, "load": _load()}
+                tables[side] = table(keep)
+                runs.append(r)
+                print(json.dumps(r), flush=True)
+        os.environ.pop("GMTNET_MEMBER_BY_MEMBER", None)
+        a, b = tables["after"], tables["before"]
+        same_rows = bool((a[["id", "kind"]].values == b[["id", "kind"]].values).all()) and bool(
+            (a["error"].isna() == b["error"].isna()).all())
+        worst, zeros_kept, unc_rel = 0.0, True, 0.0
+        for ta, tb, ua, ub in zip(a["tensor"], b["tensor"], a["uncertainty"], b["uncertainty"]):
+            if ta is None or tb is None or len(ta) == 0:
+                continue
+            ta, tb = np.asarray(ta), np.asarray(tb)
+            worst = max(worst, float(np.abs(ta - tb).max() / max(np.abs(tb).max(), 1e-300)))
+            zeros_kept &= bool(np.array_equal(ta == 0, tb == 0))
+            if pd.notna(ua) and pd.notna(ub) and ub > 0:
+                unc_rel = max(unc_rel, abs(ua - ub) / ub)
+    med = {side: statistics.median(r["structures_per_s_steady"] for r in runs if r["side"] == side) for side in ("before", "after")}
+    e2e = {side: statistics.median(r["structures_per_s_end_to_end"] for r in runs if r["side"] == side) for side in ("before", "after")}
+    return {"n": n, "workers": workers, "kinds": kinds, "chunk_size": chunk_size, "runs": runs, "load_before": load0,
+            "load_after": _load(), "median_steady_per_s": med, "median_end_to_end_per_s": e2e,
+            "after/before_steady": round(med["after"] / med["before"], 2),
+            "outputs": {"same_rows_and_errors": same_rows, "max_tensor_rel_diff": worst,
+                        "exact_zeros_identical": zeros_kept, "max_uncertainty_rel_diff": unc_rel}}
+
+
 def bench_scale(n: int, workers: int, kinds, chunk_size: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.jsonl"
@@ -241,7 +294,7 @@ def main(argv=None) -> dict:
     from gmtnet.kinds import KINDS
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("atoms", "workers", "scale", "projector"))
+    ap.add_argument("part", choices=("atoms", "workers", "scale", "projector", "compare"))
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
@@ -253,6 +306,8 @@ def main(argv=None) -> dict:
         result = bench_atoms(args.repeats or 15)
     elif args.part == "projector":
         result = bench_projector(args.repeats or 200)
+    elif args.part == "compare":
+        result = bench_compare(args.n or 300, args.repeats or 2, args.workers, args.kinds, args.chunk_size or 50)
     elif args.part == "workers":
         result = bench_workers(args.n or 400, args.repeats or 2, args.kinds, args.chunk_size or 50)
     else:

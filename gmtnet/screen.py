@@ -22,8 +22,11 @@ Output (read with ``pandas.read_parquet(DIR)``): one row per structure and kind,
 :data:`OUTPUT_COLUMNS` then :data:`gmtnet.scalars.SCALAR_COLUMNS`. Tensors are in the Cartesian
 frame of the input structure, in the kind's units (ε dimensionless, e C/m², C GPa): ``tensor`` is
 the full tensor flattened row-major (3**rank values), ``voigt_ieee`` the Voigt matrix in the
-IEEE/pymatgen order (xx, yy, zz, yz, xz, xy) flattened row-major. The shipped GMTNet models give
-point predictions, so there is no uncertainty column. A structure that cannot be read or
+IEEE/pymatgen order (xx, yy, zz, yz, xz, xy) flattened row-major. With the shipped ensembles
+(``members=None``) ``uncertainty`` is the calibrated scalar uncertainty (kind's unit) and
+``warnings`` the out-of-domain warnings; every ensemble's members run in one forward pass
+(:mod:`gmtnet.models.stacked`), which gives the member-by-member outputs to float32 round-off
+(``benchmarks/screen_scale.py compare``). A structure that cannot be read or
 predicted gives one row per kind with its message in ``error`` and nulls elsewhere; it never
 stops the run. ``DIR/_screen.json`` records the input, kinds, chunking and options; a re-run
 with different ones is refused instead of mixing two screens.

@@ -252,8 +252,10 @@ _SYMMETRY_CACHE_SIZE = 512
 
 
 def clear_symmetry_cache() -> None:
-    """Forget cached :func:`analyze_symmetry` results (benchmarks time the spglib call itself)."""
+    """Forget cached :func:`analyze_symmetry` results and the constraints built on them
+    (benchmarks time the spglib call and the projector)."""
     _SYMMETRY_CACHE.clear()
+    _CONSTRAINTS_CACHE.clear()
 
 
 def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) -> PointSymmetry:
@@ -670,4 +672,21 @@ def symmetry_constraints(
         >>> c.project(C)                            # C: (3, 3, 3, 3) in GPa, structure frame
     """
     sym = analyze_symmetry(structure, symprec=symprec, angle_tolerance=angle_tolerance)
-    return neumann_constraints(sym.rotations, kind, symmetry=sym)
+    k = get_kind(kind)
+    # Every kind of a crystal, and every repeated prediction, shares the cached analysis; its
+    # constraints (immutable: read-only arrays) are kept with it so the projector is built once too.
+    key = (id(sym), k.name)
+    cached = _CONSTRAINTS_CACHE.get(key)
+    if cached is not None and cached.symmetry is sym:
+        return cached
+    result = neumann_constraints(sym.rotations, k, symmetry=sym)
+    if len(_CONSTRAINTS_CACHE) >= _CONSTRAINTS_CACHE_SIZE:
+        _CONSTRAINTS_CACHE.pop(next(iter(_CONSTRAINTS_CACHE)))
+    _CONSTRAINTS_CACHE[key] = result
+    return result
+
+
+_CONSTRAINTS_CACHE: dict[tuple[int, str], SymmetryConstraints] = {}
+#: Small: an elastic projector with its factors is ~0.1 MB, and the use is a few crystals asked
+#: for again (the app, every kind of one structure); batch screening goes kind by kind anyway.
+_CONSTRAINTS_CACHE_SIZE = 64

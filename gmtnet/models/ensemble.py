@@ -28,8 +28,9 @@ share 68.3 % on a set of crystals (fit it on validation crystals, measure on oth
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import erf, sqrt
 from pathlib import Path
 
@@ -246,6 +247,12 @@ class ModelEnsemble:
     domain: object | None = None
     uncertainty_p95: float | None = None
     meta: dict | None = None
+    #: Evaluate the members together (:class:`~gmtnet.models.stacked.StackedGMTNet`, one forward
+    #: pass) when they can be stacked; ``False`` runs them one after another (the reference path;
+    #: the environment variable ``GMTNET_MEMBER_BY_MEMBER=1`` makes that the default, e.g. for the
+    #: worker processes of a before/after screening benchmark).
+    batched: bool = field(default_factory=lambda: os.environ.get("GMTNET_MEMBER_BY_MEMBER", "") != "1")
+    _stacked: object | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -271,6 +278,46 @@ class ModelEnsemble:
         """All members' parameters (for counting; the device is that of the first)."""
         for m in self.members:
             yield from m.parameters()
+
+    def stacked(self):
+        """The members as one :class:`~gmtnet.models.stacked.StackedGMTNet` (built on first use and
+        kept; weights are copied, so call :meth:`restack` after changing a member), or ``None``
+        when there is one member or they cannot be stacked (another architecture)."""
+        if self._stacked is None and len(self.members) > 1:
+            from gmtnet.models.stacked import StackedGMTNet, stacking_problem
+
+            self._stacked = False if stacking_problem(self.members) else StackedGMTNet(self.members).eval()
+        return self._stacked or None
+
+    def restack(self) -> None:
+        """Forget the stacked copy of the weights (after a member's weights changed)."""
+        self._stacked = None
+
+    def run(self, graphs: Sequence, projectors: np.ndarray | None, batch_size: int = 64,
+            batched: bool | None = None) -> np.ndarray:
+        """Every member's output for crystal graphs: ``(M, N, 3, ..., 3)`` float64, kind's unit,
+        structure frames, each projected with its ``projectors[n]`` ``(3**rank, 3**rank)`` in float32
+        by the network (the caller re-projects in float64 for exact zeros).
+
+        ``batched`` (default :attr:`batched`): all members in one forward pass per
+        ``ceil(batch_size / M)`` crystals (about the activation memory of one member on ``batch_size``);
+        ``False``: member by member on batches of ``batch_size``, the reference the batched path
+        is tested against. Both agree to float32 round-off.
+        """
+        from gmtnet.predict import run_model
+
+        use = self.batched if batched is None else batched
+        stacked = self.stacked() if use else None
+        if stacked is None:
+            return np.stack([run_model(net, graphs, projectors, batch_size=batch_size) for net in self.members])
+        # Batches of batch_size crystals as on the other path, each run in ceil(batch_size / M)-crystal
+        # parts: the parts, and so the float32 sums, do not depend on where the input started (a
+        # screen's chunk of batch_size crystals gives the bits that predict_many on all gives).
+        m = len(self.members)
+        part = -(-batch_size // m)
+        out = [run_model(stacked, graphs[i : i + batch_size], None if projectors is None else projectors[i : i + batch_size],
+                         batch_size=part, members=m) for i in range(0, len(graphs), batch_size)]
+        return np.concatenate(out, axis=1) if out else run_model(stacked, [], None, members=m)
 
 
 def load_ensemble(directory: str | Path, device="auto", members: int | None = None) -> ModelEnsemble:
