@@ -354,7 +354,8 @@ def uncertainty_summary(pred) -> None:
         st.metric(f"Uncertainty, 1σ ({k.unit_label})", f"{pred.uncertainty:.3g}",
                   help=f"Frobenius norm of the calibrated per-component standard deviation of the "
                   f"{len(pred.members)}-network ensemble, in the paper's form: its estimate of the Fnorm error. "
-                  "Calibrated on validation crystals (about 68 % of DFT components fall within ±1σ).")
+                  "Calibrated on crystals the networks were not fitted to (about 68 % of DFT components fall "
+                  "within ±1σ there; the model card says which).")
     for w in pred.warnings:
         st.warning(plain(w), icon="⚠️")
 

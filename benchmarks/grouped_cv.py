@@ -107,6 +107,17 @@ def test_split() -> dict:
     return out
 
 
+def _shipped_recipe() -> str:
+    """How the shipped ε∞ ensemble was made, from its ``ensemble.json`` (the table's "shipped" row
+    changes meaning when a committee of these runs is shipped)."""
+    from gmtnet.weights import shipped_model_dir
+
+    meta = json.loads((shipped_model_dir(KIND) / "ensemble.json").read_text())
+    if meta.get("recipe") == "committee":
+        return "i.e. the union committee itself"
+    return "fine-tuned copies of one network trained on all folds"
+
+
 def _grade(pred, true) -> dict:
     from gmtnet.metrics import bootstrap_ci
 
@@ -149,6 +160,7 @@ def report() -> dict:
             entry["fold_mean_ewt25"] = [float(per.mean()), float(per.mean() - half), float(per.mean() + half)]
         out["variants"][vdir.name] = entry
     out["test_split"] = test_split()
+    out["shipped_recipe"] = _shipped_recipe()
     out["markdown"] = _markdown(out)
     (RESULTS / "grouped-cv.json").write_text(json.dumps(out, indent=2) + "\n")
     import external_dfpt
@@ -199,7 +211,7 @@ Architecture, epochs and commands: `runs/grouped_cv/<variant>/fold-k/config.json
 {chr(10).join(rows)}
 
 Fixed test split (Materials Project test rows, unchanged; the committee = the mean of the
-variant's finished fold models; "shipped" = today's ε∞ ensemble, trained on all folds):
+variant's finished fold models; "shipped" = the ε∞ ensemble shipped when the report ran, {out.get("shipped_recipe", "fine-tuned copies of one network trained on all folds")}):
 
 | model | members | n | EwT25 | Fnorm | EwT25 anisotropic |
 | --- | --- | --- | --- | --- | --- |
@@ -218,10 +230,19 @@ def main(argv=None) -> int:
     r.add_argument("--loss", choices=("fnorm", "relative"), default="fnorm")
     r.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     sub.add_parser("report")
+    sub.add_parser("markdown", help="re-render GROUPED_CV.md from grouped-cv.json without re-grading")
     args = parser.parse_args(argv)
     if args.cmd == "run":
         options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
         run_fold(args.variant, args.fold, args.epochs, options, args.loss, args.lr)
+    elif args.cmd == "markdown":
+        out = json.loads((RESULTS / "grouped-cv.json").read_text())
+        out["markdown"] = _markdown(out)
+        (RESULTS / "grouped-cv.json").write_text(json.dumps(out, indent=2) + "\n")
+        import external_dfpt
+
+        external_dfpt.render_markdown()
+        print(out["markdown"])
     else:
         print(report()["markdown"])
     return 0

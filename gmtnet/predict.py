@@ -424,8 +424,11 @@ def _ensemble_prediction(k: TensorKind, ens: ModelEnsemble, c: SymmetryConstrain
     unc = float(scalar_uncertainty(std[None], k)[0])
     if ens.uncertainty_p95 is not None and unc > ens.uncertainty_p95:
         unit = f" {k.unit}" if k.unit else ""
-        warnings += (f"Uncertainty {unc:.3g}{unit} is higher than for 95 % of the validation "
-                     f"crystals ({ens.uncertainty_p95:.3g}{unit}).",)
+        # the crystals the threshold was measured on: the validation split, or for a grouped-CV
+        # committee the out-of-fold crystals (``ensemble.json``'s ``uncertainty_reference``)
+        ref = (ens.meta or {}).get("uncertainty_reference", "validation crystals")
+        warnings += (f"Uncertainty {unc:.3g}{unit} is higher than for 95 % of the {ref} "
+                     f"({ens.uncertainty_p95:.3g}{unit}).",)
     return _make_prediction(k, mean, c, admissible_shift=shift, std=std, uncertainty=unc, warnings=warnings,
                             members=admissible, std_scale=ens.std_scale)
 

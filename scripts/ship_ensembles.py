@@ -18,12 +18,27 @@ ensemble mean):
 Labels from IEEE-frame sources have several candidate orientations (:mod:`gmtnet.orientation`):
 every row is scored against the candidate closest to the ensemble mean, as in training.
 For ε₀, build ε∞ first: the ε₀ ensemble is calibrated with the ε∞ ensemble loaded (ε₀ ⪰ ε∞).
+
+``--committee``: the members are the grouped cross-validation runs of one recipe
+(``benchmarks/grouped_cv.py run --fold k``, member k trained from scratch without grouped fold k
+and without the test rows). Step 1 then uses their out-of-fold predictions instead of the
+validation split (which they trained on): every non-test Materials Project row is predicted by the
+member that did not see its grouped fold, against σ = the whole committee's spread on that crystal
+(what a user gets), and the σ scale, the 95th percentile and the coverage on the strongly
+anisotropic rows are measured there. Step 2 covers every row the members trained on (the non-test
+rows of :func:`gmtnet.train.union_frame` when they trained on the DFPT rows too). The card also
+carries the grouped-CV table of ``benchmarks/results/grouped-cv.json`` and each run's wall time.
+
+    python scripts/ship_ensembles.py --kind dielectric_electronic --committee \
+        --members runs/grouped_cv/union/fold-{0,1,2,3,4} --previous runs/previous/dielectric_electronic
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import shlex
 import sys
 import time
@@ -34,7 +49,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from gmtnet.data import label_candidates, load_dataset
+from gmtnet.data import N_FOLDS, label_candidates, load_dataset
 from gmtnet.domain import TrainingDomain
 from gmtnet.models.ensemble import ModelEnsemble, calibration, fit_std_scale, load_ensemble, save_ensemble, scalar_uncertainty
 from gmtnet.graph import build_graph
@@ -45,6 +60,84 @@ from gmtnet.predict import Predictor
 from gmtnet.weights import load_model, shipped_model_dir
 
 DEST = Path("gmtnet/resources/weights")
+#: Largest / smallest eigenvalue of the DFT tensor above which a rank-2 crystal counts as strongly anisotropic.
+ANISOTROPY_RATIO = 2.0
+
+
+def committee_folds(member_dirs) -> list[int]:
+    """Each member's held-out grouped fold (``config.json``: ``train.group_cv_fold``); a committee
+    needs exactly one member per fold, so that every non-test crystal has one member that never saw it."""
+    folds = []
+    for d in member_dirs:
+        fold = json.loads((Path(d) / "config.json").read_text()).get("train", {}).get("group_cv_fold")
+        if fold is None:
+            raise ValueError(f"{d}: not a grouped cross-validation run (config.json has no train.group_cv_fold); "
+                             "--committee takes the runs of benchmarks/grouped_cv.py run --fold k")
+        folds.append(int(fold))
+    if sorted(folds) != list(range(N_FOLDS)):
+        raise ValueError(f"--committee needs one member per grouped fold 0..{N_FOLDS - 1}, got folds {folds}")
+    return folds
+
+
+def anisotropic(true: np.ndarray, kind: str) -> np.ndarray:
+    """Rows whose largest/smallest eigenvalue exceeds :data:`ANISOTROPY_RATIO` (rank 2 only)."""
+    if get_kind(kind).rank != 2:
+        return np.zeros(len(true), bool)
+    eig = np.linalg.eigvalsh(0.5 * (true + np.swapaxes(true, -1, -2)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return eig[:, -1] / eig[:, 0] > ANISOTROPY_RATIO
+
+
+def committee_oof(predictor: Predictor, kind: str, df, folds: list[int]) -> dict:
+    """Out-of-fold predictions of a grouped-CV committee on the non-test rows of ``df``.
+
+    Each crystal's tensor is that of the member whose run held out the crystal's grouped fold
+    (admissible and projected, as in the ensemble); its raw σ is the whole committee's spread on
+    that crystal, the quantity the calibrated σ scales at prediction time. Four of the five
+    members trained on the crystal, so this spread is smaller than on a new crystal and the
+    fitted scale errs on the large side (the test split shows by how much).
+    """
+    k = get_kind(kind)
+    rows = df[df.split != "test"]
+    member_of = {f: i for i, f in enumerate(folds)}
+    preds = []
+    for start in tqdm(range(0, len(rows), 64), desc=f"{kind}: out-of-fold {len(rows)} rows", leave=False):
+        preds += predictor.predict_many(list(rows.structure.iloc[start : start + 64]), kind)
+    bad = [p.message for p in preds if not hasattr(p, "tensor")]
+    if bad:
+        raise RuntimeError(f"{len(bad)} rows failed: {bad[:3]}")
+    which = rows.group_fold.astype(int).map(member_of).to_numpy()
+    mean = np.stack([p.members[i] for p, i in zip(preds, which, strict=True)])
+    std = np.stack([p.std for p in preds]) / predictor.models[kind].std_scale
+    cands, mask = pad_candidates(label_candidates(rows, k), k.shape)
+    true, _ = closest_candidates(mean, cands, mask, k)
+    return {"mean": mean, "std": std, "true": true, "anisotropic": anisotropic(true, kind)}
+
+
+def _hits(mean, true, kind) -> dict:
+    """n, EwT25 with its 95 % bootstrap interval and Fnorm of ``mean`` against ``true``."""
+    err = frobenius_errors(mean, true, kind)
+    hit = (relative_errors(mean, true, kind) < 0.25).astype(float)
+    return {"n": int(len(hit)), "ewt25": float(hit.mean()), "ewt25_ci95": bootstrap_ci(hit), "fnorm": float(err.mean())}
+
+
+def _committee_runs(member_dirs) -> list[dict]:
+    """Each member run's ``wall.json`` (wall time, load average, threads, learned source scales)."""
+    out = []
+    for d in member_dirs:
+        wall = Path(d) / "wall.json"
+        out.append(json.loads(wall.read_text()) if wall.is_file() else {})
+    return out
+
+
+def _grouped_cv_summary(path: Path = Path("benchmarks/results/grouped-cv.json")) -> dict | None:
+    """The grouped-CV figures the card quotes (``benchmarks/grouped_cv.py report``), or ``None``."""
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    keep = ("fold_mean_ewt25", "mp", "dfpt")
+    return {"variants": {name: {k: v[k] for k in keep if k in v} for name, v in doc["variants"].items()},
+            "test_split": doc.get("test_split", {}), "offset_pbesol_over_pbe": doc.get("offset_pbesol_over_pbe")}
 
 
 def predict_split(predictor: Predictor, kind: str, df) -> dict:
@@ -157,14 +250,123 @@ the shipped ensemble on {scope}: Fnorm {ens['fnorm']:.4g}, EwT25 {_pct(ens['ewt2
 """
 
 
+def _grouped_cv_table(gcv: dict | None) -> str:
+    """Before/after grouped-CV table from ``meta['grouped_cv']`` (``grouped-cv.json``)."""
+    if not gcv:
+        return "(no `benchmarks/results/grouped-cv.json` when this card was written)\n"
+
+    def cell(g):
+        return f"{_pct(g['ewt25'])} [{_pct(g['ewt25_ci95'][0])}, {_pct(g['ewt25_ci95'][1])}] (n = {g['n']})"
+
+    label = {"mp": "before: Materials Project rows only", "union": "after: + DFPT rows, learned per-source scale (shipped)"}
+    rows = []
+    for name, v in gcv["variants"].items():
+        fm = v.get("fold_mean_ewt25")
+        fm_text = f"{_pct(fm[0])} [{_pct(fm[1])}, {_pct(fm[2])}]" if fm else "–"
+        rows.append(f"| {label.get(name, name)} | {fm_text} | {cell(v['mp']['all'])} | {cell(v['mp']['anisotropic'])} "
+                    f"| {cell(v['dfpt']['all'])} | {cell(v['dfpt']['anisotropic'])} | {v['mp']['all']['fnorm']:.3f} |")
+    tests = [f"| {name} | {v['n']} | {_pct(v['ewt25'])} [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}] | {v['fnorm']:.3f} |"
+             for name, v in gcv.get("test_split", {}).items()]
+    offset = gcv.get("offset_pbesol_over_pbe") or float("nan")
+    return f"""Each member scored on its own held-out grouped fold (`benchmarks/grouped_cv.py report`,
+`benchmarks/results/GROUPED_CV.md`); both recipes: shipped architecture, 20 epochs from scratch, seed k for fold k.
+EwT25 with 95 % intervals: fold mean with a t interval over the 5 folds, pooled with a bootstrap over
+crystals. DFPT labels divided by {offset:.3f} (median PBEsol/PBE offset). Anisotropic = largest/smallest DFT
+eigenvalue > {ANISOTROPY_RATIO:g}.
+
+| recipe | MP EwT25, fold mean | MP EwT25, pooled | MP anisotropic | DFPT (PBE level) | DFPT anisotropic | MP Fnorm |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+The same committees on the fixed test split as that script grades them (`gmtnet.train.evaluate_model`,
+so the figures differ slightly from the test table above; "shipped" = the ensemble shipped before this one):
+
+| model | n | EwT25 | Fnorm |
+|---|---|---|---|
+{chr(10).join(tests)}
+"""
+
+
+def _committee_data_section(k, meta: dict, counts: dict) -> str:
+    """Card section: data, recipe, commands and each member run's wall time (committee mode)."""
+    tr = meta["member_train"]
+    rows = meta["train_rows"]
+    runs = meta["member_runs"]
+    walls = [r.get("wall_seconds") for r in runs]
+    scales = [r.get("source_scales", {}).get("dfpt_pbesol") for r in runs]
+    per_run = "; ".join(
+        f"fold {f}: {r['wall_seconds'] / 60:.1f} min wall ({r['train_seconds'] / 60:.1f} min training, {r['epochs_run']} epochs, "
+        f"{r['train_crystals']} crystals, load average {r['load_average'][0]:.1f})"
+        for f, r in zip(meta["member_folds"], runs, strict=True) if r)
+    dfpt = tr.get("add_dfpt")
+    source = (f" plus {rows['dfpt']} usable DFPT ε∞ rows (`gmtnet.data.load_dfpt`, ABINIT/PBEsol; their test rows left out too)"
+              if dfpt else "")
+    scale_line = (f"- Per-source scale: the loss compares a DFPT label with the prediction times a learned exp(s) (the Materials\n"
+                  f"  Project rows' scale fixed at 1), so the network itself predicts the Materials Project (PBE) level and\n"
+                  f"  the saved members are the plain architecture (the scale lives only in training). Learned DFPT/MP scale per\n"
+                  f"  member: {', '.join(f'{x:.3f}' for x in scales if x is not None)}.\n" if dfpt else "")
+    total = sum(w for w in walls if w)
+    return f"""## Data, members and training (grouped cross-validation committee)
+- Data: the unflagged bundled Materials Project rows outside the fixed test split ({rows['materials_project']} crystals:
+  train {counts.get('train', 0)} + validation {counts.get('val', 0)}; test {counts.get('test', 0)}){source}. These
+  non-test crystals are cut into {len(meta['member_folds'])} grouped folds by **chemical system** (the set of elements,
+  `group_fold`; see the data card), so a held-out fold is chemistry its member never saw.
+- Member *k* is trained **from scratch** for {tr['epochs']} epochs (shipped architecture, lr {tr['lr']:g}, batch {tr['batch_size']},
+  loss {tr.get('loss', 'fnorm')}, seed *k*) on the non-test rows of the other grouped folds; its last weights are kept, so no
+  epoch or model is chosen on held-out data. **No member trained on a test crystal.** Member *k* is also the
+  grouped-CV model of fold *k*: the committee is both the cross-validation estimate and the shipped ensemble.
+{scale_line}- Member commands, run from the repository root as `OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python <command>`
+  (also in `member-k/config.json`):
+{chr(10).join(f'  - `{c}`' for c in meta['member_commands'])}
+- Wall time, 1 CPU thread each, on {meta['machine']} shared with other jobs:
+  {per_run}. Total {total / 3600:.2f} CPU-thread hours.
+- Assembled, calibrated and measured by: `{meta['command']}` ({meta['build_seconds'] / 60:.1f} min).
+
+## Grouped cross-validation (chemical-system folds), before and after
+{_grouped_cv_table(meta.get('grouped_cv'))}"""
+
+
+def _committee_calibration_section(k, meta: dict, rel: str, warn_line: str) -> str:
+    """Card section: σ fitted on out-of-fold predictions, checked on the test split; the previous
+    ensemble's figures beside it (committee mode)."""
+    unit = k.unit_label
+    co, ct = meta["calibration"]["oof"], meta["calibration"]["test"]
+    ca = meta["calibration"].get("oof_anisotropic")
+    om = meta["oof_metrics"]
+    aniso = (f"- Strongly anisotropic out-of-fold crystals ({ca['n_crystals']}, {ca['n_components']} components): **{_pct(ca['within_1sigma'])}**\n"
+             f"  within ±1σ; Spearman {ca['spearman']:.2f} (p = {ca['spearman_p']:.1g}); mean uncertainty {ca['mean_uncertainty']:.4g} against\n"
+             f"  mean error {ca['mean_error']:.4g}. Their out-of-fold EwT25 is {_pct(om['anisotropic']['ewt25'])}.\n" if ca else "")
+    prev = meta.get("previous") or {}
+    pt = (prev.get("calibration") or {}).get("test")
+    prev_line = (f"- Previous ensemble (fine-tuned copies of one network, σ scale {prev['std_scale']:.3g} fitted on the validation split):\n"
+                 f"  test split {_pct(pt['within_1sigma'])} within ±1σ, Spearman {pt['spearman']:.2f}, mean uncertainty {pt['mean_uncertainty']:.4g}\n"
+                 f"  against mean error {pt['mean_error']:.4g}.\n" if pt else "")
+    return f"""## Uncertainty calibration (out-of-fold)
+- σ scale factor {meta['std_scale']:.3g}, fitted on the **out-of-fold** predictions of the {co['n_crystals']} non-test Materials Project
+  crystals: each crystal predicted by the member that did not see its grouped fold (out-of-fold EwT25
+  {_pct(om['all']['ewt25'])}, Fnorm {om['all']['fnorm']:.4g}), σ = the committee's spread on it. By construction 68.3 % of their
+  {co['n_components']} components lie within ±1σ ({_pct(co['within_1sigma'])}); Spearman correlation of the scalar uncertainty
+  with the Frobenius error per crystal {co['spearman']:.2f} (p = {co['spearman_p']:.1g}; target ≥ 0.4). This out-of-fold
+  correlation is inflated: the spread includes the one member that did not see the crystal, whose deviation from
+  the four that did is most of its error. The test split's figure below is the one to quote.
+{aniso}- Test split ({ct['n_crystals']} crystals seen by no member, {ct['n_components']} components with σ > 0): **{_pct(ct['within_1sigma'])}** within ±1σ
+  (target 60–76 %); Spearman **{ct['spearman']:.2f}** (p = {ct['spearman_p']:.1g}); mean uncertainty {ct['mean_uncertainty']:.4g} against mean
+  error {ct['mean_error']:.4g} {unit}.
+- Reliability (nominal → observed share within the Gaussian interval), test split: {rel}.
+{prev_line}- Warnings: {warn_line} The domain counts every non-test crystal the members trained on, so the
+  out-of-fold crystals cannot test the domain warnings; only the test split does.
+"""
+
+
 def ensemble_card(kind: str, meta: dict, df) -> str:
     """MODEL_CARD.md text; every number comes from ``meta`` (measured by this script)."""
     k = get_kind(kind)
     unit = k.unit_label
     counts = df["split"].value_counts().to_dict()
     mt = meta["metrics_test"]
+    committee = meta.get("recipe") == "committee"
     names = {"ensemble": f"ensemble of {len(meta['member_commands'])} (shipped)", "first_member": "first member alone (`members=1`)",
-             "previous": "previous shipped single model"}
+             "previous": "previous shipped ensemble (fine-tuned copies)" if committee else "previous shipped single model"}
     rows = [_row(names[n], m["overall"], unit) for n, m in mt.items()]
     src_rows = [_row(f"{names[n]}, {src}", s, unit) for n, m in mt.items() for src, s in m["per_source"].items()] \
         if len(mt["ensemble"]["per_source"]) > 1 else []
@@ -172,7 +374,7 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
     uniq = ens.get("unique_rows", {})
     systems = [f"| {sys} | {m['n']} | {m['fnorm']:.4g} | {_pct(m['ewt25'])} | {_pct(m['zero_success'])} | {_pct(m['equality_success'])} |"
                for sys, m in ens["per_crystal_system"].items()]
-    cv, ct = meta["calibration"]["val"], meta["calibration"]["test"]
+    ct = meta["calibration"]["test"]
     rel = " · ".join(f"{r['nominal']:.2f}→{r['observed']:.2f}" for r in ct["reliability"])
     d = meta["domain"]
     secs = [s for s in meta["member_train_seconds"] if s is not None]
@@ -183,21 +385,19 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
                  f"({', '.join(f'{n} {w}' for w, n in tw['kinds_of_warning'].items() if n)}); their median relative "
                  f"error is {_pct(tw['median_relative_error_warned'] or float('nan'))} against "
                  f"{_pct(tw['median_relative_error_unwarned'] or float('nan'))} for the others.")
-    return f"""# GMTNet model card: {k.title} ({k.symbol}), a deep ensemble
-
-## What it predicts
-- The full-rank {k.rank}-index tensor {k.symbol} ({k.formula}), in **{unit}**, in the **Cartesian frame of the
-  input structure**, as the mean of {len(meta['member_commands'])} GMTNet networks; `Prediction.voigt` gives it as a
-  {k.voigt_shape[0]}x{k.voigt_shape[1]} Voigt matrix in IEEE order (xx, yy, zz, yz, xz, xy).
-- `Prediction.std` / `.std_voigt`: the calibrated per-component standard deviation (same frame, unit and order);
-  `Prediction.uncertainty`: its Frobenius norm in the paper's form, {unit}, the ensemble's estimate of the
-  Fnorm error; `Prediction.warnings`: out-of-domain signals (`gmtnet/domain.py`) and uncertainty above the
-  95th percentile of the validation crystals ({meta['uncertainty_p95_val']:.4g} {unit}).
-- Every member's output is projected onto the form allowed by the structure's point group and made physically
-  admissible (`gmtnet/admissible.py`) before averaging, so the mean is both exactly symmetric and admissible.
-- Label source: Materials Project DFT; see `gmtnet/resources/data/DATA_CARD.md`.
-
-## Data, members and training
+    if committee:
+        label_line = ("- Label level: Materials Project DFT (PBE); the members also learned from the DFPT ε∞ set (ABINIT, PBEsol)\n"
+                      "  through a learned per-source scale and predict the Materials Project level. See\n"
+                      "  `gmtnet/resources/data/DATA_CARD.md`.")
+        data_section = _committee_data_section(k, meta, counts)
+        calib_section = _committee_calibration_section(k, meta, rel, warn_line)
+        limit_line = ("- Four of the five members trained on each out-of-fold crystal, so the committee's spread there is\n"
+                      "  smaller than on a new crystal and the σ scale fitted there errs on the large side; the\n"
+                      "  test split (seen by no member) measures the result.")
+    else:
+        label_line = "- Label source: Materials Project DFT; see `gmtnet/resources/data/DATA_CARD.md`."
+        cv = meta["calibration"]["val"]
+        data_section = f"""## Data, members and training
 - Unflagged rows of the bundled set, fixed seeded per-material split: train {counts.get('train', 0)},
   validation {counts.get('val', 0)}, test {counts.get('test', 0)} crystals. Member *i* is fine-tuned from the
   previously shipped weights on the training split **without cross-validation fold i**, with seed *i*; the best
@@ -207,7 +407,39 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
 - Member training time: {', '.join(f'{s / 60:.1f}' for s in secs)} min on {', '.join(meta['member_devices'])};
   best epochs {meta['member_best_epochs']}.
 - Assembled, calibrated and measured by: `{meta['command']}` ({meta['build_seconds'] / 60:.1f} min).
+"""
+        calib_section = f"""## Uncertainty calibration
+- σ scale factor {meta['std_scale']:.3g}, fitted on the validation split ({cv['n_crystals']} crystals) so that 68.3 % of
+  components lie within ±1σ there.
+- Test split ({ct['n_crystals']} crystals, {ct['n_components']} components with σ > 0): **{_pct(ct['within_1sigma'])}** within ±1σ
+  (target 60–76 %); Spearman correlation of the scalar uncertainty with the Frobenius error per crystal
+  **{ct['spearman']:.2f}** (p = {ct['spearman_p']:.1g}; target ≥ 0.4); mean uncertainty {ct['mean_uncertainty']:.4g} against mean
+  error {ct['mean_error']:.4g} {unit}.
+- Reliability (nominal → observed share within the Gaussian interval), test split: {rel}.
+- Warnings: {warn_line}
+"""
+        limit_line = ("- The members share one starting point, so their spread under-states the error before calibration (the σ scale\n"
+                      "  corrects the average, not every crystal).")
+    p95_ref = meta.get("uncertainty_reference", "validation crystals")
+    aniso_test = ens.get("anisotropic")
+    aniso_line = (f"\nStrongly anisotropic test crystals (largest/smallest DFT eigenvalue > {ANISOTROPY_RATIO:g}, n = {aniso_test['n']}): "
+                  f"EwT25 {_pct(aniso_test['ewt25'])} [{_pct(aniso_test['ewt25_ci95'][0])}, {_pct(aniso_test['ewt25_ci95'][1])}]; "
+                  "too few for a verdict, see the grouped-CV table for the subset.\n" if aniso_test and aniso_test["n"] else "")
+    return f"""# GMTNet model card: {k.title} ({k.symbol}), a deep ensemble
 
+## What it predicts
+- The full-rank {k.rank}-index tensor {k.symbol} ({k.formula}), in **{unit}**, in the **Cartesian frame of the
+  input structure**, as the mean of {len(meta['member_commands'])} GMTNet networks; `Prediction.voigt` gives it as a
+  {k.voigt_shape[0]}x{k.voigt_shape[1]} Voigt matrix in IEEE order (xx, yy, zz, yz, xz, xy).
+- `Prediction.std` / `.std_voigt`: the calibrated per-component standard deviation (same frame, unit and order);
+  `Prediction.uncertainty`: its Frobenius norm in the paper's form, {unit}, the ensemble's estimate of the
+  Fnorm error; `Prediction.warnings`: out-of-domain signals (`gmtnet/domain.py`) and uncertainty above the
+  95th percentile of the {p95_ref} ({meta['uncertainty_p95_val']:.4g} {unit}).
+- Every member's output is projected onto the form allowed by the structure's point group and made physically
+  admissible (`gmtnet/admissible.py`) before averaging, so the mean is both exactly symmetric and admissible.
+{label_line}
+
+{data_section}
 ## Test metrics (fixed test split, never used for a choice)
 Fnorm in {unit} (ε as 3x3, e as 3x6 Voigt, C as 6x6 Voigt) and EwT25 with 95 % bootstrap intervals over
 crystals; rows with several candidate orientations are scored against the candidate closest to the prediction.
@@ -217,7 +449,7 @@ crystals; rows with several candidate orientations are scored against the candid
 {chr(10).join(rows + src_rows)}
 
 Strict, on the {uniq.get('n', 0)} rows whose orientation is unique: Fnorm {uniq.get('fnorm', float('nan')):.4g}, EwT25 {_pct(uniq.get('ewt25', float('nan')))}.
-
+{aniso_line}
 | crystal system | n | Fnorm | EwT25 | zero-element success | equality success |
 |---|---|---|---|---|---|
 {chr(10).join(systems)}
@@ -225,25 +457,15 @@ Strict, on the {uniq.get('n', 0)} rows whose orientation is unique: Fnorm {uniq.
 {_baselines_section(k.name, mt)}
 {_admissibility_and_speed(k.name)}
 
-## Uncertainty calibration
-- σ scale factor {meta['std_scale']:.3g}, fitted on the validation split ({cv['n_crystals']} crystals) so that 68.3 % of
-  components lie within ±1σ there.
-- Test split ({ct['n_crystals']} crystals, {ct['n_components']} components with σ > 0): **{_pct(ct['within_1sigma'])}** within ±1σ
-  (target 60–76 %); Spearman correlation of the scalar uncertainty with the Frobenius error per crystal
-  **{ct['spearman']:.2f}** (p = {ct['spearman_p']:.1g}; target ≥ 0.4); mean uncertainty {ct['mean_uncertainty']:.4g} against mean
-  error {ct['mean_error']:.4g} {unit}.
-- Reliability (nominal → observed share within the Gaussian interval), test split: {rel}.
-- Warnings: {warn_line}
-
+{calib_section}
 ## Training domain (for the warnings)
 {d['n_crystals']} training crystals, {len(d['element_counts'])} elements, {len(d['pairs'])} first-shell element pairs,
 at most {d['max_sites']} sites, {d['volume_per_atom'][0]:.1f}–{d['volume_per_atom'][1]:.1f} Å³ per atom.
 
 ## Known limits
-- About {counts.get('train', 0)} training crystals: expect large errors for chemistries and structure types absent
+- About {d['n_crystals']} training crystals: expect large errors for chemistries and structure types absent
   from Materials Project's DFPT/elastic sets; the warnings flag unseen elements and bonds, not every novelty.
-- The members share one starting point, so their spread under-states the error before calibration (the σ scale
-  corrects the average, not every crystal).
+{limit_line}
 - The symmetry of the prediction is that of the structure as detected at the chosen tolerance.
 - Structures up to 500 atoms; ordered, periodic only.
 """
@@ -260,6 +482,8 @@ def main(argv=None) -> None:
     ap.add_argument("--init-commit", default=None,
                     help="git commit whose gmtnet/resources/weights/KIND the members were fine-tuned from")
     ap.add_argument("--electronic", default=None, help="ε∞ ensemble to pair with ε₀ (default: the shipped one)")
+    ap.add_argument("--committee", action="store_true",
+                    help="members are grouped-CV fold runs (one per fold): calibrate on their out-of-fold predictions")
     args = ap.parse_args(argv)
     k = get_kind(args.kind)
     out_dir = Path(args.out or DEST / k.name)
@@ -280,14 +504,44 @@ def main(argv=None) -> None:
     predictor = Predictor(models, torch.device("cpu"))
     df = load_dataset(k.name, include_flagged=False)
 
-    val_df = df[df.split == "val"]
-    val = predict_split(predictor, k.name, val_df)
-    std_scale = fit_std_scale(val["mean"], val["std"], val["true"], k)
-    unc_val = scalar_uncertainty(val["std"] * std_scale, k)
-    p95 = float(np.quantile(unc_val, 0.95))
-    cal_val = calibration(val["mean"], val["std"], val["true"], k, std_scale)
+    extra_meta = {}
+    if args.committee:
+        folds = committee_folds(args.members)
+        oof = committee_oof(predictor, k.name, df, folds)
+        std_scale = fit_std_scale(oof["mean"], oof["std"], oof["true"], k)
+        p95 = float(np.quantile(scalar_uncertainty(oof["std"] * std_scale, k), 0.95))
+        aniso = oof["anisotropic"]
+        cal = {"oof": calibration(oof["mean"], oof["std"], oof["true"], k, std_scale)}
+        if aniso.sum() > 2:
+            cal["oof_anisotropic"] = calibration(oof["mean"][aniso], oof["std"][aniso], oof["true"][aniso], k, std_scale)
+        extra_meta = {
+            "recipe": "committee",
+            "uncertainty_reference": "out-of-fold crystals",
+            "member_folds": folds,
+            "oof_metrics": {"all": _hits(oof["mean"], oof["true"], k.name),
+                            "anisotropic": _hits(oof["mean"][aniso], oof["true"][aniso], k.name)},
+            "member_runs": _committee_runs(args.members),
+            "grouped_cv": _grouped_cv_summary(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.system()})",
+        }
+        # the members trained on every non-test row of their data (the DFPT rows too, if added)
+        trained_on = json.loads((Path(args.members[0]) / "config.json").read_text())["train"]
+        from gmtnet.train import union_frame
 
-    train_df = df[df.split == "train"]
+        seen = union_frame(k.name) if trained_on.get("add_dfpt") else df.assign(label_source=0)
+        train_df = seen[seen.split != "test"]
+        extra_meta["train_rows"] = {"materials_project": int((train_df.label_source == 0).sum()),
+                                    "dfpt": int((train_df.label_source == 1).sum())}
+        extra_meta["member_train"] = trained_on
+    else:
+        val_df = df[df.split == "val"]
+        val = predict_split(predictor, k.name, val_df)
+        std_scale = fit_std_scale(val["mean"], val["std"], val["true"], k)
+        unc_val = scalar_uncertainty(val["std"] * std_scale, k)
+        p95 = float(np.quantile(unc_val, 0.95))
+        cal = {"val": calibration(val["mean"], val["std"], val["true"], k, std_scale)}
+        train_df = df[df.split == "train"]
+
     graphs = [build_graph(s, num_neighbors=ens.config.num_neighbors) for s in tqdm(train_df.structure, desc="domain graphs", leave=False)]
     domain = TrainingDomain.from_training(train_df.structure, graphs)
 
@@ -309,6 +563,14 @@ def main(argv=None) -> None:
     if args.previous:
         prev = Predictor({**models, k.name: load_ensemble(args.previous, "cpu")}, predictor.device)
         metrics["previous"] = scored(k.name, test_df, predict_split(prev, k.name, test_df))
+        prev_meta = Path(args.previous) / "ensemble.json"
+        if prev_meta.is_file():  # the previous ensemble's own calibration, kept for the card
+            pm = json.loads(prev_meta.read_text())
+            extra_meta["previous"] = {key: pm.get(key) for key in
+                                      ("std_scale", "uncertainty_p95_val", "calibration", "test_warnings", "command", "member_commands")}
+    if args.committee:
+        aniso_test = anisotropic(test["true"], k.name)
+        metrics["ensemble"]["anisotropic"] = _hits(test["mean"][aniso_test], test["true"][aniso_test], k.name)
 
     member_commands = [json.loads((Path(d) / "config.json").read_text()).get("command", "") for d in args.members]
     member_summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in args.members]
@@ -317,7 +579,7 @@ def main(argv=None) -> None:
         "std_scale": std_scale,
         "uncertainty_p95_val": p95,
         "domain": domain.to_dict(),
-        "calibration": {"val": cal_val, "test": cal_test},
+        "calibration": {**cal, "test": cal_test},
         "test_warnings": warnings_check,
         "init_from_commit": args.init_commit,
         "metrics_test": metrics,
@@ -327,13 +589,15 @@ def main(argv=None) -> None:
         "member_devices": sorted({s.get("device", "") for s in member_summaries}),
         "command": command,
         "build_seconds": round(time.perf_counter() - t0, 1),
+        **extra_meta,
     }
     save_ensemble(args.members, out_dir, meta)
     (out_dir / "metrics-test.json").write_text(json.dumps(metrics["ensemble"], indent=2) + "\n")
     for stale in ("model.safetensors", "config.json", "summary.json"):
         (out_dir / stale).unlink(missing_ok=True)  # the single-model layout this replaces
     (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, df))
-    print(json.dumps({"kind": k.name, "std_scale": std_scale, "val_within_1sigma": cal_val["within_1sigma"],
+    print(json.dumps({"kind": k.name, "std_scale": std_scale,
+                      **{f"{name}_within_1sigma": c["within_1sigma"] for name, c in cal.items()},
                       "test_within_1sigma": cal_test["within_1sigma"], "test_spearman": cal_test["spearman"],
                       **{name: {"fnorm": m["overall"]["fnorm"], "ewt25": m["overall"]["ewt25"]} for name, m in metrics.items()}}, indent=2))
 

@@ -1,0 +1,77 @@
+"""``scripts/ship_ensembles.py --committee``: a grouped-CV committee is calibrated on predictions
+each crystal got from the one member that never saw it."""
+
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from gmtnet.data import N_FOLDS, load_dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from ship_ensembles import anisotropic, committee_folds, committee_oof  # noqa: E402
+
+
+def _runs(tmp_path, folds):
+    dirs = []
+    for i, f in enumerate(folds):
+        d = tmp_path / f"run-{i}"
+        d.mkdir()
+        (d / "config.json").write_text(json.dumps({"train": {"group_cv_fold": f}}))
+        dirs.append(d)
+    return dirs
+
+
+def test_committee_folds_reads_each_members_held_out_fold(tmp_path):
+    assert committee_folds(_runs(tmp_path, [3, 0, 4, 1, 2])) == [3, 0, 4, 1, 2]
+
+
+@pytest.mark.parametrize("folds", [[0, 1, 2, 3], [0, 1, 2, 3, 3], [0, 1, 2, 3, 5]])
+def test_committee_needs_one_member_per_fold(tmp_path, folds):
+    with pytest.raises(ValueError, match=f"one member per grouped fold 0..{N_FOLDS - 1}, got folds"):
+        committee_folds(_runs(tmp_path, folds))
+
+
+def test_a_run_without_grouped_fold_is_refused_by_name(tmp_path):
+    dirs = _runs(tmp_path, [0, 1, 2, 3, 4])
+    (dirs[2] / "config.json").write_text(json.dumps({"train": {"exclude_fold": 2}}))
+    with pytest.raises(ValueError, match="run-2: not a grouped cross-validation run"):
+        committee_folds(dirs)
+
+
+class _MembersPredictor:
+    """Predictor stand-in: member m predicts the row's label plus m (so the member used is visible)."""
+
+    def __init__(self, labels: dict, n_members: int):
+        self.labels, self.n = labels, n_members
+        self.models = {"dielectric_electronic": SimpleNamespace(std_scale=2.0)}
+
+    def predict_many(self, structures, kind):
+        out = []
+        for s in structures:
+            members = np.stack([self.labels[id(s)] + m for m in range(self.n)])
+            out.append(SimpleNamespace(tensor=members.mean(0), members=members, std=members.std(0, ddof=1) * 2.0))
+        return out
+
+
+def test_out_of_fold_rows_take_the_member_that_held_their_fold_out():
+    df = load_dataset("dielectric_electronic", include_flagged=False)
+    df = df.groupby("split").head(12)  # a few rows of every split, the test rows among them
+    labels = {id(s): np.asarray(t, dtype=float) for s, t in zip(df.structure, df.tensor_electronic, strict=True)}
+    folds = [2, 0, 4, 1, 3]  # member i held out grouped fold folds[i]
+    out = committee_oof(_MembersPredictor(labels, len(folds)), "dielectric_electronic", df, folds)
+    rows = df[df.split != "test"]
+    assert len(out["mean"]) == len(rows)  # the test rows are never used
+    member = np.array([folds.index(f) for f in rows.group_fold])
+    shift = (out["mean"] - out["true"])[:, 0, 0]
+    assert np.allclose(shift, member)
+    # raw (uncalibrated) spread: the Prediction's σ divided by the ensemble's scale
+    assert np.allclose(out["std"], np.std(np.arange(len(folds)), ddof=1))
+
+
+def test_anisotropic_is_the_eigenvalue_ratio_above_two():
+    t = np.stack([np.diag([1.0, 1.0, 1.9]), np.diag([1.0, 2.5, 2.5]), np.diag([3.0, 3.0, 3.0])])
+    assert anisotropic(t, "dielectric_electronic").tolist() == [False, True, False]
