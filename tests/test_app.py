@@ -244,6 +244,10 @@ def test_whatif_shear_of_cubic_crystal_shows_newly_allowed_components():
     assert "Predicted change ‖after − before‖ = **" in text and "paired members" in text
     assert "No edit applied yet" not in text
     assert ("larger than its uncertainty" in text) or ("within its uncertainty" in text)
+    # Curie's principle beside the re-detected group: m-3m ∩ (xy shear) = mmm, as re-detected
+    curie = " ".join(c.value for c in at.caption if "Curie" in c.value)
+    assert "m\\-3m" in curie or "m-3m" in curie
+    assert "as predicted" in curie
     assert len(at.get("download_button")) == 4  # CIF (P1), POSCAR, tensors JSON and CSV
     # an invalid edit is refused with a message and changes nothing
     at.number_input(key="w_pct").set_value(20.0)
