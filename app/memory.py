@@ -8,9 +8,11 @@ the top of an arena is free. ``MALLOC_ARENA_MAX=2`` alone did not change that
 (``app-load-malloc-arena-2.json``). ``malloc_trim(0)`` walks every arena and releases the free
 pages in the middle of them too (``madvise(MADV_DONTNEED)``).
 
-It is called from a daemon thread once the app has had no page run for :data:`IDLE_S` seconds, at
-most once per idle period: trimming costs a few milliseconds to tens of milliseconds (it takes each
-arena's lock), which is nothing once idle but would be paid by every page if done after each run.
+It is called from a daemon thread once the app has had no page run for :data:`IDLE_S` seconds, and
+again every :data:`IDLE_S` seconds while it stays idle: Streamlit frees a closed session's state
+only ``server.disconnectedSessionTTL`` (120 s) after its websocket closed, so a single trim at the
+start of the idle period comes too early. Trimming costs a few to tens of milliseconds (it takes
+each arena's lock): nothing once idle, but it would be paid by every page if done after each run.
 Only on Linux with glibc; elsewhere (macOS, musl) :func:`trim` does nothing and returns False.
 """
 
@@ -31,7 +33,7 @@ CHECK_S = 5.0
 
 _lock = threading.Lock()
 _last_activity = time.monotonic()
-_trimmed = True  # nothing to give back before the first page
+_last_trim: float | None = None  # None: nothing to give back before the first page
 _thread: threading.Thread | None = None
 _malloc_trim = None
 
@@ -59,20 +61,20 @@ def trim() -> bool:
 
 def touch() -> None:
     """Record a page run (the idle clock starts again)."""
-    global _last_activity, _trimmed
+    global _last_activity, _last_trim
     with _lock:
-        _last_activity = time.monotonic()
-        _trimmed = False
+        _last_activity = _last_trim = time.monotonic()
 
 
 def _idle_loop(idle_s: float, check_s: float) -> None:
-    global _trimmed
+    global _last_trim
     while True:
         time.sleep(check_s)
         with _lock:
-            due = not _trimmed and time.monotonic() - _last_activity >= idle_s
+            now = time.monotonic()
+            due = _last_trim is not None and now - _last_activity >= idle_s and now - _last_trim >= idle_s
             if due:
-                _trimmed = True
+                _last_trim = now
         if due:
             trim()
 

@@ -152,7 +152,7 @@ def main() -> None:
             at.query_params["material_id"] = mid
             _run(at, profiles.setdefault("random_link", []), "random_link", samples)
             samples["random_link"][-1]["kind"] = at.session_state["x_kind"] if "x_kind" in at.session_state else None
-        _report(args, samples, profiles, warm_s, materials, load_before)
+        _report(args, samples, profiles, warm_s, materials, load_before, memory=_memory_after_links())
         return
 
     materials = _materials(args.repeats)
@@ -176,7 +176,39 @@ def main() -> None:
     _report(args, samples, profiles, warm_s, materials, load_before)
 
 
-def _report(args, samples: dict, profiles: dict, warm_s: float, materials: list, load_before) -> None:
+def _rss_mb() -> float:
+    page = os.sysconf("SC_PAGE_SIZE")
+    return round(int(Path("/proc/self/statm").read_text().split()[1]) * page / 1e6, 1)
+
+
+def _memory_after_links() -> dict:
+    """Resident memory after the links, after a heap trim, and after emptying Streamlit's caches
+    (predictions, figures, 3D views, derived rows, ...) and the symmetry cache, then trimming again:
+    what the caches hold versus what only the allocator held (Linux; an empty dict elsewhere)."""
+    if not Path("/proc/self/statm").is_file():
+        return {}
+    import gc
+
+    import streamlit as st
+
+    from app import memory
+    from gmtnet import symmetry
+
+    out = {"after_links_mb": _rss_mb()}
+    gc.collect()
+    memory.trim()
+    out["after_trim_mb"] = _rss_mb()
+    st.cache_data.clear()
+    st.cache_resource.clear()  # the models stay loaded: app.state's warm-up futures hold them
+    symmetry.clear_symmetry_cache()
+    gc.collect()
+    memory.trim()
+    out["caches_cleared_and_trimmed_mb"] = _rss_mb()
+    return out
+
+
+def _report(args, samples: dict, profiles: dict, warm_s: float, materials: list, load_before,
+            memory: dict | None = None) -> None:
     from app.state import APP_KINDS
 
     res = {"warm_predictor_s": round(warm_s, 3), "kinds": list(APP_KINDS), "materials": materials,
@@ -187,6 +219,8 @@ def _report(args, samples: dict, profiles: dict, warm_s: float, materials: list,
                                  for k in ("apptest_s", "script_s", "cpu_s", "fragment_s")
                                  if any(r[k] is not None for r in runs)}
         res["top_cumulative"][label] = _top(profiles[label], args.top, len(runs))
+    if memory:
+        res["memory_rss_mb"] = memory
     res["machine"] = {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in load_before],
                       "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
@@ -199,6 +233,8 @@ def _report(args, samples: dict, profiles: dict, warm_s: float, materials: list,
             buf.write(f"  {r['cumulative_s_per_run']:8.4f} s cum  {r['own_s_per_run']:8.4f} s own  "
                       f"{r['calls_per_run']:7.1f} calls  {r['function']}\n")
         print(buf.getvalue(), end="")
+    if memory:
+        print(f"\nresident memory (MB): {memory}")
     print(f"\nload average {res['machine']['loadavg_before']} -> {res['machine']['loadavg_after']}; wrote {args.out}")
 
 
