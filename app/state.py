@@ -216,6 +216,10 @@ def page_setup() -> None:
 
     Pages call :func:`warm_predictor` once their first screen is drawn, so that loading torch does
     not slow down the first paint."""
+    from app import memory
+
+    memory.touch()  # the heap is trimmed only once no page has run for a while
+    memory.start_idle_trimmer()
     # Widget values are dropped when a page without the widget runs; re-assigning keeps the
     # tolerance across pages (and avoids passing a default value as well).
     st.session_state["symprec"] = st.session_state.get("symprec", DEFAULT_SYMPREC)

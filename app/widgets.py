@@ -342,7 +342,7 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
     st.dataframe(tables.allowed_form(c), width="stretch")
     _heatmap(pred, key, frame)
-    derived_panel(kind, pred, reference, structure, frame)
+    derived_panel(kind, pred, reference, structure, frame, key=key)
     if kind == "piezoelectric" and extra and not isinstance(extra.get("elastic"), (str, type(None))):
         strain_coefficients_panel(pred, extra["elastic"], frame)
 
@@ -373,23 +373,45 @@ def _heatmap(pred, key, frame: str = "structure") -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _derived_rows(tensor_bytes: bytes, kind: str, key: str, _tensor: np.ndarray, _structure: Structure) -> pd.DataFrame:
+def _derived_rows(tensor_bytes: bytes, kind: str, key: str, extrema: bool, _tensor: np.ndarray,
+                  _structure: Structure) -> pd.DataFrame:
     from gmtnet.properties import derived_properties, properties_table
 
-    return pd.DataFrame(properties_table(derived_properties(_tensor, kind, _structure)))
+    return pd.DataFrame(properties_table(derived_properties(_tensor, kind, _structure, extrema=extrema)))
 
 
-def derived_rows(tensor: np.ndarray, kind: str, structure: Structure) -> pd.DataFrame:
+def derived_rows(tensor: np.ndarray, kind: str, structure: Structure, extrema: bool = True) -> pd.DataFrame:
     """Derived quantities of a tensor as table rows, cached on the tensor's bytes (the elastic
-    extrema take a few hundred ms)."""
+    extrema take a few hundred ms; ``extrema=False`` leaves them out)."""
     t = np.ascontiguousarray(tensor, dtype=float)
-    return _derived_rows(t.tobytes(), kind, state.structure_key(structure), t, structure)
+    return _derived_rows(t.tobytes(), kind, state.structure_key(structure), extrema, t, structure)
 
 
-def derived_panel(kind: str, pred, reference: dict | None, structure: Structure, frame: str = "structure") -> None:
-    rows = derived_rows(pred.tensor, kind, structure).copy()
+#: The switch that adds the elastic directional extrema to the derived quantities.
+EXTREMA_LABEL = "Directional extrema (E, β, G, ν min/max and their directions)"
+
+
+def derived_panel(kind: str, pred, reference: dict | None, structure: Structure, frame: str = "structure",
+                  key: str = "main") -> None:
+    """Derived quantities of the prediction (and the DFT reference) in ``frame``.
+
+    The elastic directional extrema are computed only when switched on: their search over
+    directions (scipy BFGS, 0.2-0.5 s per tensor, twice per crystal with a DFT reference) was about
+    60 % of the server's CPU per page of an elastic crystal (``benchmarks/app_profile.py --links``).
+    The switch is kept across tensors and crystals (one key)."""
+    extrema = False
+    if kind == "elastic":
+        # Streamlit drops a widget's value in runs that do not draw it (another tensor shown): the
+        # choice is kept under a plain key and given back to the switch.
+        pref = f"_{key}_extrema_on"
+        if f"{key}_extrema" not in st.session_state:
+            st.session_state[f"{key}_extrema"] = st.session_state.get(pref, False)
+        extrema = st.toggle(EXTREMA_LABEL, key=f"{key}_extrema",
+                            help="A search over all directions, about 0.5 s per crystal: computed only while this is on.")
+        st.session_state[pref] = extrema
+    rows = derived_rows(pred.tensor, kind, structure, extrema).copy()
     if reference is not None:
-        ref_rows = derived_rows(np.asarray(reference["tensor"]), kind, reference["structure"])
+        ref_rows = derived_rows(np.asarray(reference["tensor"]), kind, reference["structure"], extrema)
         rows.insert(2, "DFT", ref_rows["value"].values if len(ref_rows) == len(rows) else "")
     st.markdown(f"Derived quantities (directions: unit vectors in the {frame_label(frame)})")
     st.dataframe(rows, hide_index=True)

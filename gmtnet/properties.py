@@ -552,7 +552,7 @@ def _piezo_props(e: np.ndarray, structure) -> dict[str, DerivedValue]:
     }
 
 
-def _elastic_props(c: np.ndarray) -> dict[str, DerivedValue]:
+def _elastic_props(c: np.ndarray, extrema: bool = True) -> dict[str, DerivedValue]:
     gpa = get_kind("elastic").unit
     mod = elastic_moduli(c)
     stable = is_mechanically_stable(c)
@@ -569,6 +569,8 @@ def _elastic_props(c: np.ndarray) -> dict[str, DerivedValue]:
         "ν_Hill": DerivedValue(mod["poisson_vrh"], "", note="(3K−2G)/(2(3K+G)), Hill averages"),
         "universal anisotropy A^U": DerivedValue(mod["universal_anisotropy"], "", note="5 G_V/G_R + K_V/K_R − 6"),
     }
+    if not extrema:
+        return out
     labels = {
         "young": ("E", gpa),
         "compressibility": ("β", "TPa⁻¹"),
@@ -586,7 +588,8 @@ def _elastic_props(c: np.ndarray) -> dict[str, DerivedValue]:
     return out
 
 
-def derived_properties(tensor: np.ndarray, kind: str | TensorKind, structure=None) -> dict[str, DerivedValue]:
+def derived_properties(tensor: np.ndarray, kind: str | TensorKind, structure=None,
+                       extrema: bool = True) -> dict[str, DerivedValue]:
     """All derived quantities of one tensor, for display.
 
     Args:
@@ -595,6 +598,9 @@ def derived_properties(tensor: np.ndarray, kind: str | TensorKind, structure=Non
         structure: optional pymatgen Structure the tensor belongs to; only used to evaluate the
             piezoelectric "e_ij max" in the IEEE frame, as Materials Project does.
 
+        extrema: for an elastic tensor, include the directional extrema of E, β, G and ν
+            (:func:`elastic_extrema`, a search over directions: 0.2-0.5 s per tensor on one core,
+            most of the cost of this function); False leaves those eight rows out.
     Returns:
         name → :class:`DerivedValue` (value, unit, directions as unit vectors in the structure
         frame). An unstable or singular stiffness gives ``"mechanically stable" = 0`` and NaN for
@@ -606,7 +612,7 @@ def derived_properties(tensor: np.ndarray, kind: str | TensorKind, structure=Non
         return _dielectric_props(t, electronic=k.name == "dielectric_electronic")
     if k.rank == 3:
         return _piezo_props(t, structure)
-    return _elastic_props(t)
+    return _elastic_props(t, extrema=extrema)
 
 
 def _fmt_vector(v: np.ndarray | None) -> str:

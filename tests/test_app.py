@@ -123,6 +123,36 @@ def test_surfaces_only_the_open_tab_is_built():
     assert not any("surface" in t for t in _chart_types(at))
 
 
+def _derived(at: AppTest):
+    return next(df.value for df in at.dataframe if "quantity" in df.value.columns and "K_Hill" in set(df.value["quantity"]))
+
+
+def test_elastic_extrema_only_when_switched_on_and_the_choice_is_kept():
+    """The directional extrema (a search over directions, most of an elastic page's server CPU)
+    are computed only once switched on, for the prediction and the DFT reference alike; the switch
+    survives a visit to another tensor and a new crystal."""
+    at = page("explore")
+    at.query_params["material_id"] = "mp-2691"  # CdSe: all three references
+    run_ok(at)
+    at.radio(key="x_kind").set_value("elastic")
+    run_ok(at)
+    rows = _derived(at)
+    assert not {"E min", "E max", "G min", "ν max"} & set(rows["quantity"]) and "DFT" in rows.columns
+    assert at.toggle(key="main_extrema").value is False
+    at.toggle(key="main_extrema").set_value(True)
+    run_ok(at)
+    rows = _derived(at).set_index("quantity")
+    assert {"E min", "E max", "β min", "β max", "G min", "G max", "ν min", "ν max"} <= set(rows.index)
+    assert float(rows.loc["E min", "value"]) <= float(rows.loc["E max", "value"])
+    assert float(rows.loc["E min", "DFT"]) <= float(rows.loc["E max", "DFT"])
+    at.radio(key="x_kind").set_value("dielectric")
+    run_ok(at)
+    assert not at.toggle  # no switch for a kind without extrema
+    at.radio(key="x_kind").set_value("elastic")
+    run_ok(at)
+    assert at.toggle(key="main_extrema").value is True and "E max" in set(_derived(at)["quantity"])
+
+
 def test_search_filters_and_bad_input():
     at = run_ok(page("explore"))
     at.text_input(key="q_elements").input("Zn, O")
