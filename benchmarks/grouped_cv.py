@@ -312,8 +312,8 @@ def _markdown_eps0(out: dict, trows: str) -> str:
 
 ε₀ labels exist only in the Materials Project set (no DFPT ε₀), so only the `mp` recipe; runs
 `benchmarks/grouped_cv.py run --kind dielectric --variant mp --fold k --epochs N`, stored as
-`eps0-<variant>` (a `-20ep` suffix: the same runs at 20 epochs, renamed by hand to keep them as an
-ablation). Same folds, seeds, architecture and scoring as the ε∞ table; last weights kept; raw network
+`eps0-<variant>` (an `-40ep` suffix: the same recipe at 40 epochs, its folder renamed by hand to keep it as the
+epochs ablation). Same folds, seeds, architecture and scoring as the ε∞ table; last weights kept; raw network
 output (no admissibility against ε∞). High ε = mean eigenvalue of the DFT ε₀ > 20; load = 1-minute
 load average when each fold ended (2 folds ran at once).
 

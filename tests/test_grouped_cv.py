@@ -13,7 +13,7 @@ def test_eps_inf_runs_keep_their_names_and_eps0_runs_are_prefixed():
     assert run_name("dielectric_electronic", "union") == "union"
     assert run_name("dielectric_electronic", "mp", "relative") == "mp-relative"
     assert run_name("dielectric", "mp") == "eps0-mp"
-    for name in ("union", "mp-relative", "eps0-mp", "eps0-mp-20ep"):
+    for name in ("union", "mp-relative", "eps0-mp", "eps0-mp-40ep"):
         assert run_kind(name) == ("dielectric" if name.startswith("eps0-") else "dielectric_electronic")
 
 
