@@ -199,10 +199,9 @@ def _warning_counts(warnings) -> dict:
 def _electronic_note(path: Path) -> str:
     """Which ε∞ ensemble ε₀ was measured with: its path (relative to the repository when inside it) and recipe."""
     path = path.resolve()
-    try:
-        shown = path.relative_to(Path.cwd().resolve())
-    except ValueError:
-        shown = path
+    # the shipped weights may resolve into another checkout (editable install): show them by their package path
+    parts = path.parts
+    shown = Path(*parts[parts.index("gmtnet"):]) if "gmtnet" in parts else path
     meta_path = path / "ensemble.json"
     recipe = json.loads(meta_path.read_text()).get("recipe", "fine-tuned copies") if meta_path.is_file() else "single model"
     return f"`{shown}` ({'grouped-CV committee' if recipe == 'committee' else recipe})"
@@ -343,7 +342,7 @@ def _committee_data_section(k, meta: dict, counts: dict) -> str:
     rows = meta["train_rows"]
     runs = meta["member_runs"]
     walls = [r.get("wall_seconds") for r in runs]
-    scales = [r.get("source_scales", {}).get("dfpt_pbesol") for r in runs]
+    scales = [(r.get("source_scales") or {}).get("dfpt_pbesol") for r in runs]  # null when no DFPT rows
     per_run = "; ".join(
         f"fold {f}: {r['wall_seconds'] / 60:.1f} min wall ({r['train_seconds'] / 60:.1f} min training, {r['epochs_run']} epochs, "
         f"{r['train_crystals']} crystals, load average {r['load_average'][0]:.1f})"
