@@ -1,16 +1,18 @@
-"""Grouped 5-fold cross-validation of ε∞ training recipes (chemical-system folds, ``group_fold``).
+"""Grouped 5-fold cross-validation of ε∞ and ε₀ training recipes (chemical-system folds, ``group_fold``).
 
 Usage (from the repository root; one fold per call so folds can run in parallel processes)::
 
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python benchmarks/grouped_cv.py run --variant union --fold 0 \\
-        --epochs 30 --option hidden_mul=8 ... [--loss relative]
+        --epochs 30 --option hidden_mul=8 ... [--loss relative] [--kind dielectric]
     .venv/bin/python benchmarks/grouped_cv.py report      # aggregate every finished fold
 
 Variants (same architecture, epochs and seed per fold; only the data / loss differ):
 
 * ``mp``: the bundled Materials Project ε∞ rows only (the shipped recipe's data);
 * ``union``: plus the DFPT rows, with a learned per-source scale (``TrainConfig.add_dfpt``);
-* any variant with ``--loss relative`` is stored as ``<variant>-relative``.
+* any variant with ``--loss relative`` is stored as ``<variant>-relative``;
+* ``--kind dielectric`` (ε₀; default ``dielectric_electronic``, ε∞) trains on the ε₀ labels, which
+  only the Materials Project set has, so only ``mp``; stored as ``eps0-<variant>`` (ε∞ names unchanged).
 
 Each fold trains from scratch on the non-test rows outside the grouped fold (``group_cv_fold``)
 and keeps its last weights; it is then scored on the held-out fold's Materials Project rows
@@ -40,32 +42,49 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 RUNS = REPO / "runs" / "grouped_cv"
 RESULTS = REPO / "benchmarks" / "results"
 KIND = "dielectric_electronic"
+KINDS = (KIND, "dielectric")
+EPS0_PREFIX = "eps0-"
 N_FOLDS = 5
+
+
+def run_name(kind: str, variant: str, loss: str = "fnorm") -> str:
+    """Folder under ``runs/grouped_cv`` for a recipe; ε∞ runs keep their historical unprefixed names."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind != KIND and variant != "mp":
+        raise ValueError(f"only the Materials Project set has {kind!r} labels: variant must be 'mp', not {variant!r}")
+    name = variant + ("-relative" if loss == "relative" else "")
+    return name if kind == KIND else EPS0_PREFIX + name
+
+
+def run_kind(name: str) -> str:
+    """Inverse of :func:`run_name` for the kind."""
+    return "dielectric" if name.startswith(EPS0_PREFIX) else KIND
 
 
 def _eig(t):
     return np.linalg.eigvalsh(0.5 * (t + np.swapaxes(t, -1, -2)))
 
 
-def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr: float) -> None:
+def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr: float, kind: str = KIND) -> None:
     import torch
 
     from gmtnet.train import REPROJECTED, _evaluate_examples, prepare_examples, train, union_frame, TrainConfig
     from gmtnet.weights import load_model
 
     torch.set_num_threads(1)
-    name = variant + ("-relative" if loss == "relative" else "")
+    name = run_name(kind, variant, loss)
     out = RUNS / name / f"fold-{fold}"
-    cfg = TrainConfig(kind=KIND, epochs=epochs, device="cpu", seed=fold, group_cv_fold=fold, add_dfpt=variant == "union",
+    cfg = TrainConfig(kind=kind, epochs=epochs, device="cpu", seed=fold, group_cv_fold=fold, add_dfpt=variant == "union",
                       loss=loss, lr=lr, model_options=options)
     t0 = time.perf_counter()
     summary = train(cfg, out, progress=False, command=" ".join(sys.argv))
     wall = time.perf_counter() - t0
     model = load_model(out, "cpu").eval()
-    frame = union_frame(KIND)
+    frame = union_frame(kind)
     preds = {}
-    for source, label in ((0, "mp"), (1, "dfpt")):
-        ex = prepare_examples(KIND, "train", model.config.num_neighbors, folds=(fold,), progress=False,
+    for source, label in ((0, "mp"), (1, "dfpt"))[: 2 if kind == KIND else 1]:
+        ex = prepare_examples(kind, "train", model.config.num_neighbors, folds=(fold,), progress=False,
                               frame=frame[frame["label_source"] == source], fold_column="group_fold")
         pred, _ = _evaluate_examples(model, ex, model.config.architecture in REPROJECTED)
         preds[label] = {"ids": ex.material_ids, "pred": pred, "true": ex.targets}
@@ -81,7 +100,8 @@ def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr:
 
 def test_split() -> dict:
     """Fixed test split (the Materials Project test rows, comparable with the shipped card): the
-    shipped ε∞ ensemble and, per variant, the committee of its finished folds (members' mean)."""
+    shipped ε∞ ensemble (``shipped``), the shipped ε₀ ensemble (``eps0-shipped``, when ε₀ variants
+    ran) and, per variant, the committee of its finished folds (members' mean)."""
     import tempfile
 
     from gmtnet.models.ensemble import save_ensemble
@@ -98,24 +118,41 @@ def test_split() -> dict:
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        out["shipped"] = graded(shipped_model_dir(KIND), tmp) | {"members": 5}
+        out["shipped"] = graded(shipped_model_dir(KIND), tmp) | {"members": 5, "kind": KIND}
         for vdir in sorted(p for p in RUNS.glob("*") if p.is_dir()):
             members = sorted(d for d in vdir.glob("fold-*") if (d / "oof.npz").is_file())
-            if members:
-                ens = save_ensemble(members, Path(tmp) / vdir.name, {"std_scale": 1.0})
-                out[vdir.name] = graded(ens, tmp) | {"members": len(members)}
+            if not members:
+                continue
+            kind = run_kind(vdir.name)
+            if kind != KIND and EPS0_PREFIX + "shipped" not in out:
+                out[EPS0_PREFIX + "shipped"] = graded(shipped_model_dir(kind), tmp) | {"members": 5, "kind": kind}
+            ens = save_ensemble(members, Path(tmp) / vdir.name, {"std_scale": 1.0})
+            out[vdir.name] = graded(ens, tmp) | {"members": len(members), "kind": kind}
     return out
 
 
-def _shipped_recipe() -> str:
-    """How the shipped ε∞ ensemble was made, from its ``ensemble.json`` (the table's "shipped" row
-    changes meaning when a committee of these runs is shipped)."""
+def _shipped_recipe(kind: str = KIND) -> str:
+    """How the shipped ensemble of ``kind`` was made, from its ``ensemble.json`` (the table's
+    "shipped" row changes meaning when a committee of these runs is shipped)."""
     from gmtnet.weights import shipped_model_dir
 
-    meta = json.loads((shipped_model_dir(KIND) / "ensemble.json").read_text())
+    meta = json.loads((shipped_model_dir(kind) / "ensemble.json").read_text())
     if meta.get("recipe") == "committee":
-        return "i.e. the union committee itself"
+        return f"i.e. the {'union' if kind == KIND else 'eps0-mp'} committee itself"
     return "fine-tuned copies of one network trained on all folds"
+
+
+def _committee_calibration(vdir: Path) -> dict | None:
+    """Out-of-fold and test-split σ calibration of a variant's committee, from the ``ensemble.json``
+    that ``scripts/ship_ensembles.py --committee --out runs/grouped_cv/<variant>/committee`` wrote
+    (σ = the committee's spread, scale fitted on the out-of-fold predictions), or ``None``."""
+    path = vdir / "committee" / "ensemble.json"
+    if not path.is_file():
+        return None
+    meta = json.loads(path.read_text())
+    keep = ("within_1sigma", "spearman", "spearman_p", "n_crystals", "n_components")
+    return {"std_scale": meta["std_scale"], "command": meta["command"],
+            **{name: {k: c[k] for k in keep} for name, c in meta["calibration"].items() if name in ("oof", "oof_anisotropic", "test")}}
 
 
 def _grade(pred, true) -> dict:
@@ -138,22 +175,31 @@ def report() -> dict:
         folds = sorted(vdir.glob("fold-*/oof.npz"))
         if not folds:
             continue
-        entry = {"folds": [], "per_fold_ewt25": []}
-        pooled = {"mp": ([], []), "dfpt": ([], [])}
+        kind = run_kind(vdir.name)
+        labels = ("mp", "dfpt") if kind == KIND else ("mp",)  # ε₀: no DFPT labels
+        entry = {"kind": kind, "folds": [], "per_fold_ewt25": []}
+        pooled = {label: ([], []) for label in labels}
         for f in folds:
             z = np.load(f)
             meta = json.loads((f.parent / "wall.json").read_text())
-            for label in ("mp", "dfpt"):
+            for label in labels:
                 true = z[f"{label}_true"] / (offset if label == "dfpt" else 1.0)
                 pooled[label][0].append(z[f"{label}_pred"])
                 pooled[label][1].append(true)
             g = _grade(z["mp_pred"], z["mp_true"])
             entry["per_fold_ewt25"].append(g["ewt25"])
             entry["folds"].append({"fold": int(f.parent.name.split("-")[1]), **meta, "mp": g})
-        for label in ("mp", "dfpt"):
+        for label in labels:
             pred, true = np.concatenate(pooled[label][0]), np.concatenate(pooled[label][1])
-            ratio = _eig(true)[:, -1] / _eig(true)[:, 0]
+            eig = _eig(true)
+            ratio = eig[:, -1] / eig[:, 0]
             entry[label] = {"all": _grade(pred, true), "anisotropic": _grade(pred[ratio > 2], true[ratio > 2])}
+            if kind != KIND:  # the issue's high-ε subset: mean eigenvalue of ε₀ above 20
+                high = eig.mean(axis=1) > 20
+                entry[label]["high_eps"] = _grade(pred[high], true[high])
+        entry["epochs"] = entry["folds"][0]["epochs_run"]
+        if kind != KIND:
+            entry["committee_calibration"] = _committee_calibration(vdir)
         per = np.array(entry["per_fold_ewt25"])
         if len(per) > 1:
             half = stats.t.ppf(0.975, len(per) - 1) * per.std(ddof=1) / np.sqrt(len(per))
@@ -161,6 +207,8 @@ def report() -> dict:
         out["variants"][vdir.name] = entry
     out["test_split"] = test_split()
     out["shipped_recipe"] = _shipped_recipe()
+    if any(v["kind"] != KIND for v in out["variants"].values()):
+        out["shipped_recipe_eps0"] = _shipped_recipe("dielectric")
     out["markdown"] = _markdown(out)
     (RESULTS / "grouped-cv.json").write_text(json.dumps(out, indent=2) + "\n")
     import external_dfpt
@@ -173,9 +221,20 @@ def _pct(x):
     return f"{100 * x:.1f}"
 
 
+def _cell(g: dict) -> str:
+    return f"{_pct(g['ewt25'])} [{_pct(g['ewt25_ci95'][0])}, {_pct(g['ewt25_ci95'][1])}] (n={g['n']})"
+
+
+def _is_eps0(name: str, entry: dict) -> bool:
+    # grouped-cv.json written before ε₀ runs existed has no "kind": those entries are ε∞
+    return entry.get("kind", run_kind(name)) != KIND
+
+
 def _markdown(out: dict) -> str:
     rows = []
     for name, e in out["variants"].items():
+        if _is_eps0(name, e):
+            continue
         fm = e.get("fold_mean_ewt25")
         fm_text = f"{_pct(fm[0])} [{_pct(fm[1])}, {_pct(fm[2])}]" if fm else "-"
         cells = []
@@ -190,11 +249,15 @@ def _markdown(out: dict) -> str:
         rows.append(f"| {name} | {len(e['folds'])} | {fm_text} | {' | '.join(cells)} | {e['mp']['all']['fnorm']:.3f} "
                     f"| {scale_text} | {e['folds'][0]['epochs_run']} | {per_epoch:.1f} | {np.median(walls) / 60:.1f} |")
     t = out.get("test_split", {})
-    trows = "\n".join(
-        f"| {name} | {v['members']} | {v['n']} | {_pct(v['ewt25'])} [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}]"
-        f" | {v['fnorm']:.3f} | {_pct(v['anisotropic']['ewt25'])} (n={v['anisotropic']['n']}) |"
-        for name, v in t.items()
-    )
+
+    def test_rows(eps0: bool) -> str:
+        return "\n".join(
+            f"| {name} | {v['members']} | {v['n']} | {_pct(v['ewt25'])} [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}]"
+            f" | {v['fnorm']:.3f} | {_pct(v['anisotropic']['ewt25'])} (n={v['anisotropic']['n']}) |"
+            for name, v in t.items() if _is_eps0(name, v) == eps0
+        )
+
+    trows = test_rows(False)
     return f"""## Grouped 5-fold cross-validation (chemical-system folds)
 
 Generated by `benchmarks/grouped_cv.py report`. Each fold trained from scratch on the non-test
@@ -216,6 +279,64 @@ variant's finished fold models; "shipped" = the ε∞ ensemble shipped when the 
 | model | members | n | EwT25 | Fnorm | EwT25 anisotropic |
 | --- | --- | --- | --- | --- | --- |
 {trows}
+""" + _markdown_eps0(out, test_rows(True))
+
+
+def _markdown_eps0(out: dict, trows: str) -> str:
+    """The ε₀ section: Materials Project rows only (no DFPT ε₀ exists), with the committee's
+    out-of-fold σ calibration where ``ship_ensembles.py --committee`` has measured it."""
+    rows, cal_rows = [], []
+    for name, e in out["variants"].items():
+        if not _is_eps0(name, e):
+            continue
+        fm = e.get("fold_mean_ewt25")
+        fm_text = f"{_pct(fm[0])} [{_pct(fm[1])}, {_pct(fm[2])}]" if fm else "-"
+        walls = [f["wall_seconds"] for f in e["folds"]]
+        per_epoch = np.median([f["train_seconds"] / max(f["epochs_run"], 1) for f in e["folds"]])
+        loads = [f["load_average"][0] for f in e["folds"]]
+        g = e["mp"]
+        rows.append(f"| {name} | {len(e['folds'])} | {fm_text} | {_cell(g['all'])} | {_cell(g['anisotropic'])} "
+                    f"| {_cell(g['high_eps'])} | {g['all']['fnorm']:.3f} | {e['epochs']} | {per_epoch:.1f} "
+                    f"| {np.median(walls) / 60:.1f} | {min(loads):.1f}–{max(loads):.1f} |")
+        c = e.get("committee_calibration")
+        if c:
+            cells = [f"{_pct(c[s]['within_1sigma'])} / {c[s]['spearman']:.2f} ({c[s]['n_crystals']})" if s in c else "-"
+                     for s in ("oof", "oof_anisotropic", "test")]
+            cal_rows.append(f"| {name} | {c['std_scale']:.3g} | {' | '.join(cells)} |")
+    if not rows:
+        return ""
+    cal = ("\n".join(cal_rows) if cal_rows else
+           "| (not measured: run `scripts/ship_ensembles.py --kind dielectric --committee --out runs/grouped_cv/<variant>/committee`) | | | | |")
+    return f"""
+## ε₀ grouped 5-fold cross-validation (chemical-system folds)
+
+ε₀ labels exist only in the Materials Project set (no DFPT ε₀), so only the `mp` recipe; runs
+`benchmarks/grouped_cv.py run --kind dielectric --variant mp --fold k --epochs N`, stored as
+`eps0-<variant>` (an `-40ep` suffix: the same recipe at 40 epochs, its folder renamed by hand to keep it as the
+epochs ablation). Same folds, seeds, architecture and scoring as the ε∞ table; last weights kept; raw network
+output (no admissibility against ε∞). High ε = mean eigenvalue of the DFT ε₀ > 20; load = 1-minute
+load average when each fold ended (2 folds ran at once).
+
+| variant | folds | EwT25 fold mean | EwT25 pooled | anisotropic | high ε | Fnorm | epochs | s/epoch | minutes per fold | load |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+σ calibration of the committee (`scripts/ship_ensembles.py --committee`: each non-test crystal
+predicted by the member that did not see its grouped fold, admissible against the shipped ε∞, σ = the
+five members' spread times the scale fitted there). Cells: share of components within ±1σ / Spearman
+correlation of the scalar uncertainty with the Frobenius error per crystal (crystals). The out-of-fold
+coverage is 68.3 % by construction; the test split is the check.
+
+| variant | σ scale | out-of-fold | out-of-fold anisotropic | test split |
+| --- | --- | --- | --- | --- |
+{cal}
+
+Fixed test split (raw members' mean, as `gmtnet.train.evaluate_model` grades it; "eps0-shipped" = the ε₀
+ensemble shipped when the report ran, {out.get("shipped_recipe_eps0", "fine-tuned copies of one network trained on all folds")}):
+
+| model | members | n | EwT25 | Fnorm | EwT25 anisotropic |
+| --- | --- | --- | --- | --- | --- |
+{trows}
 """
 
 
@@ -229,12 +350,17 @@ def main(argv=None) -> int:
     r.add_argument("--lr", type=float, default=2e-3)
     r.add_argument("--loss", choices=("fnorm", "relative"), default="fnorm")
     r.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
+    r.add_argument("--kind", choices=KINDS, default=KIND, help="dielectric_electronic (ε∞, default) or dielectric (ε₀, variant mp only)")
     sub.add_parser("report")
     sub.add_parser("markdown", help="re-render GROUPED_CV.md from grouped-cv.json without re-grading")
     args = parser.parse_args(argv)
     if args.cmd == "run":
         options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
-        run_fold(args.variant, args.fold, args.epochs, options, args.loss, args.lr)
+        try:
+            run_name(args.kind, args.variant, args.loss)
+        except ValueError as exc:
+            parser.error(str(exc))
+        run_fold(args.variant, args.fold, args.epochs, options, args.loss, args.lr, args.kind)
     elif args.cmd == "markdown":
         out = json.loads((RESULTS / "grouped-cv.json").read_text())
         out["markdown"] = _markdown(out)

@@ -242,12 +242,14 @@ def prepare_examples(
 
 
 def union_frame(kind: str = "dielectric_electronic") -> pd.DataFrame:
-    """The unflagged bundled ε∞ rows (``label_source`` 0) and the unflagged DFPT rows (1), with
-    the columns :func:`prepare_examples` reads."""
+    """The unflagged bundled rows of ``kind`` (``label_source`` 0) and, for ε∞ (the only kind the
+    DFPT set labels), the unflagged DFPT rows (1), with the columns :func:`prepare_examples` reads."""
     from gmtnet.data import load_dfpt
 
     cols = ["material_id", "structure", get_kind(kind).column, "split", "fold", "group_fold", "crystal_system", "point_group"]
     bundled = load_dataset(kind, include_flagged=False)[cols].assign(label_source=0)
+    if kind != "dielectric_electronic":
+        return bundled
     dfpt = load_dfpt(include_flagged=False)[cols].assign(label_source=1)
     return pd.concat([bundled, dfpt], ignore_index=True)
 

@@ -31,6 +31,10 @@ carries the grouped-CV table of ``benchmarks/results/grouped-cv.json`` and each 
 
     python scripts/ship_ensembles.py --kind dielectric_electronic --committee \
         --members runs/grouped_cv/union/fold-{0,1,2,3,4} --previous runs/previous/dielectric_electronic
+    python scripts/ship_ensembles.py --kind dielectric --committee \
+        --members runs/grouped_cv/eps0-mp/fold-{0,1,2,3,4} --previous runs/previous/dielectric
+
+The card quotes the grouped-CV rows of its own kind (``grouped-cv.json`` entries carry ``kind``).
 """
 
 from __future__ import annotations
@@ -130,14 +134,22 @@ def _committee_runs(member_dirs) -> list[dict]:
     return out
 
 
-def _grouped_cv_summary(path: Path = Path("benchmarks/results/grouped-cv.json")) -> dict | None:
-    """The grouped-CV figures the card quotes (``benchmarks/grouped_cv.py report``), or ``None``."""
+def _grouped_cv_summary(kind: str = "dielectric_electronic", path: Path = Path("benchmarks/results/grouped-cv.json")) -> dict | None:
+    """The grouped-CV figures of ``kind``'s recipes that the card quotes (``benchmarks/grouped_cv.py
+    report``), or ``None``. Entries without a ``kind`` predate the ε₀ runs and are ε∞."""
     if not path.is_file():
         return None
     doc = json.loads(path.read_text())
-    keep = ("fold_mean_ewt25", "mp", "dfpt")
-    return {"variants": {name: {k: v[k] for k in keep if k in v} for name, v in doc["variants"].items()},
-            "test_split": doc.get("test_split", {}), "offset_pbesol_over_pbe": doc.get("offset_pbesol_over_pbe")}
+    keep = ("fold_mean_ewt25", "mp", "dfpt", "epochs")
+
+    def mine(v):
+        return v.get("kind", "dielectric_electronic") == kind
+
+    variants = {name: {k: v[k] for k in keep if k in v} for name, v in doc["variants"].items() if mine(v)}
+    if not variants:
+        return None
+    return {"variants": variants, "test_split": {n: v for n, v in doc.get("test_split", {}).items() if mine(v)},
+            "offset_pbesol_over_pbe": doc.get("offset_pbesol_over_pbe")}
 
 
 def predict_split(predictor: Predictor, kind: str, df) -> dict:
@@ -182,6 +194,17 @@ def _warning_counts(warnings) -> dict:
     kinds = {"not learned": "unseen element", "Rare in training": "rare element", "Bonds no training": "unseen bond",
              "more than any training": "bigger cell", "Volume per atom": "volume per atom", "95 %": "high uncertainty"}
     return {label: int(sum(any(key in w for w in ws) for ws in warnings)) for key, label in kinds.items()}
+
+
+def _electronic_note(path: Path) -> str:
+    """Which ε∞ ensemble ε₀ was measured with: its path (relative to the repository when inside it) and recipe."""
+    path = path.resolve()
+    # the shipped weights may resolve into another checkout (editable install): show them by their package path
+    parts = path.parts
+    shown = Path(*parts[parts.index("gmtnet"):]) if "gmtnet" in parts else path
+    meta_path = path / "ensemble.json"
+    recipe = json.loads(meta_path.read_text()).get("recipe", "fine-tuned copies") if meta_path.is_file() else "single model"
+    return f"`{shown}` ({'grouped-CV committee' if recipe == 'committee' else recipe})"
 
 
 def _pct(x: float) -> str:
@@ -260,16 +283,42 @@ def _grouped_cv_table(gcv: dict | None) -> str:
 
     label = {"mp": "before: Materials Project rows only", "union": "after: + DFPT rows, learned per-source scale (shipped)"}
     rows = []
+    fm_all = {}
     for name, v in gcv["variants"].items():
         fm = v.get("fold_mean_ewt25")
-        fm_text = f"{_pct(fm[0])} [{_pct(fm[1])}, {_pct(fm[2])}]" if fm else "–"
-        rows.append(f"| {label.get(name, name)} | {fm_text} | {cell(v['mp']['all'])} | {cell(v['mp']['anisotropic'])} "
-                    f"| {cell(v['dfpt']['all'])} | {cell(v['dfpt']['anisotropic'])} | {v['mp']['all']['fnorm']:.3f} |")
+        fm_all[name] = f"{_pct(fm[0])} [{_pct(fm[1])}, {_pct(fm[2])}]" if fm else "–"
     tests = [f"| {name} | {v['n']} | {_pct(v['ewt25'])} [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}] | {v['fnorm']:.3f} |"
              for name, v in gcv.get("test_split", {}).items()]
+    epochs = sorted({str(v["epochs"]) for v in gcv["variants"].values() if "epochs" in v}) or ["20"]
+    recipe = f"shipped architecture, {' or '.join(epochs)} epochs (see the recipe's name) from scratch, seed k for fold k"
+    if not any("dfpt" in v for v in gcv["variants"].values()):
+        # ε₀: Materials Project labels only, so no DFPT columns; the high-ε subset instead
+        for name, v in gcv["variants"].items():
+            rows.append(f"| {name} | {fm_all[name]} | {cell(v['mp']['all'])} | {cell(v['mp']['anisotropic'])} "
+                        f"| {cell(v['mp']['high_eps'])} | {v['mp']['all']['fnorm']:.3f} |")
+        return f"""Each member scored on its own held-out grouped fold (`benchmarks/grouped_cv.py report`,
+`benchmarks/results/GROUPED_CV.md`); {recipe}; raw member output.
+EwT25 with 95 % intervals: fold mean with a t interval over the 5 folds, pooled with a bootstrap over
+crystals. Anisotropic = largest/smallest DFT eigenvalue > {ANISOTROPY_RATIO:g}; high ε = mean DFT eigenvalue > 20.
+
+| recipe | EwT25, fold mean | EwT25, pooled | anisotropic | high ε | Fnorm |
+|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+The same committees on the fixed test split as that script grades them (`gmtnet.train.evaluate_model`,
+raw members' mean without admissibility against ε∞, so the figures differ slightly from the test table
+above; "eps0-shipped" = the ensemble shipped before this one):
+
+| model | n | EwT25 | Fnorm |
+|---|---|---|---|
+{chr(10).join(tests)}
+"""
+    for name, v in gcv["variants"].items():
+        rows.append(f"| {label.get(name, name)} | {fm_all[name]} | {cell(v['mp']['all'])} | {cell(v['mp']['anisotropic'])} "
+                    f"| {cell(v['dfpt']['all'])} | {cell(v['dfpt']['anisotropic'])} | {v['mp']['all']['fnorm']:.3f} |")
     offset = gcv.get("offset_pbesol_over_pbe") or float("nan")
     return f"""Each member scored on its own held-out grouped fold (`benchmarks/grouped_cv.py report`,
-`benchmarks/results/GROUPED_CV.md`); both recipes: shipped architecture, 20 epochs from scratch, seed k for fold k.
+`benchmarks/results/GROUPED_CV.md`); both recipes: {recipe}.
 EwT25 with 95 % intervals: fold mean with a t interval over the 5 folds, pooled with a bootstrap over
 crystals. DFPT labels divided by {offset:.3f} (median PBEsol/PBE offset). Anisotropic = largest/smallest DFT
 eigenvalue > {ANISOTROPY_RATIO:g}.
@@ -293,7 +342,7 @@ def _committee_data_section(k, meta: dict, counts: dict) -> str:
     rows = meta["train_rows"]
     runs = meta["member_runs"]
     walls = [r.get("wall_seconds") for r in runs]
-    scales = [r.get("source_scales", {}).get("dfpt_pbesol") for r in runs]
+    scales = [(r.get("source_scales") or {}).get("dfpt_pbesol") for r in runs]  # null when no DFPT rows
     per_run = "; ".join(
         f"fold {f}: {r['wall_seconds'] / 60:.1f} min wall ({r['train_seconds'] / 60:.1f} min training, {r['epochs_run']} epochs, "
         f"{r['train_crystals']} crystals, load average {r['load_average'][0]:.1f})"
@@ -385,17 +434,22 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
                  f"({', '.join(f'{n} {w}' for w, n in tw['kinds_of_warning'].items() if n)}); their median relative "
                  f"error is {_pct(tw['median_relative_error_warned'] or float('nan'))} against "
                  f"{_pct(tw['median_relative_error_unwarned'] or float('nan'))} for the others.")
-    if committee:
+    if committee and meta["member_train"].get("add_dfpt"):
         label_line = ("- Label level: Materials Project DFT (PBE); the members also learned from the DFPT ε∞ set (ABINIT, PBEsol)\n"
                       "  through a learned per-source scale and predict the Materials Project level. See\n"
                       "  `gmtnet/resources/data/DATA_CARD.md`.")
+    else:
+        label_line = "- Label source: Materials Project DFT; see `gmtnet/resources/data/DATA_CARD.md`."
+    if meta.get("electronic"):
+        label_line += (f"\n- Made admissible against the ε∞ ensemble loaded beside it (ε₀ ⪰ ε∞): every figure in this card was\n"
+                       f"  measured with {meta['electronic']} loaded.")
+    if committee:
         data_section = _committee_data_section(k, meta, counts)
         calib_section = _committee_calibration_section(k, meta, rel, warn_line)
         limit_line = ("- Four of the five members trained on each out-of-fold crystal, so the committee's spread there is\n"
                       "  smaller than on a new crystal and the σ scale fitted there errs on the large side; the\n"
                       "  test split (seen by no member) measures the result.")
     else:
-        label_line = "- Label source: Materials Project DFT; see `gmtnet/resources/data/DATA_CARD.md`."
         cv = meta["calibration"]["val"]
         data_section = f"""## Data, members and training
 - Unflagged rows of the bundled set, fixed seeded per-material split: train {counts.get('train', 0)},
@@ -500,7 +554,8 @@ def main(argv=None) -> None:
     ens = ModelEnsemble(members)  # std_scale 1 and no domain: calibrated below
     models = {k.name: ens}
     if k.name == "dielectric":
-        models["dielectric_electronic"] = load_ensemble(args.electronic or shipped_model_dir("dielectric_electronic"), "cpu")
+        electronic = Path(args.electronic or shipped_model_dir("dielectric_electronic"))
+        models["dielectric_electronic"] = load_ensemble(electronic, "cpu")
     predictor = Predictor(models, torch.device("cpu"))
     df = load_dataset(k.name, include_flagged=False)
 
@@ -521,7 +576,7 @@ def main(argv=None) -> None:
             "oof_metrics": {"all": _hits(oof["mean"], oof["true"], k.name),
                             "anisotropic": _hits(oof["mean"][aniso], oof["true"][aniso], k.name)},
             "member_runs": _committee_runs(args.members),
-            "grouped_cv": _grouped_cv_summary(),
+            "grouped_cv": _grouped_cv_summary(k.name),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.system()})",
         }
         # the members trained on every non-test row of their data (the DFPT rows too, if added)
@@ -590,6 +645,7 @@ def main(argv=None) -> None:
         "command": command,
         "build_seconds": round(time.perf_counter() - t0, 1),
         **extra_meta,
+        **({"electronic": _electronic_note(electronic)} if k.name == "dielectric" else {}),
     }
     save_ensemble(args.members, out_dir, meta)
     (out_dir / "metrics-test.json").write_text(json.dumps(metrics["ensemble"], indent=2) + "\n")

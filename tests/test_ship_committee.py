@@ -75,3 +75,34 @@ def test_out_of_fold_rows_take_the_member_that_held_their_fold_out():
 def test_anisotropic_is_the_eigenvalue_ratio_above_two():
     t = np.stack([np.diag([1.0, 1.0, 1.9]), np.diag([1.0, 2.5, 2.5]), np.diag([3.0, 3.0, 3.0])])
     assert anisotropic(t, "dielectric_electronic").tolist() == [False, True, False]
+
+
+def _gcv_doc(tmp_path):
+    g = {"n": 10, "ewt25": 0.5, "ewt25_ci95": [0.2, 0.8], "fnorm": 3.0}
+    doc = {
+        "offset_pbesol_over_pbe": 1.03,
+        "variants": {  # the ε∞ entries predate the "kind" field, as in the committed grouped-cv.json
+            "union": {"fold_mean_ewt25": [0.8, 0.7, 0.9], "mp": {"all": g, "anisotropic": g}, "dfpt": {"all": g, "anisotropic": g}},
+            "eps0-mp": {"kind": "dielectric", "epochs": 40, "fold_mean_ewt25": [0.6, 0.5, 0.7],
+                        "mp": {"all": g, "anisotropic": g, "high_eps": {**g, "n": 3}}},
+        },
+        "test_split": {"shipped": {**g, "members": 5}, "eps0-shipped": {**g, "members": 5, "kind": "dielectric"},
+                       "eps0-mp": {**g, "members": 5, "kind": "dielectric"}},
+    }
+    path = tmp_path / "grouped-cv.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_the_card_quotes_only_its_own_kinds_grouped_cv(tmp_path):
+    from ship_ensembles import _grouped_cv_summary, _grouped_cv_table
+
+    path = _gcv_doc(tmp_path)
+    eps_inf, eps0 = _grouped_cv_summary("dielectric_electronic", path), _grouped_cv_summary("dielectric", path)
+    assert list(eps_inf["variants"]) == ["union"] and list(eps_inf["test_split"]) == ["shipped"]
+    assert list(eps0["variants"]) == ["eps0-mp"] and list(eps0["test_split"]) == ["eps0-shipped", "eps0-mp"]
+    assert _grouped_cv_summary("elastic", path) is None
+    table = _grouped_cv_table(eps0)
+    assert "DFPT" not in table and "high ε" in table and "40 epochs" in table
+    assert "| eps0-mp | 60.0 % [50.0 %, 70.0 %] |" in table
+    assert "DFPT (PBE level)" in _grouped_cv_table(eps_inf)

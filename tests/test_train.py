@@ -175,3 +175,14 @@ def test_relative_loss_divides_by_the_label_norm():
     assert _loss(pred, cands, mask, 1.0).item() == pytest.approx((2 + 20) * np.sqrt(3) / 2, rel=1e-5)
     with pytest.raises(ValueError, match="unknown loss"):
         TrainConfig(kind="dielectric_electronic", loss="l2")
+
+
+def test_union_frame_of_eps0_is_the_bundled_rows_only():
+    """No DFPT ε₀ exists: the ε₀ grouped-CV runs train and are scored on Materials Project rows only."""
+    from gmtnet.data import load_dataset
+    from gmtnet.train import union_frame
+
+    frame = union_frame("dielectric")
+    assert set(frame.label_source) == {0}
+    assert len(frame) == len(load_dataset("dielectric", include_flagged=False))
+    assert set(union_frame().label_source) == {0, 1}  # ε∞ keeps both sources
