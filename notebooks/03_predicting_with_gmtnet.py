@@ -310,13 +310,15 @@ for kind in KINDS:
                      "|T(Q·crystal) − ρ(Q)T| / |T|": np.linalg.norm(T_new - expected) / np.linalg.norm(T),
                      "|T(Q·crystal) − T| / |T|": np.linalg.norm(T_new - T) / np.linalg.norm(T)})
 equivariance = pd.DataFrame(rows)
-assert (equivariance["|T(Q·crystal) − ρ(Q)T| / |T|"] < 1e-4).all() and (equivariance["|T(Q·crystal) − T| / |T|"] > 0.05).all()
+assert (equivariance["|T(Q·crystal) − ρ(Q)T| / |T|"] < 1e-4).all()
+assert (equivariance["|T(Q·crystal) − T| / |T|"] > 100 * equivariance["|T(Q·crystal) − ρ(Q)T| / |T|"]).all()
 equivariance
 
 # %% [markdown]
 # The prediction for the rotated crystal equals the rotated prediction to float32 round-off,
-# while it differs from the unrotated tensor by order one: the tensor really moved with the
-# crystal.
+# while it differs from the unrotated tensor by far more than that: the tensor really moved with
+# the crystal. (For ε the change is small beside |T|, because most of a dielectric tensor is its
+# isotropic part, which no rotation changes.)
 #
 # ## 6 · What-if: strain a cubic crystal, and Curie's principle
 #
