@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.state import warm_predictor
+from app.service import warm_predictor
 
 st.set_page_config(page_title="GMTNet Explorer", page_icon="💎", layout="wide")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import session
 from gmtnet.browse import (
     METAL_COLUMN,
     column_range,
@@ -158,7 +158,7 @@ def scatter(view: pd.DataFrame, numeric: list[str], kind: str) -> list[str]:
 def open_on_explore(sid: str) -> None:
     """Make a bundled crystal current and go to Explore; screen rows of other crystals cannot be opened."""
     try:
-        state.load_material(sid)
+        session.load_material(sid)
     except ValueError:
         st.error(f"{sid} is not a bundled crystal: open its structure file on Explore (Upload) instead.")
         return

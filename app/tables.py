@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Structure
 
+from app.failure import Failure
 from gmtnet.kinds import get_kind
 from gmtnet.metrics import frobenius_errors, paper_form
 from gmtnet.symmetry import SymmetryConstraints
@@ -102,7 +103,7 @@ def tensors_json(predictions: dict, structure: Structure, label: str) -> str:
         "crystal": label,
         "formula": structure.composition.reduced_formula,
         "structure": structure.as_dict(),
-        "predictions": {k: p.to_dict() for k, p in predictions.items() if not isinstance(p, str)},
+        "predictions": {k: p.to_dict() for k, p in predictions.items() if not isinstance(p, Failure)},
     }
     return json.dumps(doc, indent=1)
 
@@ -111,7 +112,7 @@ def tensors_csv(predictions: dict) -> str:
     """One line per Voigt component: kind, component, row, column, value, unit (IEEE order)."""
     lines = ["kind,component,voigt_row,voigt_col,value,unit,frame"]
     for kname, p in predictions.items():
-        if isinstance(p, str):
+        if isinstance(p, Failure):  # nothing to export for a kind that failed
             continue
         labels = voigt_labels(kname, "ieee")
         v = to_voigt(p.tensor, kname, "ieee")

@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 from pymatgen.core import Structure
 
-from app import state, tables
+from app import service, session, tables
+from app.failure import Failure
 from app.text import plain
 from gmtnet.data import CRYSTAL_SYSTEMS
 from gmtnet.io import FORMATS, MAX_FILE_BYTES, StructureError
@@ -36,6 +37,23 @@ _TABLE_COLUMNS = [
     "material_id", "formula", "spacegroup_symbol", "spacegroup_number", "crystal_system", "nsites",
     *(f"has_{k}" for k in KINDS), "flags",
 ]
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def show_failure(failure: Failure, context: str = "", consequence: str = "") -> None:
+    """Show ``failure`` as an error box: ``"<context>: <message> — <consequence>"``.
+
+    ``context`` (what failed, e.g. ``"No prediction"`` or a file name) and the message are user
+    or library text, shown literally (:func:`app.text.plain`); ``consequence`` is the app's own
+    text (e.g. ``"the previous crystal is kept."``)."""
+    text = plain(failure.message)
+    if context:
+        text = f"{plain(context)}: {text}"
+    if consequence:
+        text = f"{text} — {consequence}"
+    st.error(text)
 
 
 # --------------------------------------------------------------------------- cached figures
@@ -72,7 +90,7 @@ def figure(builder: str, arrays: list, *args, **kwargs):
 
 def search_panel() -> None:
     """Search filters, the sortable result table (click a row to load it) and a picker."""
-    cat = state.get_catalog()
+    cat = service.get_catalog()
     c1, c2, c3 = st.columns(3)
     formula = c1.text_input("Formula", key="q_formula", placeholder="ZnO")
     material_id = c1.text_input("Material id", key="q_id", placeholder="mp-2133")
@@ -121,7 +139,7 @@ def load_from_query() -> None:
         try:
             if not re.fullmatch(r"[a-z]{1,10}-[0-9]{1,12}", mid):
                 raise ValueError(f"{mid[:100]!r} is not a material id (expected e.g. mp-2133)")
-            state.load_material(mid)
+            session.load_material(mid)
         except ValueError as err:
             st.error(f"URL: {plain(err)}")
 
@@ -130,21 +148,21 @@ def _select(material_id: str) -> None:
     # Load only when the choice changes, so that an upload afterwards is not overwritten.
     if st.session_state.get("_last_pick") != material_id:
         st.session_state["_last_pick"] = material_id
-        state.load_material(material_id)
+        session.load_material(material_id)
 
 
-def ingest(data: bytes, name: str, fmt: str | None, label: str) -> str | None:
+def ingest(data: bytes, name: str, fmt: str | None, label: str) -> Failure | None:
     """Read an untrusted structure file in a worker process with a time and memory budget
     (:func:`gmtnet.sandbox.read_isolated`); on success make it current, else keep the previous
-    crystal. Returns the error message or None."""
+    crystal. Returns why it was refused, or None."""
     from gmtnet.sandbox import read_isolated
 
     try:
         with st.spinner("Reading the structure…"):
             s = read_isolated(data, name, fmt)
     except StructureError as err:
-        return str(err)
-    state.set_current(state.Crystal(structure=s, label=label))
+        return Failure.from_exception(err)
+    session.set_current(session.Crystal(structure=s, label=label))
     return None
 
 
@@ -164,25 +182,30 @@ def upload_panel() -> None:
         if st.session_state.get("_upload_digest") != digest:
             st.session_state["_upload_digest"] = digest
             st.session_state["_upload_error"] = _ingest_bytes(up.name, data, fmt_choice)
-        if st.session_state.get("_upload_error"):
-            st.error(f"{plain(up.name)}: {plain(st.session_state['_upload_error'])} — the previous crystal is kept.")
+        if isinstance(failure := st.session_state.get("_upload_error"), Failure):
+            show_failure(failure, up.name, "the previous crystal is kept.")
     with st.expander("…or paste a structure"):
         text = st.text_area("Structure text", key="paste_text", height=150)
         pfmt = st.selectbox("Format of the pasted text", list(FORMATS), key="paste_fmt")
         if st.button("Load pasted structure", key="paste_load"):
             data = text.encode()
             if len(data) > MAX_UPLOAD_BYTES:
-                err = f"the text is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}"
+                failure = too_large(f"the text is {len(data)} bytes")
             else:
-                err = ingest(data, "pasted", pfmt, "pasted structure")
-            st.session_state["_paste_error"] = err
-        if st.session_state.get("_paste_error"):
-            st.error(f"Could not load the pasted structure: {plain(st.session_state['_paste_error'])} — the previous crystal is kept.")
+                failure = ingest(data, "pasted", pfmt, "pasted structure")
+            st.session_state["_paste_error"] = failure
+        if isinstance(failure := st.session_state.get("_paste_error"), Failure):
+            show_failure(failure, "Could not load the pasted structure", "the previous crystal is kept.")
 
 
-def _ingest_bytes(name: str, data: bytes, fmt_choice: str) -> str | None:
+def too_large(what: str) -> Failure:
+    """An upload or pasted text over :data:`MAX_UPLOAD_BYTES`, refused before it is parsed."""
+    return Failure(f"{what}; the limit is {MAX_UPLOAD_BYTES}", "StructureError")
+
+
+def _ingest_bytes(name: str, data: bytes, fmt_choice: str) -> Failure | None:
     if len(data) > MAX_UPLOAD_BYTES:  # refused here, before the bytes go to a worker process
-        return f"the file is {len(data)} bytes; the limit is {MAX_UPLOAD_BYTES}"
+        return too_large(f"the file is {len(data)} bytes")
     return ingest(data, name, None if fmt_choice.startswith("auto") else fmt_choice, name)
 
 
@@ -224,7 +247,7 @@ MAX_VIEW_ATOMS = 2000
 def structure_view(structure: Structure, cell: str = "as loaded", repeats: int = 1, labels: bool = False) -> None:
     """Interactive 3D view (3Dmol.js inlined by :mod:`gmtnet.viewer`: no network access)."""
     try:
-        shown = display_cell(structure, cell, state.symprec())
+        shown = display_cell(structure, cell, session.symprec())
     except Exception as err:  # spglib can fail on odd edits: draw the cell as loaded instead
         st.warning(f"Could not build the {cell} cell ({plain(err)}); showing the cell as loaded.")
         shown = structure
@@ -232,7 +255,11 @@ def structure_view(structure: Structure, cell: str = "as loaded", repeats: int =
         st.warning(f"{repeats}x{repeats}x{repeats} repeats would draw {len(shown) * repeats**3} atoms; "
                    f"showing one cell (limit {MAX_VIEW_ATOMS}).")
         repeats = 1
-    html = _view_html(state.structure_key(shown), repeats, labels, shown)
+    try:
+        html = _view_html(service.structure_key(shown), repeats, labels, shown)
+    except ValueError as err:  # e.g. a disordered structure: the viewer draws one species per site
+        show_failure(Failure.from_exception(err), "No 3D view")
+        return
     st.iframe(html, height=440)
 
 
@@ -255,7 +282,7 @@ def display_cell(structure: Structure, cell: str, symprec: float) -> Structure:
 
 
 def structure_facts(structure: Structure) -> None:
-    tol = state.symprec()
+    tol = session.symprec()
     st.markdown(f"**{structure.composition.reduced_formula}** — {len(structure)} sites, "
                 f"{structure.composition.formula}")
     # One quantity per row: a narrow column never cuts a table off.
@@ -287,7 +314,7 @@ def reference_in_frame(material_id: str | None, kind: str, rot: np.ndarray, show
     the structure frame), or None; says so when its cell could not be mapped onto the shown one."""
     if not material_id:
         return None
-    ref = state.reference(material_id, kind)
+    ref = service.reference(material_id, kind)
     if ref is None:
         return None
     if ref["tensor"] is None:
@@ -311,8 +338,8 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     same crystal, in the same frame, for quantities that need two tensors such as d = e·S)."""
     k = get_kind(kind)
     st.markdown(f"**{k.title}** ({k.symbol}) — unit: {k.unit_label}. {tables.VOIGT_ORDER_NOTE}.")
-    if isinstance(pred, str):
-        st.error(f"No prediction: {plain(pred)}")
+    if isinstance(pred, Failure):
+        show_failure(pred, "No prediction")
         return
     c = pred.constraints
     st.caption(
@@ -343,8 +370,9 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     st.dataframe(tables.allowed_form(c), width="stretch")
     _heatmap(pred, key, frame)
     derived_panel(kind, pred, reference, structure, frame, key=key)
-    if kind == "piezoelectric" and extra and not isinstance(extra.get("elastic"), (str, type(None))):
-        strain_coefficients_panel(pred, extra["elastic"], frame)
+    elastic = (extra or {}).get("elastic")
+    if kind == "piezoelectric" and elastic is not None and not isinstance(elastic, Failure):
+        strain_coefficients_panel(pred, elastic, frame)
 
 
 def uncertainty_summary(pred) -> None:
@@ -384,7 +412,7 @@ def derived_rows(tensor: np.ndarray, kind: str, structure: Structure, extrema: b
     """Derived quantities of a tensor as table rows, cached on the tensor's bytes (the elastic
     extrema take a few hundred ms; ``extrema=False`` leaves them out)."""
     t = np.ascontiguousarray(tensor, dtype=float)
-    return _derived_rows(t.tobytes(), kind, state.structure_key(structure), extrema, t, structure)
+    return _derived_rows(t.tobytes(), kind, service.structure_key(structure), extrema, t, structure)
 
 
 #: The switch that adds the elastic directional extrema to the derived quantities.
@@ -432,7 +460,7 @@ def strain_coefficients_panel(e_pred, c_pred, frame: str) -> None:
 
 def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", frame: str = "structure") -> None:
     """Zero and equality checks, residuals, and the error against DFT, both in ``frame``."""
-    if isinstance(pred, str):
+    if isinstance(pred, Failure):  # tensor_panel has shown it
         return
     k = get_kind(kind)
     c = pred.constraints
@@ -499,7 +527,7 @@ SURFACE_TABS = ("Polar cuts (xy, xz, yz planes)", "3D surface")
 def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", frame: str = "structure") -> None:
     """Polar cuts (xy, xz, yz) and the 3D directional surface in two tabs, prediction and DFT on one
     colour scale; only the open tab is built."""
-    if isinstance(pred, str):
+    if isinstance(pred, Failure):  # tensor_panel has shown it
         return
     from gmtnet.surfaces import quantities_for
 
@@ -535,9 +563,9 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
 # --------------------------------------------------------------------------- what-if
 
 
-def edit_controls(structure: Structure) -> tuple[str, Structure] | str | None:
-    """Controls for one edit; returns ``(description, edited structure)`` when applied, an error
-    message when the edit is invalid, or None when nothing was applied."""
+def edit_controls(structure: Structure) -> tuple[str, Structure] | Failure | None:
+    """Controls for one edit; returns ``(description, edited structure)`` when applied, why the
+    edit was refused, or None when nothing was applied."""
     from gmtnet import edit
 
     op = st.radio("Edit", ["strain", "substitute", "displace", "rattle", "supercell"], horizontal=True, key="w_op")
@@ -586,7 +614,7 @@ def edit_controls(structure: Structure) -> tuple[str, Structure] | str | None:
             if st.button("Apply", key="w_apply"):
                 return f"supercell {reps}", edit.make_supercell(structure, reps)
     except ValueError as err:
-        return str(err)
+        return Failure.from_exception(err)
     return None
 
 
@@ -599,7 +627,7 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
     rows = []
     for name, s in (("before", before), ("after", after)):
         try:
-            sym = analyze_symmetry(s, symprec=state.symprec())
+            sym = analyze_symmetry(s, symprec=session.symprec())
             rows.append({"": name, "formula": s.composition.reduced_formula, "sites": len(s),
                          "space group": f"{sym.spacegroup_symbol} ({sym.spacegroup_number})",
                          "point group": sym.point_group, "crystal system": sym.crystal_system})
@@ -609,8 +637,9 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
     for tab, kind in zip(st.tabs([f"{KINDS[k].symbol} {k}" for k in KINDS]), KINDS):
         with tab:
             pb, pa = pred_before[kind], pred_after[kind]
-            if isinstance(pb, str) or isinstance(pa, str):
-                st.error(plain(pb if isinstance(pb, str) else pa))
+            failed = next((p for p in (pb, pa) if isinstance(p, Failure)), None)
+            if failed is not None:
+                show_failure(failed)
                 continue
             new = newly_allowed(pb.constraints, pa.constraints)
             freed = released_equalities(pb.constraints, pa.constraints)

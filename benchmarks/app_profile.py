@@ -133,7 +133,7 @@ def main() -> None:
         _run(at, profiles.setdefault("first_page_cold" if i == 0 else "first_page", []),
              "first_page_cold" if i == 0 else "first_page", samples)
 
-    from app.state import APP_KINDS, warm_predictor
+    from app.service import APP_KINDS, warm_predictor
 
     t0 = time.perf_counter()
     for fut in warm_predictor().values():
@@ -199,7 +199,7 @@ def _memory_after_links() -> dict:
     memory.trim()
     out["after_trim_mb"] = _rss_mb()
     st.cache_data.clear()
-    st.cache_resource.clear()  # the models stay loaded: app.state's warm-up futures hold them
+    st.cache_resource.clear()  # the models stay loaded: app.service's warm-up futures hold them
     symmetry.clear_symmetry_cache()
     gc.collect()
     memory.trim()
@@ -209,7 +209,7 @@ def _memory_after_links() -> dict:
 
 def _report(args, samples: dict, profiles: dict, warm_s: float, materials: list, load_before,
             memory: dict | None = None) -> None:
-    from app.state import APP_KINDS
+    from app.service import APP_KINDS
 
     res = {"warm_predictor_s": round(warm_s, 3), "kinds": list(APP_KINDS), "materials": materials,
            "medians": {}, "samples": {}, "top_cumulative": {}}

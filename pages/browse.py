@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from app import browse, state
+from app import browse, service, session
 
-state.page_setup()
+session.page_setup()
 st.title("Browse predictions")
 table = browse.source_table()
 if table is None:
@@ -14,4 +14,4 @@ if view is None:
     st.stop()
 browse.table_and_open(view, st.session_state["b_kind"])
 browse.downloads(view)
-state.warm_predictor()
+service.warm_predictor()

@@ -2,22 +2,22 @@
 
 import streamlit as st
 
-from app import state, widgets
+from app import service, session, widgets
 from app.text import plain
 from gmtnet.kinds import KINDS
 
-state.page_setup()
+session.page_setup()
 st.title("GMTNet Explorer")
 st.caption("Symmetry-informed, O(3)-equivariant prediction of dielectric, piezoelectric and elastic tensors.")
 widgets.load_from_query()
 
-with st.expander("Find a bundled crystal", expanded=state.current() is None):
+with st.expander("Find a bundled crystal", expanded=session.current() is None):
     widgets.search_panel()
 with st.expander("Upload your own structure"):
     widgets.upload_panel()
-state.warm_predictor()
+service.warm_predictor()
 
-crystal = state.current()
+crystal = session.current()
 if crystal is None:
     st.info("Pick a crystal in the table above (or upload one) to see its structure and tensors.")
     st.stop()
@@ -27,21 +27,22 @@ widgets.structure_panel(crystal.structure, material_id=crystal.material_id)
 
 
 @st.fragment
-def tensors_section(crystal: state.Crystal) -> None:
+def tensors_section(crystal: session.Crystal) -> None:
     # A fragment: switching the tensor, the frame or a surface quantity reruns only this part,
     # not the search table, the upload box and the 3D structure above.
     c1, c2 = st.columns([3, 2])
     kind = c1.radio("Tensor", list(KINDS), format_func=lambda k: f"{KINDS[k].symbol} {KINDS[k].title}",
                     horizontal=True, key="x_kind")
-    frame = c2.radio("Frame", list(state.FRAMES), format_func=lambda f: state.FRAMES[f], key="x_frame",
+    frame = c2.radio("Frame", list(service.FRAMES), format_func=lambda f: service.FRAMES[f], key="x_frame",
                      help="Structure frame: the Cartesian axes of the cell as loaded. IEEE 176: the standard "
                      "orientation in which Materials Project and textbooks write tensors (e.g. e14, C11/C12/C44 "
                      "for a cubic crystal).")
     # d = e·S needs the predicted C beside the predicted e.
     need = [kind, "elastic"] if kind == "piezoelectric" else [kind]
-    predictions = state.predict(crystal.structure, kinds=need)
-    rot, shown = state.frame_view(crystal.structure, frame)
-    shown_predictions = {k: state.in_frame(p, crystal.structure, frame) for k, p in predictions.items()}
+    tol = session.symprec()
+    predictions = service.predict(crystal.structure, tol, kinds=need)
+    rot, shown = service.frame_view(crystal.structure, frame)
+    shown_predictions = {k: service.in_frame(p, crystal.structure, frame, tol) for k, p in predictions.items()}
     prediction = shown_predictions[kind]
     ref = widgets.reference_in_frame(crystal.material_id, kind, rot, shown)
     widgets.tensor_panel(kind, prediction, ref, shown, frame=frame, extra=shown_predictions)

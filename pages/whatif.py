@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from app import state, widgets
+from app import service, session, widgets
+from app.failure import Failure
 from app.text import plain
 from gmtnet.teaching import curie_caption
 
-state.page_setup()
-state.warm_predictor()
+session.page_setup()
+service.warm_predictor()
 st.title("What-if")
-crystal = state.current()
+crystal = session.current()
 if crystal is None:
     st.info("Load a crystal on the Explore page first.")
     st.stop()
@@ -18,8 +19,8 @@ work = st.session_state.setdefault("whatif", {"structure": crystal.structure, "e
 # Filled in after the controls ran, so that it already lists an edit applied in this run.
 edits_caption = st.empty()
 result = widgets.edit_controls(work["structure"])
-if isinstance(result, str):
-    st.error(f"Edit not applied: {plain(result)}")
+if isinstance(result, Failure):
+    widgets.show_failure(result, "Edit not applied")
 elif result is not None:
     work["edits"].append(result[0])
     work["structure"] = result[1]
@@ -30,8 +31,8 @@ if work["edits"]:
     st.info("The edited cell is not relaxed: atoms and lattice stay where the edits put them, and the model "
             "predicts for exactly that geometry (a DFT relaxation would move them).")
 
-before = state.predict(crystal.structure)
-after = state.predict(work["structure"])
+before = service.predict(crystal.structure, session.symprec())
+after = service.predict(work["structure"], session.symprec())
 widgets.before_after_panel(crystal.structure, work["structure"], before, after, edited=bool(work["edits"]))
 if work["edits"]:
     # Curie's principle beside the re-detected group: a strain can only lower the symmetry to the

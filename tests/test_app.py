@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `streamlit run` puts the app's folder on sys.path; AppTest does not
     sys.path.insert(0, str(ROOT))
 
-from app.state import Crystal  # noqa: E402
+from app.failure import Failure  # noqa: E402
+from app.session import Crystal  # noqa: E402
 from gmtnet.kinds import KINDS  # noqa: E402
 
 TIMEOUT = 300  # first runs load torch and the four models on a slow, shared CPU
@@ -229,7 +230,9 @@ def test_upload_invalid_keeps_previous_crystal(name, data, message):
     at.session_state["crystal"] = Crystal(structure=perovskite_srtio3(), label="SrTiO3 (test)")
     run_ok(at)
     _upload(at, name, data)
-    assert any(message in e for e in errors(at)), errors(at)
+    failure = at.session_state["_upload_error"]
+    assert isinstance(failure, Failure) and failure.error == "StructureError" and message in failure.message
+    assert any(message in e and e.endswith("— the previous crystal is kept.") for e in errors(at)), errors(at)
     assert at.session_state["crystal"].label == "SrTiO3 (test)"
     assert at.header[0].value == "SrTiO3 (test)"
 
@@ -429,3 +432,114 @@ def test_explore_says_why_a_metal_gets_no_meaningful_dielectric_tensor():
     at.radio(key="x_kind").set_value("elastic")
     run_ok(at)
     assert not any("Likely a metal" in w.value for w in at.warning)
+
+
+def _disordered():
+    from pymatgen.core import Lattice, Structure
+
+    return Structure(Lattice.cubic(4.0), [{"Fe": 0.5, "Co": 0.5}], [[0, 0, 0]])
+
+
+def _too_large():
+    return perovskite_srtio3().make_supercell((5, 5, 5), in_place=False)  # 625 sites; the limit is 500
+
+
+@pytest.mark.parametrize("make, message", [(_disordered, "disordered structure (Fe0.5Co0.5)"),
+                                           (_too_large, "the structure has 625 atoms; the limit is 500")])
+def test_refused_structure_is_a_typed_failure_shown_on_explore(make, message):
+    """A structure the library refuses (here set as the current crystal, as an edit or an old
+    session could leave it) gives every kind a Failure carrying the library's message, and the page
+    shows that message instead of a tensor, with no exception."""
+    from app import service
+    from gmtnet.symmetry import DEFAULT_SYMPREC
+
+    structure = make()
+    predictions = service.predict(structure, DEFAULT_SYMPREC)
+    assert list(predictions) == list(KINDS)
+    for p in predictions.values():
+        assert isinstance(p, Failure) and p.error == "ValueError" and message in p.message, p
+    at = page("explore")
+    at.session_state["crystal"] = Crystal(structure=structure, label="refused (test)")
+    run_ok(at)
+    for kind in KINDS:
+        at.radio(key="x_kind").set_value(kind)
+        run_ok(at)
+        shown = [e for e in errors(at) if e.startswith("No prediction: ")]
+        assert len(shown) == 1 and message in shown[0].replace("\\", ""), errors(at)  # plain() escapes ":"
+        assert not any(m.value.startswith("Predicted") for m in at.markdown)
+
+
+def test_whatif_supercell_over_the_atom_limit_is_refused_with_its_message():
+    at = page("whatif")
+    at.session_state["crystal"] = Crystal(structure=perovskite_srtio3().make_supercell((2, 1, 1), in_place=False),
+                                          label="SrTiO3 2x1x1 (test)")
+    run_ok(at)
+    at.radio(key="w_op").set_value("supercell")
+    run_ok(at)
+    for axis in "abc":
+        at.number_input(key=f"w_n{axis}").set_value(4)
+    at.button(key="w_apply").click()
+    run_ok(at)
+    refused = [e for e in errors(at) if e.startswith("Edit not applied: ")]
+    assert refused and "500" in refused[0], errors(at)
+    assert at.session_state["whatif"]["edits"] == [] and len(at.session_state["whatif"]["structure"]) == 10
+
+
+@pytest.fixture
+def without_elastic_weights(monkeypatch, tmp_path):
+    """The app as started on an install without the elastic weights: the package resources seen by
+    the weight loader lack ``weights/elastic`` (the other kinds' folders are links to the real ones),
+    and the predictor warm-up starts afresh."""
+    import importlib.resources as resources
+
+    from app import service
+
+    real_files = resources.files
+    root = tmp_path / "resources"
+    (root / "weights").mkdir(parents=True)
+    for kind in KINDS:
+        if kind != "elastic":
+            (root / "weights" / kind).symlink_to(Path(str(real_files("gmtnet.resources").joinpath("weights", kind))))
+
+    def settle():  # no warm-up left running, no cached predictor or prediction of the other install
+        for fut in service.warm_predictor().values():
+            fut.exception()
+        for cached in (service.get_predictor, service._predict_cached, service.test_predictions):
+            cached.clear()
+
+    settle()
+    monkeypatch.setattr(resources, "files", lambda package: root if package == "gmtnet.resources" else real_files(package))
+    monkeypatch.setattr(service, "_warm_futures", {})
+    yield
+    settle()
+
+
+def test_kind_without_weights_is_a_typed_failure_on_every_page(without_elastic_weights):
+    from app import service
+    from gmtnet.symmetry import DEFAULT_SYMPREC
+
+    predictions = service.predict(perovskite_srtio3(), DEFAULT_SYMPREC)
+    missing = predictions.pop("elastic")
+    assert isinstance(missing, Failure) and missing.error == "FileNotFoundError"
+    assert "no shipped weights for 'elastic'" in missing.message
+    assert not any(isinstance(p, Failure) for p in predictions.values())  # the other kinds still predict
+
+    at = page("explore")
+    at.session_state["crystal"] = Crystal(structure=perovskite_srtio3(), label="SrTiO3 (test)")
+    run_ok(at)
+    assert not errors(at)
+    at.radio(key="x_kind").set_value("elastic")
+    run_ok(at)
+    assert any(e.startswith("No prediction: no shipped weights for 'elastic'") for e in errors(at)), errors(at)
+
+    at = page("whatif")
+    at.session_state["crystal"] = Crystal(structure=perovskite_srtio3(), label="SrTiO3 (test)")
+    run_ok(at)
+    assert [e for e in errors(at) if "no shipped weights for 'elastic'" in e] == errors(at) and len(errors(at)) == 1
+
+    at = run_ok(page("model"))
+    assert list(at.dataframe[0].value["target"]) == [k for k in KINDS if k != "elastic"]
+    at.selectbox(key="m_kind").select("elastic")
+    run_ok(at)
+    assert any(e.startswith("No parity plot: no shipped weights for 'elastic'") for e in errors(at)), errors(at)
+    assert any("No model card for elastic" in m.value for m in at.markdown)

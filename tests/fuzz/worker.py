@@ -124,7 +124,7 @@ def _app_runner():
     from pymatgen.core import Lattice, Structure
     from streamlit.testing.v1 import AppTest
 
-    from app.state import Crystal
+    from app.session import Crystal
 
     baseline = Structure(Lattice.cubic(3.905), ["Sr", "Ti", "O", "O", "O"],
                          [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])

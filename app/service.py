@@ -1,8 +1,13 @@
-"""Shared app state: page set-up, the cached predictor and catalogue, the current crystal.
+"""The app's service layer: the models, the catalogue and every cached computation the pages show.
 
-The predictor (torch + four models, several seconds to load) is warmed in a background thread as
-soon as the app starts, so the first page is interactive before it is ready; the first prediction
-waits for it only if it is still loading.
+What it holds is process-wide (shared by all browser sessions); what one session holds (the
+current crystal, the tolerance) is in :mod:`app.session`, which builds on this module, never the
+other way round. The predictor (torch + one ensemble per kind, several seconds to load) is warmed
+in a background thread as soon as the app starts, so the first page is interactive before it is
+ready; the first prediction waits for it only if it is still loading.
+
+Refused input and missing models come back as :class:`app.failure.Failure` values in place of a
+result (see :func:`predict`, :func:`test_predictions`); other exceptions are bugs and propagate.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ import hashlib
 import json
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +23,8 @@ import pandas as pd
 import streamlit as st
 from pymatgen.core import Structure
 
+from app.failure import Failure
 from gmtnet.kinds import KINDS
-from gmtnet.symmetry import DEFAULT_SYMPREC
-
-NOTEBOOKS = (
-    ("notebooks/01_neumann_principle.ipynb", "course: Neumann's principle"),
-    ("notebooks/02_tensor_surfaces.ipynb", "course: tensor surfaces"),
-    ("notebooks/03_predicting_with_gmtnet.ipynb", "appendix: predicting with GMTNet"),
-    ("notebooks/04_train_a_small_model.ipynb", "appendix: train a small model"),
-)
 
 #: The kinds the app predicts, in display order.
 APP_KINDS: tuple[str, ...] = tuple(KINDS)
@@ -86,78 +83,37 @@ def get_catalog():
     return build_catalog()
 
 
-@dataclass
-class Crystal:
-    """The crystal the pages show.
-
-    ``material_id`` is set only for an unedited bundled crystal: DFT references apply to it (they
-    are in the Cartesian frame of exactly this structure).
-    """
-
-    structure: Structure
-    label: str
-    material_id: str | None = None
-    history: list[str] = field(default_factory=list)
-
-
-def current() -> Crystal | None:
-    return st.session_state.get("crystal")
-
-
-def set_current(crystal: Crystal) -> None:
-    st.session_state["crystal"] = crystal
-    st.session_state.pop("whatif", None)
-
-
-def symprec() -> float:
-    """The detection tolerance (Å) chosen in the sidebar."""
-    return float(st.session_state.get("symprec", DEFAULT_SYMPREC))
-
-
-def load_material(material_id: str) -> None:
-    """Make a bundled crystal the current one."""
-    from gmtnet.catalog import reference_structure
-
-    cur = current()
-    if cur is not None and cur.material_id == material_id:
-        return
-    s = reference_structure(material_id)
-    cat = get_catalog()
-    row = cat[cat["material_id"] == material_id]
-    label = f"{row['formula'].iloc[0]} ({material_id})" if len(row) else material_id
-    set_current(Crystal(structure=s, label=label, material_id=material_id))
-    # Open on a tensor that has a DFT reference (the shown kind is kept when it has one).
-    if len(row):
-        with_ref = [k for k in APP_KINDS if bool(row[f"has_{k}"].iloc[0])]
-        if with_ref and st.session_state.get("x_kind", APP_KINDS[0]) not in with_ref:
-            st.session_state["x_kind"] = with_ref[0]
-
-
 def structure_key(structure: Structure) -> str:
     """A cheap content hash of a structure (lattice, species, fractional coordinates), used as
     cache key: hashing the arrays takes microseconds, a JSON round trip milliseconds."""
     h = hashlib.sha1(np.ascontiguousarray(structure.lattice.matrix, dtype=float).tobytes())
     h.update(np.ascontiguousarray(structure.frac_coords, dtype=float).tobytes())
-    h.update(" ".join(str(sp) for sp in structure.species).encode())
+    # A disordered structure (refused by the predictor with its own message) has no .species.
+    species = structure.species if structure.is_ordered else structure.species_and_occu
+    h.update(" ".join(str(sp) for sp in species).encode())
     return h.hexdigest()
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _predict_cached(key: str, kind: str, symprec_: float, _structure: Structure):
-    return get_predictor(kind).predict(_structure, kind, symprec=symprec_)
+def _predict_cached(key: str, kind: str, symprec: float, _structure: Structure):
+    return get_predictor(kind).predict(_structure, kind, symprec=symprec)
 
 
-def predict(structure: Structure, kinds=APP_KINDS, symprec_: float | None = None) -> dict:
-    """Predictions ``{kind: Prediction | str(error)}`` for the structure, cached per structure."""
-    tol = symprec() if symprec_ is None else symprec_
+def predict(structure: Structure, symprec: float, kinds=APP_KINDS) -> dict:
+    """Predictions ``{kind: Prediction | Failure}`` for the structure at detection tolerance
+    ``symprec`` (Å), cached per structure.
+
+    A kind fails alone: a structure the library refuses (disordered, too many atoms, overlapping
+    atoms, ...: its ``ValueError``) or a kind whose weights are not installed (``FileNotFoundError``
+    from loading its model) gives a :class:`~app.failure.Failure` for that kind."""
     key = structure_key(structure)
     out = {}
     with st.spinner("Predicting tensors…"):
         for k in kinds:
             try:
-                out[k] = _predict_cached(key, k, tol, structure)
-            except ValueError as err:
-                out[k] = str(err)
+                out[k] = _predict_cached(key, k, symprec, structure)
+            except (ValueError, FileNotFoundError) as err:
+                out[k] = Failure.from_exception(err)
     return out
 
 
@@ -188,19 +144,19 @@ def frame_view(structure: Structure, frame: str) -> tuple[np.ndarray, Structure]
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def _prediction_in_frame(key: str, kind: str, symprec_: float, frame: str, _pred, _structure: Structure):
+def _prediction_in_frame(key: str, kind: str, symprec: float, frame: str, _pred, _structure: Structure):
     from gmtnet.symmetry import symmetry_constraints
 
     rot, rotated = frame_view(_structure, frame)
-    return _pred.in_frame(rot, symmetry_constraints(rotated, kind, symprec=symprec_))
+    return _pred.in_frame(rot, symmetry_constraints(rotated, kind, symprec=symprec))
 
 
-def in_frame(pred, structure: Structure, frame: str, symprec_: float | None = None):
-    """A :class:`gmtnet.predict.Prediction` expressed in ``frame`` (errors pass through)."""
-    if isinstance(pred, str) or frame == "structure":
+def in_frame(pred, structure: Structure, frame: str, symprec: float):
+    """A :class:`gmtnet.predict.Prediction` expressed in ``frame`` (a :class:`~app.failure.Failure`
+    passes through); ``symprec`` (Å) is the tolerance it was predicted at."""
+    if isinstance(pred, Failure) or frame == "structure":
         return pred
-    tol = symprec() if symprec_ is None else symprec_
-    return _prediction_in_frame(structure_key(structure), pred.kind.name, tol, frame, pred, structure)
+    return _prediction_in_frame(structure_key(structure), pred.kind.name, symprec, frame, pred, structure)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -209,36 +165,6 @@ def reference(material_id: str, kind: str) -> dict | None:
     from gmtnet.catalog import reference_in_shown_frame
 
     return reference_in_shown_frame(material_id, kind)
-
-
-def page_setup() -> None:
-    """Shared by every page: the tolerance slider and the notebooks note.
-
-    Pages call :func:`warm_predictor` once their first screen is drawn, so that loading torch does
-    not slow down the first paint."""
-    from app import memory
-
-    memory.touch()  # the heap is trimmed only once no page has run for a while
-    memory.start_idle_trimmer()
-    # Widget values are dropped when a page without the widget runs; re-assigning keeps the
-    # tolerance across pages (and avoids passing a default value as well).
-    st.session_state["symprec"] = st.session_state.get("symprec", DEFAULT_SYMPREC)
-    with st.sidebar:
-        st.slider(
-            "Symmetry tolerance symprec (Å)",
-            min_value=1e-4,
-            max_value=0.2,
-            step=1e-3,
-            format="%.4f",
-            key="symprec",
-            help="spglib distance tolerance used to detect the space group; the Neumann projector of "
-            "every prediction follows the detected point group.",
-        )
-        st.markdown(
-            "**Notebooks** (open with Jupyter from the repository root):\n\n"
-            + "\n".join(f"- `{path}` — {title}" for path, title in NOTEBOOKS)
-        )
-        st.caption("Runs offline on the bundled Materials Project crystals and the shipped weights.")
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -268,15 +194,19 @@ def model_card(kind: str) -> str:
     """The shipped model card (markdown) of a kind."""
     from gmtnet.weights import shipped_model_dir
 
-    path = shipped_model_dir(kind) / "MODEL_CARD.md"
+    try:
+        path = shipped_model_dir(kind) / "MODEL_CARD.md"
+    except FileNotFoundError:  # a kind registered before its weights ship
+        return f"No model card for {kind}: its weights are not installed."
     return path.read_text() if path.is_file() else f"No model card for {kind}."
 
 
 @st.cache_data(show_spinner="Predicting the test split (once per session)…")
-def test_predictions(kind: str) -> pd.DataFrame:
+def test_predictions(kind: str) -> pd.DataFrame | Failure:
     """Predictions on the unflagged test split of ``kind``: one row per Voigt component with
     ``material_id``, ``formula``, ``component``, ``dft`` and ``predicted`` (kind's units, IEEE Voigt,
-    each structure's own frame)."""
+    each structure's own frame); a :class:`~app.failure.Failure` when the kind's weights are not
+    installed."""
     from gmtnet.data import load_dataset
     from gmtnet.predict import PredictionError
     from gmtnet.tensors import to_voigt, voigt_labels
@@ -284,7 +214,11 @@ def test_predictions(kind: str) -> pd.DataFrame:
     frame = load_dataset(kind, include_flagged=False)
     test = frame[frame["split"] == "test"].reset_index(drop=True)
     k = KINDS[kind]
-    results = get_predictor(kind).predict_many(list(test["structure"]), kind)
+    try:
+        predictor = get_predictor(kind)
+    except FileNotFoundError as err:
+        return Failure.from_exception(err)
+    results = predictor.predict_many(list(test["structure"]), kind)
     labels = voigt_labels(kind, "ieee").ravel()
     rows = []
     for rec, res in zip(test.itertuples(index=False), results):
@@ -299,13 +233,18 @@ def test_predictions(kind: str) -> pd.DataFrame:
 
 
 def ensemble_table() -> pd.DataFrame:
-    """The shipped ensembles' test-split figures and calibration (from each ``ensemble.json``)."""
+    """The shipped ensembles' test-split figures and calibration (from each ``ensemble.json``); a
+    kind whose weights are not installed has no row."""
     from gmtnet.models.ensemble import ENSEMBLE_FILE
     from gmtnet.weights import shipped_model_dir
 
     rows = []
     for kind, k in KINDS.items():
-        meta = json.loads((shipped_model_dir(kind) / ENSEMBLE_FILE).read_text())
+        try:
+            directory = shipped_model_dir(kind)
+        except FileNotFoundError:
+            continue
+        meta = json.loads((directory / ENSEMBLE_FILE).read_text())
         m = meta["metrics_test"]["ensemble"]["overall"]
         prev = meta["metrics_test"].get("previous", {}).get("overall", {})
         cal = meta["calibration"]["test"]
