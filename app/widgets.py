@@ -190,7 +190,7 @@ def upload_panel() -> None:
         if st.button("Load pasted structure", key="paste_load"):
             data = text.encode()
             if len(data) > MAX_UPLOAD_BYTES:
-                failure = too_large(f"the text is {len(data)} bytes")
+                failure = _too_large(f"the text is {len(data)} bytes")
             else:
                 failure = ingest(data, "pasted", pfmt, "pasted structure")
             st.session_state["_paste_error"] = failure
@@ -198,14 +198,14 @@ def upload_panel() -> None:
             show_failure(failure, "Could not load the pasted structure", "the previous crystal is kept.")
 
 
-def too_large(what: str) -> Failure:
+def _too_large(what: str) -> Failure:
     """An upload or pasted text over :data:`MAX_UPLOAD_BYTES`, refused before it is parsed."""
     return Failure(f"{what}; the limit is {MAX_UPLOAD_BYTES}", "StructureError")
 
 
 def _ingest_bytes(name: str, data: bytes, fmt_choice: str) -> Failure | None:
     if len(data) > MAX_UPLOAD_BYTES:  # refused here, before the bytes go to a worker process
-        return too_large(f"the file is {len(data)} bytes")
+        return _too_large(f"the file is {len(data)} bytes")
     return ingest(data, name, None if fmt_choice.startswith("auto") else fmt_choice, name)
 
 
