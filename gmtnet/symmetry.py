@@ -14,6 +14,12 @@ C ijkl=jikl=klij). Both factors are orthogonal projectors that commute, so P is 
 applied as a matrix on the flattened tensor, which is what :meth:`SymmetryConstraints.project`
 does. (The GMTNet paper's code zeroes negative Wigner-D entries before averaging; that is not a
 projection for axes off x, y, z, so it is not used here.)
+
+Per-atom tensors (Born effective charges): :func:`analyze_site_symmetry` gives the space-group
+operations with the atom each maps every atom onto (:class:`SiteSymmetry`), and
+:meth:`SiteSymmetry.project` the orbit average T'_κ = (1/|G|) Σ_g ρ(R_g) T_{g⁻¹(κ)}: each atom's
+tensor invariant under its site-symmetry group and equivalent atoms rotated copies of each other,
+optionally with the acoustic sum rule Σ_κ T_κ = 0.
 """
 
 from __future__ import annotations

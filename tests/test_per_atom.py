@@ -188,6 +188,16 @@ def test_config_and_shape_errors_name_the_value():
     assert "per-atom" in stacking_problem([model, make_model("gmtnet", seed=1)])
 
 
+def test_a_saved_per_atom_model_loads_back_per_atom(tmp_path):
+    from gmtnet.weights import load_model, save_model
+
+    model = make_model("gmtnet")
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path, device="cpu")
+    assert loaded.config.per_atom and loaded.config.sum_rule
+    np.testing.assert_array_equal(run(loaded, [wurtzite_zno()]), run(model, [wurtzite_zno()]))
+
+
 # --------------------------------------------------------------------------- training smoke test
 
 #: Formal-charge-like scalar and anisotropy per element (e): a rule with the physics of Z*,
