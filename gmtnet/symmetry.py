@@ -238,10 +238,7 @@ def analyze_symmetry(
         ValueError: for an empty or disordered structure, a non-positive ``symprec``, or when
             spglib finds no symmetry (e.g. overlapping atoms).
     """
-    if not (symprec > 0 and np.isfinite(symprec)):
-        raise ValueError(f"symprec must be a positive distance in Å, got {symprec}")
-    if not np.isfinite(angle_tolerance):
-        raise ValueError(f"angle_tolerance must be finite (degrees, or -1), got {angle_tolerance}")
+    _check_tolerances(symprec, angle_tolerance)
     cell = _cell(structure)
     # Predicting several kinds for one structure (the app, `predict --kind` repeated) analyses the
     # same cell again and again; spglib is the slow step (up to ~25 ms for cubic cells), so cache.
@@ -267,7 +264,15 @@ def clear_symmetry_cache() -> None:
     _CONSTRAINTS_CACHE.clear()
 
 
-def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) -> PointSymmetry:
+def _check_tolerances(symprec: float, angle_tolerance: float) -> None:
+    if not (symprec > 0 and np.isfinite(symprec)):
+        raise ValueError(f"symprec must be a positive distance in Å, got {symprec}")
+    if not np.isfinite(angle_tolerance):
+        raise ValueError(f"angle_tolerance must be finite (degrees, or -1), got {angle_tolerance}")
+
+
+def _spglib_dataset(cell, formula: str, symprec: float, angle_tolerance: float):
+    """spglib's symmetry dataset of ``cell``; a ``ValueError`` saying why when it finds none."""
     # spglib reports failure by returning None (its default, "old" error handling) or by raising
     # SpglibError (when a user opted into the new handling); treat both alike.
     try:
@@ -283,6 +288,11 @@ def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) ->
             f"spglib could not analyse {formula} at symprec={symprec}: {reason} (atoms too close for this "
             "tolerance, or a distorted cell: try a smaller symprec)"
         )
+    return dataset
+
+
+def _analyze_cell(cell, formula: str, symprec: float, angle_tolerance: float) -> PointSymmetry:
+    dataset = _spglib_dataset(cell, formula, symprec, angle_tolerance)
     # Why not dataset.rotations: those are only the operations that map the *input* lattice onto
     # itself, which misses part of the point group for a supercell whose cell breaks the lattice
     # symmetry (ZnO 2x1x1 gives 4 of 12). The standardized cell carries the whole point group:
@@ -842,10 +852,7 @@ def analyze_site_symmetry(
 ) -> SiteSymmetry:
     """Space-group operations of ``structure`` with the atom each maps every atom onto.
 
-    Args:
-        structure: ordered, periodic :class:`pymatgen.core.Structure`.
-        symprec: spglib distance tolerance in Å.
-        angle_tolerance: spglib angle tolerance in degrees (-1: spglib's choice).
+    Args and errors as :func:`analyze_symmetry`.
 
     Returns:
         :class:`SiteSymmetry`; rotations R = A·W·A⁻¹ with W spglib's integer rotations of the
@@ -853,22 +860,13 @@ def analyze_site_symmetry(
         :func:`analyze_symmetry`), so each R is orthogonal to round-off in the structure's frame.
 
     Raises:
-        ValueError: as :func:`analyze_symmetry`, or when an operation does not map the atoms onto
-            atoms of the same element within ``symprec`` (which spglib should never return).
+        ValueError: also when an operation does not map the atoms onto atoms of the same element
+            within 2 × ``symprec`` (which spglib should never return).
     """
-    if not (symprec > 0 and np.isfinite(symprec)):
-        raise ValueError(f"symprec must be a positive distance in Å, got {symprec}")
-    if not np.isfinite(angle_tolerance):
-        raise ValueError(f"angle_tolerance must be finite (degrees, or -1), got {angle_tolerance}")
+    _check_tolerances(symprec, angle_tolerance)
     lattice, frac, numbers = _cell(structure)
     formula = structure.composition.reduced_formula
-    try:
-        dataset = spglib.get_symmetry_dataset((lattice, frac, numbers), symprec=symprec, angle_tolerance=angle_tolerance)
-        reason = "" if dataset is not None else spglib.get_error_message()
-    except spglib.error.SpglibError as err:
-        dataset, reason = None, str(err)
-    if dataset is None:
-        raise ValueError(f"spglib could not analyse {formula} at symprec={symprec}: {reason or 'no symmetry found'}")
+    dataset = _spglib_dataset((lattice, frac, numbers), formula, symprec, angle_tolerance)
     w_all = np.asarray(dataset.rotations, dtype=np.int64)
     t_all = np.asarray(dataset.translations, dtype=float) % 1.0
     w, w_index = np.unique(w_all, axis=0, return_inverse=True)

@@ -17,12 +17,13 @@ from helpers import (
     triclinic_cell,
     wurtzite_zno,
 )
+from test_model import SMALL  # the small model sizes of the model tests
 from gmtnet import kinds
 from gmtnet.graph import build_graph, collate
 from gmtnet.models import ModelConfig, build_model
 from gmtnet.models.per_atom import per_atom_batch, per_atom_loss, predict_atoms, project_atoms
 from gmtnet.models.stacked import stacking_problem
-from gmtnet.symmetry import analyze_site_symmetry, tensor_representation
+from gmtnet.symmetry import analyze_site_symmetry
 
 torch.set_num_threads(1)
 
@@ -38,16 +39,6 @@ TEST_KIND = kinds.TensorKind(
     voigt_prefix="Z",
     dataset="none",
     column="none",
-)
-SMALL = dict(
-    hidden_scalars=16,
-    num_invariant_layers=1,
-    num_equivariant_layers=2,
-    equivariant_scalars=8,
-    hidden_mul=4,
-    radial_hidden=16,
-    num_basis=8,
-    num_neighbors=12,
 )
 ARCHITECTURES = ("gmtnet", "etgnn", "megnet")
 EQUIVARIANT = ("gmtnet", "etgnn")
