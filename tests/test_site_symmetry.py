@@ -152,3 +152,75 @@ def test_bad_shapes_are_refused_naming_the_shape():
         sites.project(np.zeros((4, 3, 2)))
     with pytest.raises(ValueError, match="atom index"):
         sites.site_group(4)
+
+
+# --------------------------------------------------------------------------- DFPT Born charges
+
+#: Two crystals of the DFPT phonon database (Petretto et al., Sci. Data 5, 180065 (2018); ABINIT,
+#: PBEsol), copied from ``shared/data/raw/petretto_phonon_becs_eps/phonon_becs_epsilon.xyz``
+#: (frames 390 and 1214; 8 decimals as stored): lattice rows (Å), species, Cartesian positions
+#: (Å), Z* (e) row-major. Both have Z* that are not symmetric matrices.
+DFPT = {
+    # GaPO4, I-4: Ga and P on -4 sites, the four O on general positions related by -4 and 2.
+    "GaPO4": (
+        [[-2.4669168986, 2.4669168986, 3.7063803219], [2.4669168986, -2.4669168986, 3.7063803219],
+         [2.4669168986, 2.4669168986, -3.7063803219]],
+        ["Ga", "P", "O", "O", "O", "O"],
+        [[0.0, 0.0, 0.0], [2.4669169, 0.0, 1.85319016], [1.79966948, 1.09099615, 2.7094416],
+         [0.66724742, 1.37592075, -0.99693872], [3.55791305, 0.66724742, 0.99693872],
+         [-1.09099615, 1.79966948, 4.70331905]],
+        [[2.8672088, -0.39256456, 0.0, 0.39256456, 2.8672088, 0.0, 0.0, 0.0, 3.00780562],
+         [3.52879432, 0.87510167, 0.0, -0.87510167, 3.52879432, 0.0, 0.0, 0.0, 3.68360383],
+         [-1.05979221, 0.0566504, 0.11796003, 0.29791896, -2.13820935, -0.92315537, 0.21413534, -0.91452471, -1.67285236],
+         [-1.05979221, 0.0566504, -0.11796003, 0.29791896, -2.13820935, 0.92315537, -0.21413534, 0.91452471, -1.67285236],
+         [-2.13820935, -0.29791896, 0.92315537, -0.0566504, -1.05979221, 0.11796003, 0.91452471, 0.21413534, -1.67285236],
+         [-2.13820935, -0.29791896, -0.92315537, -0.0566504, -1.05979221, -0.11796003, -0.91452471, -0.21413534, -1.67285236]],
+    ),
+    # NaNO2, Imm2 (ferroelectric, polar along the lattice's 2-fold axis): Na and N on mm2 sites, O on m.
+    "NaNO2": (
+        [[-1.782105731, 2.7073580265, 2.7627089396], [1.782105731, -2.7073580265, 2.7627089396],
+         [1.782105731, 2.7073580265, -2.7627089396]],
+        ["Na", "N", "O", "O"],
+        [[0.0, 2.70735803, 2.28960677], [1.78210573, 0.0, 2.07597299], [1.78210573, 1.05962261, 2.75942017],
+         [1.78210573, -1.05962261, 2.75942017]],
+        [[1.04032364, 0.0, 0.0, 0.0, 1.22701503, 0.0, 0.0, 0.0, 1.07411712],
+         [-0.13643621, 0.0, 0.0, 0.0, 2.59933024, 0.0, 0.0, 0.0, 0.1665934],
+         [-0.45194372, 0.0, 0.0, 0.0, -1.91317263, -0.89746164, 0.0, 0.01302926, -0.62035526],
+         [-0.45194372, 0.0, 0.0, 0.0, -1.91317263, 0.89746164, 0.0, -0.01302926, -0.62035526]],
+    ),
+}
+
+
+def dfpt_crystal(name):
+    from pymatgen.core import Lattice, Structure
+
+    lattice, species, cart, z = DFPT[name]
+    s = Structure(Lattice(lattice), species, cart, coords_are_cartesian=True)
+    return s, np.array(z).reshape(-1, 3, 3)
+
+
+@pytest.mark.parametrize("name", list(DFPT))
+def test_dfpt_born_charges_obey_the_projection(name, rng):
+    s, z = dfpt_crystal(name)
+    sites = analyze_site_symmetry(s, symprec=1e-3)
+    assert np.linalg.norm(z - z.transpose(0, 2, 1)) > 0.1 * np.linalg.norm(z)  # not symmetric matrices
+    # DFPT already has the symmetry and the sum rule, to the 8 stored decimals...
+    kept = sites.project(z, acoustic_sum_rule=True)
+    assert np.abs(kept - z).max() < 1e-7
+    # ...which a tensor in the wrong frame, or random numbers, do not have.
+    q = random_orthogonal(rng)
+    wrong_frame = rotate_all(z, q)
+    assert np.linalg.norm(sites.project(wrong_frame) - wrong_frame) > 0.05 * np.linalg.norm(z)
+    noise = rng.normal(size=z.shape)
+    assert np.linalg.norm(sites.project(noise) - noise) > 0.5 * np.linalg.norm(noise)
+
+
+def test_a_minus_4_site_allows_an_antisymmetric_born_charge(rng):
+    # Ga in GaPO4 sits on -4: Z*_xy = −Z*_yx ≠ 0 is allowed (the antisymmetric part, an axial
+    # vector along the -4 axis, is invariant under it), so the projection keeps it.
+    s, _ = dfpt_crystal("GaPO4")
+    sites = analyze_site_symmetry(s, symprec=1e-3)
+    assert sites.site_symmetry_symbols[:2] == ("-4..", "-4..")
+    ga = sites.project(rng.normal(size=(6, 3, 3)))[0]
+    assert abs(ga[0, 1] + ga[1, 0]) < 1e-12 and abs(ga[0, 1]) > 1e-3
+    np.testing.assert_allclose(ga[:2, 2], 0.0, atol=1e-12)
