@@ -189,6 +189,16 @@ def test_a_saved_per_atom_model_loads_back_per_atom(tmp_path):
     np.testing.assert_array_equal(run(loaded, [wurtzite_zno()]), run(model, [wurtzite_zno()]))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_per_atom_forward_on_cuda_matches_cpu():
+    model = make_model("gmtnet")
+    batch = per_atom_batch([wurtzite_zno(), perovskite_srtio3()], 2, model.config.num_neighbors)
+    with torch.no_grad():
+        cpu = model(batch).numpy()
+        gpu = model.to("cuda")(batch.to("cuda")).cpu().numpy()
+    np.testing.assert_allclose(gpu, cpu, atol=1e-4 * np.abs(cpu).max())
+
+
 # --------------------------------------------------------------------------- training smoke test
 
 #: Formal-charge-like scalar and anisotropy per element (e): a rule with the physics of Z*,
