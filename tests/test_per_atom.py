@@ -177,6 +177,12 @@ def test_config_and_shape_errors_name_the_value():
     with pytest.raises(ValueError, match=r"\(4, 9\).*\(3, 9\)"):
         project_atoms(torch.zeros(3, 9), batch, model.kind)
     assert "per-atom" in stacking_problem([model, make_model("gmtnet", seed=1)])
+    graphs = [build_graph(wurtzite_zno(), num_neighbors=12)]
+    blocks = analyze_site_symmetry(wurtzite_zno()).projector_blocks(2)
+    with pytest.raises(ValueError, match=r"one entry per graph \(1\), got 2"):
+        collate(graphs, site_projectors=[blocks, blocks])
+    with pytest.raises(ValueError, match="refers to atom 4; the crystal has 4"):
+        collate(graphs, site_projectors=[(blocks[0] + 1, blocks[1])])
 
 
 def test_a_saved_per_atom_model_loads_back_per_atom(tmp_path):

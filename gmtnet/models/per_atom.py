@@ -5,7 +5,7 @@ A model built with ``ModelConfig(per_atom=True)`` returns one tensor per atom,
 the batch's node order (crystals concatenated, sites in structure order). The architectures read it
 from the node features they compute before pooling (GMTNet: its equivariant head applied per node,
 onto the irreps of e3nn's ``CartesianTensor(kind.formula)``, 0e+1e+2e for a general ``"ij"``;
-ETGNN: each atom's own edges; MEGNet: a per-node readout, invariant and so symmetric only after the
+ETGNN: each atom's own edges, so its u⊗u gives no antisymmetric part; MEGNet: a per-node readout, invariant and so symmetric only after the
 projection). ``forward`` then calls :func:`project_atoms`, which applies
 
 * the site-symmetry projector of each crystal (``batch.site_index`` / ``batch.site_blocks``, from
