@@ -280,6 +280,12 @@ class GraphBatch:
         num_graphs: B, the number of crystals.
         projector: ``(B, 3**rank, 3**rank)`` float32 Neumann projectors (see
             :func:`gmtnet.symmetry.symmetry_constraints`), or ``None``.
+        site_index: ``(2, P)`` int64 global atom indices [receiving atom, source atom] of the
+            per-atom site-symmetry projector blocks (per-atom kinds), or ``None``.
+        site_blocks: ``(P, 3**rank, 3**rank)`` float32 blocks of that projector (see
+            :meth:`gmtnet.symmetry.SiteSymmetry.projector_blocks`), or ``None``.
+        atom_targets: ``(N, 3, ..., 3)`` float32 per-atom labels aligned with the atoms (kind's
+            unit, each crystal's structure frame), or ``None``.
     """
 
     atomic_numbers: "torch.Tensor"
@@ -288,6 +294,9 @@ class GraphBatch:
     node_graph: "torch.Tensor"
     num_graphs: int
     projector: "torch.Tensor | None" = None
+    site_index: "torch.Tensor | None" = None
+    site_blocks: "torch.Tensor | None" = None
+    atom_targets: "torch.Tensor | None" = None
 
     def to(self, device) -> "GraphBatch":
         """A copy with every tensor on ``device`` (a ``torch.device`` or string)."""
@@ -311,13 +320,20 @@ class GraphBatch:
 def collate(
     graphs: Sequence[CrystalGraph],
     projectors: Sequence[np.ndarray] | np.ndarray | None = None,
+    site_projectors: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+    atom_targets: Sequence[np.ndarray] | None = None,
 ) -> GraphBatch:
-    """Batch crystal graphs (and optionally their Neumann projectors) into one :class:`GraphBatch`.
+    """Batch crystal graphs (and optionally their projectors and per-atom labels) into one :class:`GraphBatch`.
 
     Args:
         graphs: B ≥ 1 :class:`CrystalGraph` objects.
         projectors: ``None`` or B matrices ``(3**rank, 3**rank)`` (a sequence or a ``(B, d, d)``
             array), e.g. ``symmetry_constraints(structure, kind).projector``; cast to float32.
+        site_projectors: ``None`` or, per crystal, the ``(index (2, P_b), blocks (P_b, d, d))`` of
+            :meth:`gmtnet.symmetry.SiteSymmetry.projector_blocks` (indices local to the crystal);
+            concatenated with the atom offsets, blocks cast to float32.
+        atom_targets: ``None`` or, per crystal, ``(n_b, 3, ..., 3)`` per-atom labels in site order;
+            concatenated to ``(N, 3, ..., 3)`` float32.
 
     Returns:
         :class:`GraphBatch` on the CPU.
@@ -336,6 +352,11 @@ def collate(
         if p.ndim != 3 or p.shape[0] != len(graphs) or p.shape[1] != p.shape[2]:
             raise ValueError(f"projectors must have shape ({len(graphs)}, d, d), got {p.shape}")
         proj = torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32))
+    site_index = site_blocks = targets = None
+    if site_projectors is not None:
+        site_index, site_blocks = _collate_site_projectors(graphs, site_projectors, offsets)
+    if atom_targets is not None:
+        targets = torch.from_numpy(_collate_atom_targets(graphs, atom_targets))
     return GraphBatch(
         atomic_numbers=torch.from_numpy(np.concatenate([g.atomic_numbers for g in graphs]).astype(np.int64)),
         edge_index=torch.from_numpy(np.stack([src, dst]).astype(np.int64)),
@@ -343,4 +364,47 @@ def collate(
         node_graph=torch.from_numpy(np.repeat(np.arange(len(graphs), dtype=np.int64), sizes)),
         num_graphs=len(graphs),
         projector=proj,
+        site_index=site_index,
+        site_blocks=site_blocks,
+        atom_targets=targets,
     )
+
+
+def _collate_site_projectors(graphs, site_projectors, offsets):
+    import torch
+
+    if len(site_projectors) != len(graphs):
+        raise ValueError(f"site_projectors must have one entry per graph ({len(graphs)}), got {len(site_projectors)}")
+    indices, blocks = [], []
+    for b, ((index, block), g, o) in enumerate(zip(site_projectors, graphs, offsets)):
+        index, block = np.asarray(index), np.asarray(block)
+        if index.ndim != 2 or index.shape[0] != 2 or block.ndim != 3 or len(block) != index.shape[1]:
+            raise ValueError(
+                f"site projector {b} must be (index (2, P), blocks (P, d, d)), got {index.shape} and {block.shape}"
+            )
+        if index.size and (index.min() < 0 or index.max() >= g.num_atoms):
+            raise ValueError(f"site projector {b} refers to atom {int(index.max())}; the crystal has {g.num_atoms}")
+        indices.append(index.astype(np.int64) + o)
+        blocks.append(block)
+    dims = {blk.shape[1:] for blk in blocks}
+    if len(dims) != 1:
+        raise ValueError(f"site projector blocks of one batch must share their size, got {sorted(dims)}")
+    return (
+        torch.from_numpy(np.concatenate(indices, axis=1)),
+        torch.from_numpy(np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)),
+    )
+
+
+def _collate_atom_targets(graphs, atom_targets) -> np.ndarray:
+    if len(atom_targets) != len(graphs):
+        raise ValueError(f"atom_targets must have one entry per graph ({len(graphs)}), got {len(atom_targets)}")
+    arrays = [np.asarray(t, dtype=np.float32) for t in atom_targets]
+    for b, (t, g) in enumerate(zip(arrays, graphs)):
+        if t.ndim < 2 or t.shape[0] != g.num_atoms or set(t.shape[1:]) != {3}:
+            raise ValueError(
+                f"atom_targets[{b}] must have shape ({g.num_atoms}, 3, ..., 3) for its {g.num_atoms}-atom crystal, "
+                f"got {t.shape}"
+            )
+    if len({t.shape[1:] for t in arrays}) != 1:
+        raise ValueError(f"atom_targets of one batch must share their rank, got {sorted({t.shape[1:] for t in arrays})}")
+    return np.ascontiguousarray(np.concatenate(arrays))

@@ -8,6 +8,8 @@ Every model maps a batch of crystals to full-rank Cartesian tensors
 multiplying its raw output by ``config.target_scale`` (physical units per model unit). When
 ``batch.projector`` (``(B, 3**rank, 3**rank)``, the Neumann projectors ``P = (1/|G|) Σ ρ(g)`` of
 :func:`gmtnet.symmetry.symmetry_constraints`) is given, the flattened output is ``P @ t`` per crystal.
+A model configured with ``per_atom=True`` returns one tensor per atom instead, ``(N_atoms, 3, ..., 3)``,
+projected with the batch's site-symmetry blocks (:mod:`gmtnet.models.per_atom`).
 
 Map of the package
 ------------------
@@ -19,6 +21,9 @@ Map of the package
                     gated invariant message passing (:class:`~gmtnet.models.layers.InvariantEncoder`).
 ``equivariant.py``  O(3)-equivariant layers of GMTNet: fused edge tensor product, spherical
                     harmonics, gates, the equivariant convolution.
+``per_atom.py``     per-atom outputs (Born charges): the batch with site-symmetry blocks and per-atom
+                    labels, :func:`~gmtnet.models.per_atom.project_atoms` (site symmetry + sum rule),
+                    the loss over atoms, :func:`~gmtnet.models.per_atom.predict_atoms`.
 ``gmtnet.py``       :class:`GMTNet` (``architecture="gmtnet"``, Yan et al., ICML 2024).
 ``megnet.py``       :class:`MEGNetBaseline` (``"megnet"``, invariant, projected: not equivariant).
 ``etgnn.py``        :class:`ETGNNBaseline` (``"etgnn"``, mean of scalar × u⊗…⊗u over edges).

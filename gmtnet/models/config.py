@@ -42,6 +42,12 @@ class ModelConfig:
         radial_hidden: hidden width of the radial MLPs giving the tensor-product weights.
         num_neighbors: k of :func:`gmtnet.graph.build_graph` the model expects.
         target_scale: physical units (the kind's unit) per model output unit.
+        per_atom: one tensor per atom instead of one per crystal: the node features are read out
+            before pooling and projected with the site-symmetry blocks of the batch
+            (:mod:`gmtnet.models.per_atom`); output ``(N_atoms, 3, ..., 3)``. A kind that says
+            whether it is per atom (``kind.per_atom``) sets this.
+        sum_rule: with ``per_atom``, impose Σ_κ T_κ = 0 over each crystal's atoms (the acoustic
+            sum rule of Born charges) in the forward pass.
     """
 
     kind: str = "dielectric"
@@ -58,12 +64,26 @@ class ModelConfig:
     radial_hidden: int = 96
     num_neighbors: int = DEFAULT_NUM_NEIGHBORS
     target_scale: float = 1.0
+    per_atom: bool = False
+    sum_rule: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.kind, TensorKind):
             self.kind = self.kind.name
         if self.kind not in KINDS:
             raise ValueError(f"unknown tensor kind {self.kind!r}; expected one of {sorted(KINDS)}")
+        for name in ("per_atom", "sum_rule"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+            setattr(self, name, bool(getattr(self, name)))
+        kind_per_atom = getattr(KINDS[self.kind], "per_atom", None)
+        if kind_per_atom is not None and bool(kind_per_atom) != self.per_atom:
+            if kind_per_atom:  # the kind decides; a saved config then records it
+                self.per_atom = True
+            else:
+                raise ValueError(f"per_atom=True, but {self.kind!r} is one tensor per crystal")
+        if self.sum_rule and not self.per_atom:
+            raise ValueError("sum_rule (Σ over atoms = 0) needs per_atom=True")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.architecture!r}; expected one of {ARCHITECTURES}")
         for name in (

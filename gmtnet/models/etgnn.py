@@ -46,4 +46,6 @@ class ETGNNBaseline(TensorModel):
         outer = u
         for _ in range(self.kind.rank - 1):
             outer = (outer.unsqueeze(2) * u.unsqueeze(1)).flatten(1)  # (E, 3**r)
+        if self.config.per_atom:  # mean over each atom's own edges
+            return scatter_scaled(s * outer, src, inv_degree) @ self.index_symmetrizer.T
         return scatter_scaled(s * outer, edge_graph, inv_edges) @ self.index_symmetrizer.T

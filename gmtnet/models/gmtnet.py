@@ -113,12 +113,15 @@ class GMTNet(TensorModel):
         inv_sqrt_degree = inv_degree.sqrt()
         for layer, r in zip(self.layers, radial):
             x = layer(x, sh, r, env, src, dst, inv_sqrt_degree)
-        b = batch.num_graphs
-        pooled = {
-            k: scatter_scaled(v.flatten(1), batch.node_graph, inv_atoms).view(b, *v.shape[1:])
-            for k, v in x.items()
-        }
-        out = self.head(pooled)  # {ir: (B, d, channels)}
+        if self.config.per_atom:  # the same head, per node: one tensor per atom
+            b, pooled = batch.num_nodes, x
+        else:
+            b = batch.num_graphs
+            pooled = {
+                k: scatter_scaled(v.flatten(1), batch.node_graph, inv_atoms).view(b, *v.shape[1:])
+                for k, v in x.items()
+            }
+        out = self.head(pooled)  # {ir: (B or N, d, channels)}
         # e3nn layout of each block: (mul, d) flattened, multiplicity-major.
         coeffs = torch.cat(
             [

@@ -69,7 +69,10 @@ class MEGNetBaseline(TensorModel):
         u = self.global_init.expand(batch.num_graphs, -1)
         for block in self.blocks:
             v, e, u = block(v, e, u, src, dst, batch.node_graph, edge_graph, inv_degree, inv_atoms, inv_edges)
-        v_pool = scatter_scaled(v, batch.node_graph, inv_atoms)
-        e_pool = scatter_scaled(e, edge_graph, inv_edges)
-        pooled = torch.cat([v_pool, e_pool, u], dim=1)
+        if self.config.per_atom:  # per node: its features, its edges' mean, its crystal's state
+            pooled = torch.cat([v, scatter_scaled(e, src, inv_degree), u.index_select(0, batch.node_graph)], dim=1)
+        else:
+            v_pool = scatter_scaled(v, batch.node_graph, inv_atoms)
+            e_pool = scatter_scaled(e, edge_graph, inv_edges)
+            pooled = torch.cat([v_pool, e_pool, u], dim=1)
         return self.readout(pooled) @ self.index_symmetrizer.T

@@ -26,6 +26,7 @@ from gmtnet.graph import GraphBatch
 from gmtnet.kinds import TensorKind, get_kind
 from gmtnet.models.config import ModelConfig
 from gmtnet.models.layers import inverse_counts
+from gmtnet.models.per_atom import project_atoms
 
 __all__ = ["cartesian_change_of_basis", "index_permutation_average", "project_output", "TensorModel"]
 
@@ -84,7 +85,9 @@ class TensorModel(nn.Module):
     """Shared output contract: ``forward(batch) -> (B, 3, ..., 3)`` float32 in physical units.
 
     Subclasses implement :meth:`raw` returning ``(B, 3**rank)`` in model units; this class scales
-    by ``config.target_scale``, applies ``batch.projector`` when given and reshapes.
+    by ``config.target_scale``, applies ``batch.projector`` when given and reshapes. With
+    ``config.per_atom``, :meth:`raw` returns ``(N_atoms, 3**rank)`` and the output is
+    ``(N_atoms, 3, ..., 3)``, projected by :func:`gmtnet.models.per_atom.project_atoms`.
     """
 
     def __init__(self, config: ModelConfig) -> None:
@@ -104,4 +107,6 @@ class TensorModel(nn.Module):
         return src, dst, inv_degree, inv_atoms
 
     def forward(self, batch: GraphBatch) -> torch.Tensor:
+        if self.config.per_atom:  # raw is (N_atoms, 3**rank): see gmtnet.models.per_atom
+            return project_atoms(self.raw(batch) * self.config.target_scale, batch, self.kind, self.config.sum_rule)
         return project_output(self.raw(batch) * self.config.target_scale, batch.projector, self.kind)

@@ -55,6 +55,8 @@ def stacking_problem(members: Sequence[nn.Module]) -> str | None:
     first = members[0]
     if not all(type(m) is GMTNet for m in members):
         return f"only GMTNet members can be stacked, got {sorted({type(m).__name__ for m in members})}"
+    if any(m.config.per_atom for m in members):
+        return "per-atom networks are evaluated one by one (the stacked forward pools per crystal)"
     ref = _config_without_scale(first)
     for i, m in enumerate(members[1:], 1):
         if _config_without_scale(m) != ref:
