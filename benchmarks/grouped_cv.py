@@ -69,8 +69,8 @@ def _eig(t):
 def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr: float, kind: str = KIND) -> None:
     import torch
 
-    from gmtnet.train import REPROJECTED, _evaluate_examples, prepare_examples, train, union_frame, TrainConfig
-    from gmtnet.weights import load_model
+    from gmtnet.train import REPROJECTED, evaluate_examples, prepare_examples, train, union_frame, TrainConfig
+    from gmtnet.models.network import load_model
 
     torch.set_num_threads(1)
     name = run_name(kind, variant, loss)
@@ -86,7 +86,7 @@ def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr:
     for source, label in ((0, "mp"), (1, "dfpt"))[: 2 if kind == KIND else 1]:
         ex = prepare_examples(kind, "train", model.config.num_neighbors, folds=(fold,), progress=False,
                               frame=frame[frame["label_source"] == source], fold_column="group_fold")
-        pred, _ = _evaluate_examples(model, ex, model.config.architecture in REPROJECTED)
+        pred, _ = evaluate_examples(model, ex, model.config.architecture in REPROJECTED)
         preds[label] = {"ids": ex.material_ids, "pred": pred, "true": ex.targets}
     np.savez_compressed(out / "oof.npz", **{f"{k}_{f}": np.asarray(v[f]) for k, v in preds.items() for f in ("ids", "pred", "true")})
     (out / "wall.json").write_text(json.dumps({

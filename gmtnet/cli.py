@@ -25,6 +25,7 @@ import argparse
 from collections.abc import Sequence
 
 from gmtnet.kinds import KINDS
+from gmtnet.models import ARCHITECTURES  # the package imports only its torch-free config
 
 __all__ = ["build_parser", "main"]
 
@@ -112,9 +113,6 @@ def format_summary(table) -> str:
 
 # --------------------------------------------------------------------------- train / evaluate
 
-ARCHITECTURE_CHOICES = ("gmtnet", "megnet", "etgnn")
-
-
 def _default_run_dir(kind: str, model: str) -> str:
     return f"runs/{kind}-{model}"
 
@@ -122,7 +120,7 @@ def _default_run_dir(kind: str, model: str) -> str:
 def _add_train_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a model for one tensor kind on the bundled split")
     p.add_argument("--kind", required=True, choices=sorted(KINDS))
-    p.add_argument("--model", default="gmtnet", choices=ARCHITECTURE_CHOICES)
+    p.add_argument("--model", default="gmtnet", choices=ARCHITECTURES)
     p.add_argument("--out", default=None, help="output directory (default: runs/KIND-MODEL)")
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=32)
@@ -201,7 +199,7 @@ def _run_train(args: argparse.Namespace) -> int:
 def _add_evaluate_parser(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="the paper's metrics on the fixed test split")
     p.add_argument("--kind", required=True, choices=sorted(KINDS))
-    p.add_argument("--model", default="gmtnet", choices=ARCHITECTURE_CHOICES)
+    p.add_argument("--model", default="gmtnet", choices=ARCHITECTURES)
     p.add_argument("--checkpoint", default=None,
                    help="model directory (default: the shipped weights for gmtnet, runs/KIND-MODEL otherwise)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))

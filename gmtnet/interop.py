@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import html
 import sys
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from gmtnet.predict import Prediction
+# A prediction is taken as any object with the attributes of gmtnet.predict.Prediction (duck
+# typing): gmtnet.predict imports this module, so naming the class here, even for type checking
+# only, would close an import cycle.
 
 __all__ = ["as_structure", "is_ase_atoms", "to_pymatgen", "prediction_html"]
 
@@ -52,7 +52,7 @@ def as_structure(obj):
     return AseAtomsAdaptor.get_structure(obj)
 
 
-def to_pymatgen(prediction: "Prediction"):
+def to_pymatgen(prediction):
     """The prediction's mean tensor as a pymatgen tensor object, full rank, structure frame, the
     kind's units: ``SquareTensor`` (ε₀, ε∞), ``PiezoTensor`` (e, C/m²), ``ElasticTensor`` (C, GPa).
 
@@ -82,7 +82,7 @@ def _cell(value: float, sigma: float | None) -> str:
     return f"{value:.4g} ± {sigma:.2g}"
 
 
-def prediction_html(p: "Prediction") -> str:
+def prediction_html(p) -> str:
     """An HTML summary of a prediction: the Voigt matrix (IEEE order, value ± calibrated 1σ), unit,
     frame, symmetry, scalar uncertainty and every warning (escaped)."""
     from gmtnet.tensors import voigt_labels

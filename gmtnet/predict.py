@@ -35,15 +35,16 @@ import torch
 
 from gmtnet.admissible import admissible_dielectric_pair, make_admissible
 from gmtnet.models.ensemble import ModelEnsemble, load_ensemble, scalar_uncertainty
-from gmtnet.graph import CrystalGraph, build_graph, collate
+from gmtnet.graph import CrystalGraph, build_graph
 from gmtnet.insulator import GATED_KINDS, metal_warning
 from gmtnet.interop import as_structure
 from gmtnet.kinds import KINDS, TensorKind, get_kind
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
 from gmtnet.tensors import to_voigt
-from gmtnet.weights import resolve_device, shipped_model_dir
+from gmtnet.models.network import resolve_device
+from gmtnet.weights import shipped_model_dir
 
-__all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor", "run_model"]
+__all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor"]
 
 
 @dataclass(frozen=True)
@@ -197,29 +198,6 @@ class PredictionError:
 
     index: int
     message: str
-
-
-def run_model(model: torch.nn.Module, graphs: Sequence[CrystalGraph], projectors: np.ndarray | None,
-              batch_size: int = 64, members: int | None = None) -> np.ndarray:
-    """Run ``model`` over graphs in batches; returns ``(N, 3, ..., 3)`` float64 in the kind's units,
-    or ``(members, N, 3, ..., 3)`` for a model that evaluates several members at once
-    (:class:`~gmtnet.models.stacked.StackedGMTNet`, ``members`` its member count).
-
-    ``projectors``: ``(N, d, d)`` Neumann projectors handed to the model (or ``None``).
-    """
-    device = next(model.parameters()).device
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(graphs), batch_size):
-            stop = start + batch_size
-            proj = None if projectors is None else projectors[start:stop]
-            batch = collate(graphs[start:stop], proj).to(device)
-            out.append((model.traced(batch) if members else model(batch)).double().cpu().numpy())
-    axis = 0 if members is None else 1
-    if out:
-        return np.concatenate(out, axis=axis)
-    shape = get_kind(model.kind.name if members else model.config.kind).shape
-    return np.zeros((0, *shape) if members is None else (members, 0, *shape))
 
 
 class Predictor:

@@ -43,14 +43,14 @@ from gmtnet.graph import CrystalGraph, build_graph, collate
 from gmtnet.kinds import get_kind
 from gmtnet.metrics import evaluate as compute_metrics
 from gmtnet.orientation import pad_candidates
-from gmtnet.predict import run_model
+from gmtnet.loop import OptimConfig, ema_model, make_optimizer, run_epoch
+from gmtnet.models.config import ARCHITECTURES, ModelConfig
+from gmtnet.models.network import build_model, load_model, resolve_device, run_model, save_model
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
 from gmtnet.tensors import rotate
-from gmtnet.weights import load_model, resolve_device, save_model
 
-__all__ = ["TrainConfig", "Examples", "prepare_examples", "train", "evaluate_model", "ARCHITECTURES"]
+__all__ = ["TrainConfig", "Examples", "prepare_examples", "train", "evaluate_model", "evaluate_examples", "candidate_loss"]
 
-ARCHITECTURES = ("gmtnet", "megnet", "etgnn")
 LOSSES = ("fnorm", "relative")
 #: Label sources of the ε∞ union: index 0 is the bundled Materials Project set (PBE, scale fixed
 #: at 1: what the model predicts), 1 the DFPT set (PBEsol, learned scale).
@@ -265,30 +265,12 @@ def _target_scale(targets: np.ndarray) -> float:
     return float(np.sqrt(np.mean(targets**2)))
 
 
-def _lr_factor(epoch: float, cfg: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to ``min_lr``."""
-    if epoch < cfg.warmup_epochs:
-        return (epoch + 1) / (cfg.warmup_epochs + 1)
-    progress = (epoch - cfg.warmup_epochs) / max(1, cfg.epochs - cfg.warmup_epochs)
-    floor = cfg.min_lr / cfg.lr
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-def _ema(model: torch.nn.Module, decay: float):
-    """Exponential moving average of the weights (``None`` when ``decay`` is 0)."""
-    if not decay:
-        return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))
-
-
 def _seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
-def _loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor, scale: float, relative: bool = False) -> torch.Tensor:
+def candidate_loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor, scale: float, relative: bool = False) -> torch.Tensor:
     """Mean over crystals of min over candidates of ||pred − candidate||_F / scale
     (``relative``: / ||candidate||_F instead).
 
@@ -303,7 +285,7 @@ def _loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Tensor, scal
     return dist.min(dim=1).values.mean()
 
 
-def _evaluate_examples(model, ex: Examples, reproject: bool, batch_size: int = 128) -> tuple[np.ndarray, dict]:
+def evaluate_examples(model, ex: Examples, reproject: bool, batch_size: int = 128) -> tuple[np.ndarray, dict]:
     """Predictions (the members' mean when ``model`` is a list of networks) and metrics on ``ex``."""
     members = model if isinstance(model, list) else [model]
     pred = np.mean([run_model(m, ex.graphs, ex.projectors, batch_size=batch_size) for m in members], axis=0)
@@ -319,8 +301,6 @@ def _evaluate_examples(model, ex: Examples, reproject: bool, batch_size: int = 1
 def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True, command: str = "") -> dict:
     """Train one model; writes ``model.safetensors``, ``config.json``, ``log.csv``, ``summary.json``
     and a resumable ``checkpoint.pt`` into ``out_dir``. Returns the summary dict."""
-    from gmtnet.models import ModelConfig, build_model
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _seed_everything(config.seed)
@@ -366,14 +346,13 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     else:  # the loaded weights predict in units of their own target scale: keep it
         model = init.to(device).train()
     n_params = sum(p.numel() for p in model.parameters())
-    ema = _ema(model, config.ema_decay)
+    ema = ema_model(model, config.ema_decay)
     # log of each label source's scale; index 0 (the bundled set) stays 0 through the mask.
     source_log_scale = torch.zeros(len(SOURCES), requires_grad=True) if config.add_dfpt else None
     groups = [{"params": list(model.parameters())}]
     if source_log_scale is not None:
         groups.append({"params": [source_log_scale], "weight_decay": 0.0})
-    opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: _lr_factor(e, config))
+    opt, sched = make_optimizer(groups, OptimConfig.of(config))
     start_epoch, best, best_epoch, elapsed = 0, math.inf, -1, 0.0
     ckpt_path = out / CHECKPOINT_FILE
     if resume and ckpt_path.is_file():
@@ -399,6 +378,15 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     relative = config.loss == "relative"
     reproject = config.model in REPROJECTED
     log_new = not (out / "log.csv").is_file()
+
+    def batch_loss(idx: list[int]) -> torch.Tensor:
+        batch = collate([train_ex.graphs[i] for i in idx], train_ex.projectors[idx]).to(device)
+        pred = model(batch)
+        if source_log_scale is not None:  # compare each label with the prediction at its source's level
+            factor = torch.exp(source_log_scale * learned)[label_sources[idx]].to(device)
+            pred = pred * factor.view(-1, *([1] * (pred.dim() - 1)))
+        return candidate_loss(pred, candidates[idx].to(device), candidate_mask[idx].to(device), model_cfg.target_scale, relative)
+
     with open(out / "log.csv", "a", newline="") as fh:
         log = csv.writer(fh)
         if log_new:
@@ -408,23 +396,9 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             t0 = time.perf_counter()
             model.train()
             order = torch.randperm(len(train_ex)).tolist()
-            losses = []
-            for s in range(0, len(order), config.batch_size):
-                idx = order[s : s + config.batch_size]
-                batch = collate([train_ex.graphs[i] for i in idx], train_ex.projectors[idx]).to(device)
-                pred = model(batch)
-                if source_log_scale is not None:  # compare each label with the prediction at its source's level
-                    factor = torch.exp(source_log_scale * learned)[label_sources[idx]].to(device)
-                    pred = pred * factor.view(-1, *([1] * (pred.dim() - 1)))
-                loss = _loss(pred, candidates[idx].to(device), candidate_mask[idx].to(device), model_cfg.target_scale, relative)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                opt.step()
-                if ema is not None:
-                    ema.update_parameters(model)
-                losses.append(loss.item())
-            sched.step()
+            batches = [order[s : s + config.batch_size] for s in range(0, len(order), config.batch_size)]
+            losses = run_epoch(batches, batch_loss, opt, sched, model.parameters, config.grad_clip,
+                               None if ema is None else lambda: ema.update_parameters(model))
             best_model = model if ema is None else ema.module
             best_model.eval()
             if val_ex is None:  # cross-validation: no selection, the last weights are the model
@@ -432,7 +406,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
                 val_fnorm, val_ewt25, best, best_epoch = math.nan, math.nan, math.nan, epoch
                 save_model(best_model, out, extra)
             else:
-                _, val = _evaluate_examples(best_model, val_ex, reproject)
+                _, val = evaluate_examples(best_model, val_ex, reproject)
                 elapsed += time.perf_counter() - t0
                 val_fnorm, val_ewt25 = val["overall"]["fnorm"], val["overall"]["ewt25"]
                 if val_fnorm < best:
@@ -506,7 +480,7 @@ def evaluate_model(
     folds = None if fold is None else (fold,)
     ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress, random_frame_seed=random_frame_seed, folds=folds)
     t0 = time.perf_counter()
-    pred, metrics = _evaluate_examples(ensemble.members, ex, cfg.architecture in REPROJECTED)
+    pred, metrics = evaluate_examples(ensemble.members, ex, cfg.architecture in REPROJECTED)
     if predictions_path is not None:
         np.savez_compressed(
             predictions_path, material_ids=np.array(ex.material_ids), pred=pred,

@@ -1,9 +1,14 @@
-"""Saving and loading trained models: safetensors weights + the resolved config as JSON.
+"""Model files on disk: safetensors weights + a JSON config, and where the shipped ones are.
 
 A model directory holds ``model.safetensors`` (the weights, no pickled code), ``config.json``
-(``{"model": ModelConfig.to_dict(), "train": ..., "command": ...}``), and for shipped models a
-``MODEL_CARD.md``. The shipped directories are package resources (``gmtnet/resources/weights/<kind>``),
-found with :mod:`importlib.resources` so they work from an installed package too.
+(``{"model": ModelConfig.to_dict(), "train": ..., "command": ...}`` for a network; another
+top-level key for other models) and, for shipped models, a ``MODEL_CARD.md``. The shipped
+directories are package resources (``gmtnet/resources/weights/<kind>``), found with
+:mod:`importlib.resources` so they work from an installed package too.
+
+This module is file I/O only: it builds no model, so every model family (the networks of
+:mod:`gmtnet.models.network`, experiments outside the package) saves and loads through the same
+two functions, :func:`write_weights` and :func:`read_weights`.
 """
 
 from __future__ import annotations
@@ -12,31 +17,16 @@ import json
 from importlib import resources
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file, save_file
 
 from gmtnet.kinds import get_kind
 
-__all__ = ["WEIGHTS_FILE", "CONFIG_FILE", "resolve_device", "shipped_model_dir", "save_model", "load_model"]
+__all__ = ["WEIGHTS_FILE", "CONFIG_FILE", "ENSEMBLE_FILE", "shipped_model_dir", "write_weights", "read_weights"]
 
 WEIGHTS_FILE = "model.safetensors"
-#: Marks an ensemble directory (kept here, not imported from gmtnet.models.ensemble, to keep this module light).
+#: Marks an ensemble directory (``ensemble.json`` + ``member-<i>/``, :mod:`gmtnet.models.ensemble`).
 ENSEMBLE_FILE = "ensemble.json"
 CONFIG_FILE = "config.json"
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when a GPU is visible, else CPU; ``"cuda"`` without a GPU → ValueError."""
-    if isinstance(device, torch.device):
-        device = str(device)
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but no CUDA GPU is available; use 'cpu' or 'auto'")
-    try:
-        return torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"unknown device {device!r}: {err}") from None
 
 
 def shipped_model_dir(kind: str) -> Path:
@@ -49,31 +39,25 @@ def shipped_model_dir(kind: str) -> Path:
     return path
 
 
-def save_model(model: torch.nn.Module, directory: str | Path, extra: dict | None = None) -> Path:
-    """Write ``model.safetensors`` and ``config.json`` (model config plus ``extra``) to ``directory``."""
+def write_weights(directory: str | Path, state: dict, config: dict) -> Path:
+    """Write ``state`` (name → tensor; copied to CPU, contiguous) as ``model.safetensors`` and
+    ``config`` (JSON-serialisable) as ``config.json`` into ``directory`` (created if missing)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(out / WEIGHTS_FILE))
-    config = {"model": model.config.to_dict(), **(extra or {})}
+    save_file({k: v.detach().to("cpu").contiguous() for k, v in state.items()}, str(out / WEIGHTS_FILE))
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return out
 
 
-def load_model(directory: str | Path, device: str | torch.device = "auto") -> torch.nn.Module:
-    """Rebuild a model from its ``config.json`` and load ``model.safetensors`` (no unpickling).
+def read_weights(directory: str | Path) -> tuple[dict, dict]:
+    """``(config, state)`` of a model directory: the parsed ``config.json`` and the CPU tensors of
+    ``model.safetensors`` (safetensors: no unpickling).
 
-    Returns:
-        The model in eval mode on the resolved device.
+    Raises:
+        FileNotFoundError: either file is missing (naming both).
     """
-    from gmtnet.models import ModelConfig, build_model
-
     path = Path(directory)
     cfg_file, w_file = path / CONFIG_FILE, path / WEIGHTS_FILE
     if not cfg_file.is_file() or not w_file.is_file():
         raise FileNotFoundError(f"{path} must contain {CONFIG_FILE} and {WEIGHTS_FILE}")
-    config = ModelConfig.from_dict(json.loads(cfg_file.read_text())["model"])
-    dev = resolve_device(device)
-    model = build_model(config)
-    model.load_state_dict(load_file(str(w_file), device="cpu"))
-    return model.to(dev).eval()
+    return json.loads(cfg_file.read_text()), load_file(str(w_file), device="cpu")

@@ -150,8 +150,7 @@ per_system[["n", "fnorm", "relative fnorm", "ewt25"]]
 # %%
 from gmtnet.edit import rattle
 from gmtnet.graph import build_graph
-from gmtnet.predict import run_model
-from gmtnet.weights import load_model
+from gmtnet.models.network import load_model, run_model
 
 model = load_model(out_dir, device="cpu")
 cubic = test_rows.query("crystal_system == 'cubic'").iloc[0]

@@ -61,7 +61,8 @@ from gmtnet.kinds import get_kind
 from gmtnet.metrics import bootstrap_ci, closest_candidates, evaluate, frobenius_errors, relative_errors
 from gmtnet.orientation import pad_candidates
 from gmtnet.predict import Predictor
-from gmtnet.weights import load_model, shipped_model_dir
+from gmtnet.models.network import load_model
+from gmtnet.weights import shipped_model_dir
 
 DEST = Path("gmtnet/resources/weights")
 #: Largest / smallest eigenvalue of the DFT tensor above which a rank-2 crystal counts as strongly anisotropic.

@@ -7,7 +7,7 @@ between modules, reordering layer construction) must leave every output unchange
   from its ``state_dict`` name, on three small crystals: independent of construction order and of
   the shipped weights, so it holds whatever is retrained;
 * the first network of each shipped ensemble (``gmtnet/resources/weights/<kind>/member-0``) loaded
-  with :func:`gmtnet.weights.load_model`, on the same crystals; skipped (saying so) for a kind whose
+  with :func:`gmtnet.models.network.load_model`, on the same crystals; skipped (saying so) for a kind whose
   ``model.safetensors`` is not the one the fixture was written for.
 
 Outputs are compared without the Neumann projector (the raw network output, structure frames,
@@ -33,8 +33,9 @@ from helpers import rattled_perovskite, rocksalt_nacl, wurtzite_zno
 from gmtnet.graph import build_graph, collate
 from gmtnet.kinds import KINDS
 from gmtnet.models import ARCHITECTURES, ModelConfig, build_model
-from gmtnet.models.head import EncoderTensorHead, HeadConfig, collate_features
-from gmtnet.weights import WEIGHTS_FILE, load_model, shipped_model_dir
+from research.head import EncoderTensorHead, HeadConfig, collate_features
+from gmtnet.models.network import load_model
+from gmtnet.weights import WEIGHTS_FILE, shipped_model_dir
 
 torch.set_num_threads(1)
 

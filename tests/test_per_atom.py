@@ -20,7 +20,7 @@ from helpers import (
 from test_model import SMALL  # the small model sizes of the model tests
 from gmtnet import kinds
 from gmtnet.graph import build_graph, collate
-from gmtnet.models import ModelConfig, build_model
+from gmtnet.models import ARCHITECTURES, ModelConfig, build_model
 from gmtnet.models.per_atom import per_atom_batch, per_atom_loss, predict_atoms, project_atoms
 from gmtnet.models.stacked import stacking_problem
 from gmtnet.symmetry import analyze_site_symmetry
@@ -40,7 +40,6 @@ TEST_KIND = kinds.TensorKind(
     dataset="none",
     column="none",
 )
-ARCHITECTURES = ("gmtnet", "etgnn", "megnet")
 EQUIVARIANT = ("gmtnet", "etgnn")
 
 
@@ -186,7 +185,7 @@ def test_config_and_shape_errors_name_the_value():
 
 
 def test_a_saved_per_atom_model_loads_back_per_atom(tmp_path):
-    from gmtnet.weights import load_model, save_model
+    from gmtnet.models.network import load_model, save_model
 
     model = make_model("gmtnet")
     save_model(model, tmp_path)

@@ -11,7 +11,7 @@ from gmtnet.cli import main
 from gmtnet.kinds import KINDS
 from gmtnet.predict import PredictionError, Predictor
 from gmtnet.tensors import rotate
-from gmtnet.weights import resolve_device
+from gmtnet.models.network import resolve_device
 from helpers import random_orthogonal, rocksalt_nacl, transform_structure, wurtzite_zno
 
 

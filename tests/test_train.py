@@ -8,7 +8,7 @@ import torch
 
 from gmtnet.cli import main
 from gmtnet.train import TrainConfig, evaluate_model, prepare_examples, train
-from gmtnet.weights import load_model
+from gmtnet.models.network import load_model
 
 SMALL = {"hidden_scalars": 16, "equivariant_scalars": 8, "hidden_mul": 4, "num_invariant_layers": 1,
          "num_equivariant_layers": 2, "radial_hidden": 16}
@@ -79,7 +79,7 @@ def test_bad_training_config():
 
 
 def test_loss_takes_the_closest_candidate_and_ignores_padding():
-    from gmtnet.train import _loss
+    from gmtnet.train import candidate_loss
 
     e = torch.randn(2, 3, 3, 3)
     cands = torch.stack([torch.stack([e[0], -e[0]]), torch.stack([e[1], -e[1]])])
@@ -87,8 +87,8 @@ def test_loss_takes_the_closest_candidate_and_ignores_padding():
     pred = torch.stack([-e[0], -e[1]])
     # Row 0: -e is a candidate (no error); row 1: its second slot is padding, so the error is 2|e|.
     expected = (2 * e[1].norm()) / 2
-    assert _loss(pred, cands, mask, 1.0).item() == pytest.approx(expected.item(), rel=1e-5)
-    assert _loss(pred, cands, torch.ones(2, 2, dtype=torch.bool), 1.0).item() == pytest.approx(0.0, abs=1e-5)
+    assert candidate_loss(pred, cands, mask, 1.0).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert candidate_loss(pred, cands, torch.ones(2, 2, dtype=torch.bool), 1.0).item() == pytest.approx(0.0, abs=1e-5)
 
 
 def test_cross_validation_fold_trains_outside_the_fold_and_evaluates_on_it(tmp_path):
@@ -166,13 +166,13 @@ def test_grouped_cv_on_the_union_learns_a_dfpt_scale_and_leaves_the_fold_out(tmp
 
 
 def test_relative_loss_divides_by_the_label_norm():
-    from gmtnet.train import _loss
+    from gmtnet.train import candidate_loss
 
     pred = torch.zeros(2, 3, 3)
     cands = torch.stack([torch.eye(3) * 2, torch.eye(3) * 20])[:, None]
     mask = torch.ones(2, 1, dtype=torch.bool)
-    assert _loss(pred, cands, mask, 1.0, relative=True).item() == pytest.approx(1.0, rel=1e-5)
-    assert _loss(pred, cands, mask, 1.0).item() == pytest.approx((2 + 20) * np.sqrt(3) / 2, rel=1e-5)
+    assert candidate_loss(pred, cands, mask, 1.0, relative=True).item() == pytest.approx(1.0, rel=1e-5)
+    assert candidate_loss(pred, cands, mask, 1.0).item() == pytest.approx((2 + 20) * np.sqrt(3) / 2, rel=1e-5)
     with pytest.raises(ValueError, match="unknown loss"):
         TrainConfig(kind="dielectric_electronic", loss="l2")
 

@@ -1,4 +1,4 @@
-"""Tensor-property models: GMTNet, two baselines and a tensor head on a pretrained encoder.
+"""Tensor-property models: GMTNet, two baselines, the ensembles that ship.
 
 Every model maps a batch of crystals to full-rank Cartesian tensors
 
@@ -27,64 +27,43 @@ Map of the package
 ``gmtnet.py``       :class:`GMTNet` (``architecture="gmtnet"``, Yan et al., ICML 2024).
 ``megnet.py``       :class:`MEGNetBaseline` (``"megnet"``, invariant, projected: not equivariant).
 ``etgnn.py``        :class:`ETGNNBaseline` (``"etgnn"``, mean of scalar × u⊗…⊗u over edges).
-``encoder.py``      the pretrained SevenNet encoder adapter (per-atom O(3) features, both parities)
-                    and its safetensors feature cache; imports ``sevenn`` only when loading.
-``head.py``         :class:`~gmtnet.models.head.EncoderTensorHead`, GMTNet's tensor head on frozen
-                    encoder features (ends with the same :func:`project_output`).
+``network.py``      **the one builder** :func:`~gmtnet.models.network.build_model`, save / load
+                    (through :mod:`gmtnet.weights`), :func:`~gmtnet.models.network.run_model`.
 ``ensemble.py``     :class:`~gmtnet.models.ensemble.ModelEnsemble`, what ships for every kind: several
                     networks whose mean is the prediction and whose calibrated spread is its
-                    uncertainty (``load_ensemble``, ``ensemble.json`` + ``member-<i>/``); the same
-                    statistics and calibration for ensembles of heads.
+                    uncertainty (``load_ensemble``, ``ensemble.json`` + ``member-<i>/``), its
+                    statistics and calibration.
 
-The one builder of the from-scratch models is :func:`build_model` (weights are saved and loaded by
-:mod:`gmtnet.weights`, ensembles by :func:`gmtnet.models.ensemble.load_ensemble`; the heads by
-:mod:`gmtnet.head_training`).
+Importing this package imports only :mod:`~gmtnet.models.config` (no torch), so that a command
+line can offer :data:`ARCHITECTURES` without loading torch; the other names load their module on
+first use.
 """
 
 from __future__ import annotations
 
-from torch import nn
-
 from gmtnet.models.config import ARCHITECTURES, ModelConfig
-from gmtnet.models.etgnn import ETGNNBaseline
-from gmtnet.models.gmtnet import GMTNet
-from gmtnet.models.layers import DESCRIPTOR_NAMES, NUM_ELEMENTS, element_descriptors
-from gmtnet.models.megnet import MEGNetBaseline
-from gmtnet.models.output import TensorModel, cartesian_change_of_basis, project_output
 
-__all__ = [
-    "ARCHITECTURES",
-    "NUM_ELEMENTS",
-    "DESCRIPTOR_NAMES",
-    "ModelConfig",
-    "build_model",
-    "element_descriptors",
-    "cartesian_change_of_basis",
-    "project_output",
-    "count_parameters",
-    "TensorModel",
-    "GMTNet",
-    "MEGNetBaseline",
-    "ETGNNBaseline",
-]
+#: Where each lazily loaded name lives (the modules import torch).
+_LAZY = {
+    "build_model": "gmtnet.models.network",
+    "count_parameters": "gmtnet.models.network",
+    "NUM_ELEMENTS": "gmtnet.models.layers",
+    "DESCRIPTOR_NAMES": "gmtnet.models.layers",
+    "element_descriptors": "gmtnet.models.layers",
+    "cartesian_change_of_basis": "gmtnet.models.output",
+    "project_output": "gmtnet.models.output",
+    "TensorModel": "gmtnet.models.output",
+    "GMTNet": "gmtnet.models.gmtnet",
+    "MEGNetBaseline": "gmtnet.models.megnet",
+    "ETGNNBaseline": "gmtnet.models.etgnn",
+}
+
+__all__ = ["ARCHITECTURES", "ModelConfig", *_LAZY]
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
 
-
-_BUILDERS = {"gmtnet": GMTNet, "megnet": MEGNetBaseline, "etgnn": ETGNNBaseline}
-
-
-def build_model(config: ModelConfig | dict) -> TensorModel:
-    """Build the model described by ``config`` (a :class:`ModelConfig` or its dict).
-
-    Returns:
-        a :class:`TensorModel` (``model.config`` is the resolved config); float32, CPU, train mode.
-    """
-    if isinstance(config, dict):
-        config = ModelConfig.from_dict(config)
-    elif not isinstance(config, ModelConfig):
-        raise ValueError(f"config must be a ModelConfig or a dict, got {type(config).__name__}")
-    return _BUILDERS[config.architecture](config)
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gmtnet.models' has no attribute {name!r}")

@@ -4,7 +4,6 @@
 (fine-tuned from one start on different folds of the training split, with different seeds, see
 :mod:`gmtnet.train`), a calibration factor for their spread, and the :class:`~gmtnet.domain.TrainingDomain`
 of their training crystals. It is saved as ``member-<i>/`` model directories plus ``ensemble.json``.
-:class:`HeadEnsemble` is the same idea for tensor heads on frozen SevenNet features.
 
 An ensemble's prediction is the mean of its members' (each exactly Neumann-projected, so the mean
 is too); its per-component standard deviation is taken over the members, full rank, structure's
@@ -47,7 +46,6 @@ __all__ = [
     "scalar_uncertainty",
     "fit_std_scale",
     "calibration",
-    "HeadEnsemble",
     "ENSEMBLE_FILE",
     "change_uncertainty",
     "ModelEnsemble",
@@ -161,73 +159,6 @@ def calibration(mean: np.ndarray, std: np.ndarray, true: np.ndarray, kind: str |
     }
 
 
-class HeadEnsemble:
-    """Several :class:`gmtnet.models.head.EncoderTensorHead` of one kind (different seeds), saved as
-    ``member-<i>/`` directories plus ``ensemble.json`` (the std scale fitted on validation)."""
-
-    def __init__(self, heads: Sequence, std_scale: float = 1.0) -> None:
-        if len(heads) < 2:
-            raise ValueError(f"an ensemble needs at least 2 members, got {len(heads)}")
-        kinds = {h.config.kind for h in heads}
-        if len(kinds) != 1:
-            raise ValueError(f"ensemble members predict different kinds: {sorted(kinds)}")
-        self.heads = list(heads)
-        self.kind = get_kind(kinds.pop())
-        self.std_scale = float(std_scale)
-
-    def predict(self, examples, idx: Sequence[int]) -> EnsemblePrediction:
-        """Mean, calibrated std (``std * std_scale``) and scalar uncertainty for rows ``idx`` of
-        :class:`gmtnet.head_training.HeadExamples`."""
-        from gmtnet.head_training import predict_head
-
-        preds = np.stack([predict_head(h, examples, idx) for h in self.heads])
-        stats = ensemble_statistics(preds, self.kind)
-        std = stats.std * self.std_scale
-        return EnsemblePrediction(self.kind, stats.mean, std, scalar_uncertainty(std, self.kind))
-
-    def predict_structures(self, encoder, structures: Sequence, symprec: float | None = None) -> EnsemblePrediction:
-        """End to end for pymatgen structures: encoder features (``encoder``: a
-        :class:`gmtnet.models.encoder.SevenNetEncoder`, the one the heads were trained on), Neumann
-        projectors (spglib), every member, float64 re-projection, mean / calibrated std.
-
-        Returns the ensemble prediction in each structure's Cartesian frame, kind's unit.
-        """
-        import torch
-
-        from gmtnet.models.head import collate_features
-        from gmtnet.symmetry import DEFAULT_SYMPREC, symmetry_constraints
-
-        if encoder.irreps_out != self.heads[0].config.irreps_in:
-            raise ValueError(f"encoder {encoder.name!r} gives {encoder.irreps_out}, the heads expect {self.heads[0].config.irreps_in}")
-        cons = [symmetry_constraints(s, self.kind, symprec=symprec or DEFAULT_SYMPREC) for s in structures]
-        batch = collate_features([encoder.features(s) for s in structures], np.stack([c.projector for c in cons]))
-        with torch.inference_mode():
-            raw = np.stack([h(batch).double().numpy() for h in self.heads])
-        preds = np.stack([[c.project(t) for c, t in zip(cons, member)] for member in raw])
-        stats = ensemble_statistics(preds, self.kind)
-        std = stats.std * self.std_scale
-        return EnsemblePrediction(self.kind, stats.mean, std, scalar_uncertainty(std, self.kind))
-
-    def save(self, directory: str | Path, extra: dict | None = None) -> Path:
-        from gmtnet.head_training import save_head
-
-        out = Path(directory)
-        for i, h in enumerate(self.heads):
-            save_head(h, out / f"member-{i}")
-        meta = {"kind": self.kind.name, "members": len(self.heads), "std_scale": self.std_scale, **(extra or {})}
-        (out / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n")
-        return out
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "HeadEnsemble":
-        from gmtnet.head_training import load_head
-
-        path = Path(directory)
-        meta = json.loads((path / "ensemble.json").read_text())
-        heads = [load_head(path / f"member-{i}") for i in range(int(meta["members"]))]
-        return cls(heads, std_scale=float(meta.get("std_scale", 1.0)))
-
-
 @dataclass
 class ModelEnsemble:
     """Trained networks of one kind whose mean is the prediction and whose spread is its uncertainty.
@@ -304,7 +235,7 @@ class ModelEnsemble:
         ``False``: member by member on batches of ``batch_size``, the reference the batched path
         is tested against. Both agree to float32 round-off.
         """
-        from gmtnet.predict import run_model
+        from gmtnet.models.network import run_model
 
         use = self.batched if batched is None else batched
         stacked = self.stacked() if use else None
@@ -331,7 +262,7 @@ def load_ensemble(directory: str | Path, device="auto", members: int | None = No
         FileNotFoundError: missing weights; ValueError: ``members`` < 1.
     """
     from gmtnet.domain import TrainingDomain
-    from gmtnet.weights import load_model
+    from gmtnet.models.network import load_model
 
     if members is not None and members < 1:
         raise ValueError(f"members must be at least 1, got {members}")

@@ -1,4 +1,4 @@
-"""GMTNet's tensor head on frozen equivariant node features (e.g. :mod:`gmtnet.models.encoder`).
+"""GMTNet's tensor head on frozen equivariant node features (e.g. :mod:`research.encoder`).
 
 :class:`EncoderTensorHead` maps per-atom O(3) features (irreps ``irreps_in``, structure's Cartesian
 frame) to one full-rank tensor per crystal:
@@ -47,7 +47,7 @@ class HeadConfig:
     Attributes:
         kind: tensor-kind registry name.
         irreps_in: e3nn irreps string of the node features (the encoder's ``irreps_out``).
-        encoder: name of the encoder that produced them (:data:`gmtnet.models.encoder.ENCODERS`).
+        encoder: name of the encoder that produced them (:data:`research.encoder.ENCODERS`).
         scalars: 0e channels of the hidden layer (0o channels: a quarter of it).
         hidden_mul: multiplicity of every hidden l ≥ 1 irrep (both parities).
         product_mul: multiplicity of each output irrep of the tensor product.

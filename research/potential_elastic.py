@@ -1,32 +1,32 @@
 """Baseline row: the elastic tensor from the pretrained potential SevenNet-0 itself (issue 10 §1).
 
 What a user would run instead of GMTNet: relax the crystal with the potential, then the
-relaxed-ion elastic tensor by finite strains (:mod:`gmtnet.elastic_fit`). Scored on the elastic
+relaxed-ion elastic tensor by finite strains (:mod:`research.elastic_fit`). Scored on the elastic
 test split (unflagged) with the ambiguity-aware metrics the models are scored with, side by side
 with the shipped GMTNet elastic model on the same rows.
 
 Three steps, two environments (``sevenn`` is not a project requirement; pins in
-``benchmarks/requirements-potential.txt``: sevenn 0.13.0, ase 3.29.0, torch_geometric 2.8.1 with
+``research/requirements-potential.txt``: sevenn 0.13.0, ase 3.29.0, torch_geometric 2.8.1 with
 the project's torch/e3nn/pymatgen):
 
     # 1. the potential (venv with sevenn), resumable: rows done are skipped
-    OMP_NUM_THREADS=1 PYTHONPATH=. nice -n 10 /work/venv10/bin/python benchmarks/potential_elastic.py validate
-    OMP_NUM_THREADS=1 PYTHONPATH=. nice -n 10 /work/venv10/bin/python benchmarks/potential_elastic.py run [--stop-at 17:55]
+    OMP_NUM_THREADS=1 PYTHONPATH=. nice -n 10 /work/venv10/bin/python -m research.potential_elastic validate
+    OMP_NUM_THREADS=1 PYTHONPATH=. nice -n 10 /work/venv10/bin/python -m research.potential_elastic run [--stop-at 17:55]
     # 2. the shipped GMTNet on the same rows (project venv)
-    python benchmarks/potential_elastic.py gmtnet
+    python -m research.potential_elastic gmtnet
     # 3. scores (either venv)
-    python benchmarks/potential_elastic.py report
+    python -m research.potential_elastic report
 
 Method per crystal (``run``):
 
 * the row's structure, reduced to its primitive cell when that keeps the Cartesian frame (checked:
   every primitive site is a site of the original cell), as ASE Atoms with SevenNet-0 (checkpoint
   from the ``sevenn`` wheel, loaded with ``torch.load(weights_only=True)`` as
-  :class:`gmtnet.models.encoder.SevenNetEncoder` does; offline);
+  :class:`research.encoder.SevenNetEncoder` does; offline);
 * relaxation of cell and ions: BFGS on a ``FrechetCellFilter`` with ASE's ``FixSymmetry`` (the
   space group is kept, as in the DFT relaxations), fmax 0.01 eV/Å, at most ``--relax-steps``;
 * finite strains ±0.5 %, ±1 % (engineering strain, IEEE Voigt order) on the Voigt components
-  needed to determine the crystal's allowed form (:func:`gmtnet.elastic_fit.strain_components_needed`;
+  needed to determine the crystal's allowed form (:func:`research.elastic_fit.strain_components_needed`;
   all six for triclinic, two for cubic), ions relaxed at each strain (BFGS, fmax 0.01 eV/Å, at
   most ``--ion-steps``), stress (ASE sign: positive in tension; eV/Å³ → GPa with ``ase.units.GPa``)
   fitted linearly against strain per column;
@@ -88,7 +88,7 @@ def load_calculator():
     import torch
     from sevenn.calculator import SevenNetCalculator
 
-    from gmtnet.models.encoder import load_checkpoint
+    from research.encoder import load_checkpoint
 
     torch.set_num_threads(1)
     cp = load_checkpoint(ENCODER)
@@ -148,7 +148,7 @@ def compute_row(row, counter, args) -> dict:
     import ase.units
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from gmtnet.elastic_fit import DEFAULT_MAGNITUDES, finite_strain_stresses, fit_elastic, strain_components_needed
+    from research.elastic_fit import DEFAULT_MAGNITUDES, finite_strain_stresses, fit_elastic, strain_components_needed
     from gmtnet.symmetry import symmetry_constraints
     from gmtnet.tensors import to_voigt
 
@@ -489,7 +489,7 @@ def markdown(doc: dict) -> str:
     """POTENTIAL_ELASTIC.md from the report's JSON."""
     same, cost, m = doc["same_rows"], doc["cost"], doc["method"]
     lines = ["# The elastic tensor from the pretrained potential SevenNet-0 (baseline row)", "",
-             "Written by `benchmarks/potential_elastic.py report` (see its docstring for the commands and environments).", "",
+             "Written by `research/potential_elastic.py report` (see its docstring for the commands and environments).", "",
              *_summary_lines(doc), "## Method and conventions", ""]
     lines += [f"- **{k.replace('_', ' ')}**: {v}" for k, v in m.items()]
     lines += ["", f"Test split (unflagged): {doc['test_rows']} rows ({', '.join(f'{v} {k}' for k, v in doc['test_rows_per_source'].items())}). "

@@ -1,9 +1,9 @@
 """Frozen SevenNet encoder + GMTNet tensor head vs the shipped from-scratch GMTNet, with a deep ensemble.
 
-    python benchmarks/encoder_heads.py train  --kinds dielectric_electronic --members 5 [--epochs 60]
-    python benchmarks/encoder_heads.py report
+    python -m research.encoder_heads train  --kinds dielectric_electronic --members 5 [--epochs 60]
+    python -m research.encoder_heads report
 
-``train`` (per kind): loads the cached node features (``scripts/encode_datasets.py`` first), trains
+``train`` (per kind): loads the cached node features (``research/encode_datasets.py`` first), trains
 ``--members`` heads with seeds 0, 1, … on the fixed split's train rows, each keeping its best EMA
 weights on the validation rows, and evaluates on the test rows (unflagged, the rows of
 ``benchmarks/results/accuracy.json``):
@@ -40,9 +40,9 @@ def _metrics_row(m: dict) -> dict:
 
 
 def train_kind(kind: str, args) -> dict:
-    from gmtnet.models.encoder import FeatureCache
-    from gmtnet.models.ensemble import HeadEnsemble, calibration, ensemble_statistics, fit_std_scale
-    from gmtnet.head_training import HeadTrainConfig, evaluate_predictions, fit_head, predict_head, prepare_head_examples, save_head
+    from research.encoder import FeatureCache
+    from gmtnet.models.ensemble import calibration, ensemble_statistics, fit_std_scale
+    from research.head_training import HeadEnsemble, HeadTrainConfig, evaluate_predictions, fit_head, predict_head, prepare_head_examples, save_head
 
     irreps = json.loads(Path(args.encoder_cost).read_text())["irreps"]
     cache = FeatureCache(args.cache, args.encoder, irreps)

@@ -36,6 +36,8 @@ __all__ = [
     "strained_cell",
     "fit_column",
     "MIN_SINGULAR_VALUE",
+    "voigt_basis",
+    "min_singular_value_of",
     "strain_components_needed",
     "fit_elastic",
     "finite_strain_stresses",
@@ -83,7 +85,7 @@ def fit_column(magnitudes: Sequence[float], stresses: np.ndarray) -> np.ndarray:
     return coef[0]
 
 
-def _voigt_basis(constraints) -> np.ndarray:
+def voigt_basis(constraints) -> np.ndarray:
     """The allowed elastic forms as IEEE Voigt matrices, ``(n_independent, 6, 6)``."""
     return to_voigt(constraints.basis(), "elastic", order="ieee")
 
@@ -95,7 +97,10 @@ def _voigt_basis(constraints) -> np.ndarray:
 MIN_SINGULAR_VALUE = 0.5
 
 
-def _min_singular_value(basis: np.ndarray, components: Sequence[int]) -> float:
+def min_singular_value_of(basis: np.ndarray, components: Sequence[int]) -> float:
+    """Smallest singular value of the fit's design matrix when the strain ``components`` (Voigt
+    0..5, IEEE order) are applied, for the allowed forms ``basis`` (:func:`voigt_basis`); 0 when
+    they give fewer equations than unknowns."""
     design = np.concatenate([basis[:, :, c].T for c in components])  # (6·|J|, n_independent)
     if design.shape[0] < design.shape[1]:  # fewer equations than unknowns: singular
         return 0.0
@@ -112,12 +117,12 @@ def strain_components_needed(constraints=None, min_singular_value: float = MIN_S
     """
     if constraints is None:
         return list(range(6))
-    basis = _voigt_basis(constraints)
-    target = min_singular_value * _min_singular_value(basis, range(6))
+    basis = voigt_basis(constraints)
+    target = min_singular_value * min_singular_value_of(basis, range(6))
     chosen: list[int] = []
     while len(chosen) < 6:
         candidates = [j for j in range(6) if j not in chosen]
-        values = [_min_singular_value(basis, chosen + [j]) for j in candidates]
+        values = [min_singular_value_of(basis, chosen + [j]) for j in candidates]
         chosen.append(candidates[int(np.argmax(np.round(values, 9)))])
         if max(values) >= target:
             break
@@ -144,7 +149,7 @@ def fit_elastic(columns: dict[int, np.ndarray], constraints=None) -> np.ndarray:
             raise ValueError(f"without symmetry all six strain columns are needed, got {given}")
         c = np.stack([np.asarray(columns[j], dtype=float) for j in range(6)], axis=1)
         return from_voigt(0.5 * (c + c.T), "elastic", order="ieee")
-    basis = _voigt_basis(constraints)
+    basis = voigt_basis(constraints)
     design = np.concatenate([basis[:, :, j].T for j in given])  # (6·|J|, n_independent)
     target = np.concatenate([np.asarray(columns[j], dtype=float) for j in given])
     if np.linalg.matrix_rank(design, tol=1e-8) < len(basis):

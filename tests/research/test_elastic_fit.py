@@ -1,4 +1,4 @@
-"""Finite-strain elastic fit (gmtnet.elastic_fit): signs, Voigt order, engineering shear, units.
+"""Finite-strain elastic fit (research.elastic_fit): signs, Voigt order, engineering shear, units.
 
 A fake ASE calculator with a known linear stress–strain response checks the fit exactly; ASE's EMT
 potential checks the stress sign and units against the energy curvature, independently of stress.
@@ -12,10 +12,10 @@ from ase.calculators.emt import EMT
 from ase.units import GPa
 from pymatgen.core import Lattice, Structure
 
-from gmtnet.elastic_fit import (
+from research.elastic_fit import (
     MIN_SINGULAR_VALUE,
-    _min_singular_value,
-    _voigt_basis,
+    min_singular_value_of,
+    voigt_basis,
     fit_column,
     fit_elastic,
     finite_strain_stresses,
@@ -122,9 +122,9 @@ def test_strain_columns_are_well_conditioned_in_a_general_frame():
     nacl = Structure(Lattice(5.6 * rot.T), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     cons = symmetry_constraints(nacl, "elastic")
     needed = strain_components_needed(cons)
-    full = _min_singular_value(_voigt_basis(cons), range(6))
-    assert _min_singular_value(_voigt_basis(cons), needed) >= MIN_SINGULAR_VALUE * full
-    assert _min_singular_value(_voigt_basis(cons), needed[:1]) < MIN_SINGULAR_VALUE * full
+    full = min_singular_value_of(voigt_basis(cons), range(6))
+    assert min_singular_value_of(voigt_basis(cons), needed) >= MIN_SINGULAR_VALUE * full
+    assert min_singular_value_of(voigt_basis(cons), needed[:1]) < MIN_SINGULAR_VALUE * full
     # Triclinic (P1): all 21 constants, all six columns.
     p1 = Structure(Lattice.from_parameters(3, 4, 5, 80, 85, 95), ["Na", "Cl"], [[0, 0, 0], [0.3, 0.45, 0.6]])
     assert strain_components_needed(symmetry_constraints(p1, "elastic")) == list(range(6))

@@ -1,7 +1,7 @@
 """Tests of the frozen-encoder path: feature cache, parity split, tensor head, ensemble statistics.
 
 The head tests use random node features with small multiplicities of the SevenNet irreps (both
-parities, l ≤ 2, as :class:`gmtnet.models.encoder.SevenNetEncoder` returns them); they need neither
+parities, l ≤ 2, as :class:`research.encoder.SevenNetEncoder` returns them); they need neither
 ``sevenn`` nor the cached features. The encoder tests at the end need ``sevenn`` (not yet in
 requirements.txt) and skip without it.
 """
@@ -14,10 +14,10 @@ import torch
 from e3nn import o3
 from helpers import perovskite_srtio3, random_orthogonal, relative_error, rocksalt_nacl, transform_structure, wurtzite_zno
 
-from gmtnet.models.encoder import FeatureCache, parity_split, structure_hash
-from gmtnet.models.ensemble import ONE_SIGMA, HeadEnsemble, calibration, ensemble_statistics, fit_std_scale, scalar_uncertainty
-from gmtnet.models.head import EncoderTensorHead, HeadConfig, collate_features
-from gmtnet.head_training import load_head, save_head
+from research.encoder import FeatureCache, parity_split, structure_hash
+from gmtnet.models.ensemble import ONE_SIGMA, calibration, ensemble_statistics, fit_std_scale, scalar_uncertainty
+from research.head import EncoderTensorHead, HeadConfig, collate_features
+from research.head_training import HeadEnsemble, load_head, save_head
 from gmtnet.kinds import KINDS, get_kind
 from gmtnet.symmetry import symmetry_constraints
 from gmtnet.tensors import rotate
@@ -216,7 +216,7 @@ def test_head_ensemble_round_trip(tmp_path):
 @pytest.fixture(scope="module")
 def encoder():
     pytest.importorskip("sevenn", reason="sevenn (the pretrained encoder) is not in requirements.txt yet; pip install sevenn==0.13.0")
-    from gmtnet.models.encoder import SevenNetEncoder
+    from research.encoder import SevenNetEncoder
 
     return SevenNetEncoder.load("7net-0")
 
@@ -256,7 +256,7 @@ def test_fit_head_learns_a_learnable_target(rng):
     # and the mean predictor on held-out crystals after a few epochs.
     from helpers import triclinic_cell
 
-    from gmtnet.head_training import HeadExamples, HeadTrainConfig, fit_head, predict_head
+    from research.head_training import HeadExamples, HeadTrainConfig, fit_head, predict_head
     from gmtnet.metrics import fnorm
     from gmtnet.models import cartesian_change_of_basis
 

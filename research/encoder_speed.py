@@ -1,6 +1,6 @@
 """End-to-end speed of the SevenNet-0 + head path against the shipped from-scratch GMTNet, interleaved.
 
-    python benchmarks/encoder_speed.py [--heads runs/heads] [--repeats 15] [--threads 1]
+    python -m research.encoder_speed [--heads runs/heads] [--repeats 15] [--threads 1]
 
 For a ~6-atom and a ~20-atom test crystal and each kind with trained heads: warm medians of
 ``HeadEnsemble.predict_structures`` (SevenNet features of the structure and its inverted copy,
@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from gmtnet.data import load_dataset
-from gmtnet.models.encoder import SevenNetEncoder
-from gmtnet.models.ensemble import HeadEnsemble
+from research.encoder import SevenNetEncoder
+from research.head_training import HeadEnsemble
 from gmtnet.predict import Predictor
 from gmtnet.symmetry import clear_symmetry_cache
 

@@ -1,7 +1,7 @@
-"""Training heads on cached frozen encoder features: examples, one fit, evaluation, save/load.
+"""Training heads on cached frozen encoder features: examples, one fit, evaluation, save/load, ensembles.
 
 The examples of a kind are all its unflagged rows (node features from a
-:class:`gmtnet.models.encoder.FeatureCache`, Neumann projectors, labels, the fixed split); a fit takes
+:class:`research.encoder.FeatureCache`, Neumann projectors, labels, the fixed split); a fit takes
 the row indices to train on and to select on, so any split or cross-validation fold (for example
 fixed folds over material ids) plugs in without re-encoding. The loss is a function of
 ``(prediction, targets of the batch, scale)`` so that another loss (e.g. a minimum over candidate
@@ -22,15 +22,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from gmtnet.data import load_dataset
-from gmtnet.models.encoder import FeatureCache, structure_hash
-from gmtnet.models.head import EncoderTensorHead, HeadConfig, collate_features
 from gmtnet.kinds import get_kind
+from gmtnet.loop import OptimConfig, make_optimizer, run_epoch
 from gmtnet.metrics import evaluate as compute_metrics
+from gmtnet.models.ensemble import ENSEMBLE_FILE, EnsemblePrediction, ensemble_statistics, scalar_uncertainty
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
+from gmtnet.weights import read_weights, write_weights
+from research.encoder import FeatureCache, structure_hash
+from research.head import EncoderTensorHead, HeadConfig, collate_features
 
 __all__ = [
     "HeadExamples",
@@ -42,6 +44,7 @@ __all__ = [
     "evaluate_predictions",
     "save_head",
     "load_head",
+    "HeadEnsemble",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
@@ -86,7 +89,7 @@ def prepare_head_examples(kind: str, cache: FeatureCache, symprec: float = DEFAU
         if f is None or len(f) != len(s):
             raise FileNotFoundError(
                 f"{k.name}: no cached {cache.encoder} features for {s.composition.reduced_formula} in {cache.directory}; "
-                "run `python scripts/encode_datasets.py` first"
+                "run `python -m research.encode_datasets` first"
             )
         feats.append(f)
         cons.append(symmetry_constraints(s, k, symprec=symprec))
@@ -104,7 +107,8 @@ def frobenius_loss(pred: torch.Tensor, target: torch.Tensor, scale: float) -> to
 
 @dataclass
 class HeadTrainConfig:
-    """Optimisation settings of :func:`fit_head` (AdamW, warm-up + cosine, EMA of the weights)."""
+    """Optimisation settings of :func:`fit_head`: :mod:`gmtnet.loop`'s optimiser and schedule
+    (AdamW, warm-up + cosine), an EMA of the weights, the head's widths."""
 
     epochs: int = 60
     batch_size: int = 32
@@ -119,14 +123,6 @@ class HeadTrainConfig:
     scalars: int = 32
     hidden_mul: int = 16
     product_mul: int = 8
-
-
-def _lr_factor(epoch: int, cfg: HeadTrainConfig) -> float:
-    if epoch < cfg.warmup_epochs:
-        return (epoch + 1) / (cfg.warmup_epochs + 1)
-    progress = (epoch - cfg.warmup_epochs) / max(1, cfg.epochs - cfg.warmup_epochs)
-    floor = cfg.min_lr / cfg.lr
-    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 def predict_head(head: EncoderTensorHead, ex: HeadExamples, idx: Sequence[int], batch_size: int = 256) -> np.ndarray:
@@ -180,8 +176,17 @@ def fit_head(
         shadow = EncoderTensorHead(hcfg)
         shadow.load_state_dict(head.state_dict())
     ema = {n: p.detach().clone() for n, p in head.named_parameters()} if cfg.ema_decay else None
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: _lr_factor(e, cfg))
+    opt, sched = make_optimizer(head.parameters(), OptimConfig.of(cfg))
+
+    def batch_loss(part: np.ndarray) -> torch.Tensor:
+        batch = collate_features([ex.features[i] for i in part], ex.projectors[part])
+        return loss_fn(head(batch), targets[part], scale)
+
+    def update_ema() -> None:
+        with torch.no_grad():
+            for n, p in head.named_parameters():
+                ema[n].lerp_(p.detach(), 1.0 - cfg.ema_decay)
+
     targets = torch.as_tensor(ex.targets, dtype=torch.float32)
     best, best_epoch, best_state, log = math.inf, -1, None, []
     t0 = time.perf_counter()
@@ -189,21 +194,9 @@ def fit_head(
     for epoch in bar:
         head.train()
         order = rng.permutation(train_idx)
-        losses = []
-        for s in range(0, len(order), cfg.batch_size):
-            part = order[s : s + cfg.batch_size]
-            batch = collate_features([ex.features[i] for i in part], ex.projectors[part])
-            loss = loss_fn(head(batch), targets[part], scale)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(head.parameters(), cfg.grad_clip)
-            opt.step()
-            if ema is not None:
-                with torch.no_grad():
-                    for n, p in head.named_parameters():
-                        ema[n].lerp_(p.detach(), 1.0 - cfg.ema_decay)
-            losses.append(loss.item())
-        sched.step()
+        batches = [order[s : s + cfg.batch_size] for s in range(0, len(order), cfg.batch_size)]
+        losses = run_epoch(batches, batch_loss, opt, sched, head.parameters, cfg.grad_clip,
+                           None if ema is None else update_ema)
         if ema is not None:
             with torch.no_grad():
                 for n, p in shadow.named_parameters():
@@ -227,19 +220,70 @@ def fit_head(
 
 
 def save_head(head: EncoderTensorHead, directory: str | Path, extra: dict | None = None) -> Path:
-    """``model.safetensors`` + ``config.json`` (``{"head": HeadConfig, ...extra}``) in ``directory``."""
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}, str(out / "model.safetensors"))
-    (out / "config.json").write_text(json.dumps({"head": head.config.to_dict(), **(extra or {})}, indent=2, sort_keys=True) + "\n")
-    return out
+    """``model.safetensors`` + ``config.json`` (``{"head": HeadConfig, ...extra}``) in ``directory``
+    (:func:`gmtnet.weights.write_weights`, as the shipped networks)."""
+    return write_weights(directory, head.state_dict(), {"head": head.config.to_dict(), **(extra or {})})
 
 
 def load_head(directory: str | Path) -> EncoderTensorHead:
     """Rebuild a head from ``config.json`` and load its safetensors weights (no unpickling)."""
-    path = Path(directory)
-    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
-        raise FileNotFoundError(f"{path} must contain config.json and model.safetensors")
-    head = EncoderTensorHead(HeadConfig.from_dict(json.loads((path / "config.json").read_text())["head"]))
-    head.load_state_dict(load_file(str(path / "model.safetensors")))
+    config, state = read_weights(directory)
+    head = EncoderTensorHead(HeadConfig.from_dict(config["head"]))
+    head.load_state_dict(state)
     return head.eval()
+
+
+class HeadEnsemble:
+    """Several :class:`research.head.EncoderTensorHead` of one kind (different seeds), saved as
+    ``member-<i>/`` directories plus ``ensemble.json`` (the std scale fitted on validation)."""
+
+    def __init__(self, heads: Sequence, std_scale: float = 1.0) -> None:
+        if len(heads) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(heads)}")
+        kinds = {h.config.kind for h in heads}
+        if len(kinds) != 1:
+            raise ValueError(f"ensemble members predict different kinds: {sorted(kinds)}")
+        self.heads = list(heads)
+        self.kind = get_kind(kinds.pop())
+        self.std_scale = float(std_scale)
+
+    def predict(self, examples, idx: Sequence[int]) -> EnsemblePrediction:
+        """Mean, calibrated std (``std * std_scale``) and scalar uncertainty for rows ``idx`` of
+        :class:`HeadExamples`."""
+        preds = np.stack([predict_head(h, examples, idx) for h in self.heads])
+        stats = ensemble_statistics(preds, self.kind)
+        std = stats.std * self.std_scale
+        return EnsemblePrediction(self.kind, stats.mean, std, scalar_uncertainty(std, self.kind))
+
+    def predict_structures(self, encoder, structures: Sequence, symprec: float | None = None) -> EnsemblePrediction:
+        """End to end for pymatgen structures: encoder features (``encoder``: a
+        :class:`research.encoder.SevenNetEncoder`, the one the heads were trained on), Neumann
+        projectors (spglib), every member, float64 re-projection, mean / calibrated std.
+
+        Returns the ensemble prediction in each structure's Cartesian frame, kind's unit.
+        """
+        if encoder.irreps_out != self.heads[0].config.irreps_in:
+            raise ValueError(f"encoder {encoder.name!r} gives {encoder.irreps_out}, the heads expect {self.heads[0].config.irreps_in}")
+        cons = [symmetry_constraints(s, self.kind, symprec=symprec or DEFAULT_SYMPREC) for s in structures]
+        batch = collate_features([encoder.features(s) for s in structures], np.stack([c.projector for c in cons]))
+        with torch.inference_mode():
+            raw = np.stack([h(batch).double().numpy() for h in self.heads])
+        preds = np.stack([[c.project(t) for c, t in zip(cons, member)] for member in raw])
+        stats = ensemble_statistics(preds, self.kind)
+        std = stats.std * self.std_scale
+        return EnsemblePrediction(self.kind, stats.mean, std, scalar_uncertainty(std, self.kind))
+
+    def save(self, directory: str | Path, extra: dict | None = None) -> Path:
+        out = Path(directory)
+        for i, h in enumerate(self.heads):
+            save_head(h, out / f"member-{i}")
+        meta = {"kind": self.kind.name, "members": len(self.heads), "std_scale": self.std_scale, **(extra or {})}
+        (out / ENSEMBLE_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "HeadEnsemble":
+        path = Path(directory)
+        meta = json.loads((path / ENSEMBLE_FILE).read_text())
+        heads = [load_head(path / f"member-{i}") for i in range(int(meta["members"]))]
+        return cls(heads, std_scale=float(meta.get("std_scale", 1.0)))

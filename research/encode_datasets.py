@@ -1,9 +1,9 @@
 """Precompute the frozen SevenNet node features of every bundled structure into a feature cache.
 
-    python scripts/encode_datasets.py [--encoder 7net-0] [--cache runs/features] [--threads 1]
+    python -m research.encode_datasets [--encoder 7net-0] [--cache runs/features] [--threads 1]
 
 Unflagged rows first (the ones training uses), then the flagged ones; structures already in the
-cache (same :func:`gmtnet.models.encoder.structure_hash`) are skipped, so re-running after new rows were
+cache (same :func:`research.encoder.structure_hash`) are skipped, so re-running after new rows were
 added only encodes those. Writes the measured cost per crystal (seconds, atoms, edges, one pass
 over the structure and its inverted copy, forces not computed) to
 ``benchmarks/results/encoder-cost-<encoder>.json``.
@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from gmtnet.data import load_dataset
-from gmtnet.models.encoder import ENCODERS, SevenNetEncoder, structure_hash
+from research.encoder import ENCODERS, SevenNetEncoder, structure_hash
 from gmtnet.kinds import DATASETS
 
 
@@ -72,7 +72,7 @@ def main(argv=None) -> None:
         "threads": args.threads,
         "model_load_seconds": round(load_seconds, 2),
         "hardware": f"{platform.machine()} {platform.processor()}, torch {torch.__version__}",
-        "command": "python scripts/encode_datasets.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m research.encode_datasets " + " ".join(argv if argv is not None else sys.argv[1:]),
         "note": "each timing is SevenNet's neighbour list plus one pass "
         "over the structure and its inverted copy, no forces or stress; measured while other jobs shared the 2-core machine",
     }
