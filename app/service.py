@@ -256,3 +256,15 @@ def ensemble_table() -> pd.DataFrame:
             "within ±1σ %": round(100 * cal["within_1sigma"], 1), "Spearman(σ, error)": round(cal["spearman"], 2),
         })
     return pd.DataFrame(rows)
+
+
+def reset_models() -> None:
+    """Forget the loaded predictors and every cached prediction, once a running warm-up has
+    finished, so that the next request loads the models afresh from the installed weights (for a
+    process whose weights changed, e.g. a test that hides one kind's weights)."""
+    for fut in warm_predictor().values():
+        fut.exception()  # waits; a failed load is the caller's to see again after the reset
+    with _warm_lock:
+        _warm_futures.clear()
+    for cached in (get_predictor, _predict_cached, test_predictions):
+        cached.clear()

@@ -57,9 +57,9 @@ KIND_ORDER = ["elastic", "dielectric", "piezoelectric"]
 
 
 def _materials(n: int) -> list[str]:
-    from benchmarks.app_speed import _materials as pick
+    from benchmarks.app_speed import pick_materials
 
-    return pick(n)
+    return pick_materials(n)
 
 
 def _stats(profiles) -> pstats.Stats:

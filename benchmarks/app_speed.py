@@ -116,7 +116,7 @@ class _Cpu:
             {"server": round(self._server() - started[0], 3), "browser": round(self._browser() - started[1], 3)})
 
 
-def _materials(n: int) -> list[str]:
+def pick_materials(n: int) -> list[str]:
     """Bundled crystals with all three DFT references (small cells first, a stable choice)."""
     from gmtnet.catalog import build_catalog
 
@@ -141,7 +141,7 @@ def run(repeats: int, app_root: Path = ROOT) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
                             cwd=app_root, env=env, stdout=log, stderr=subprocess.STDOUT)
     out: dict = {"samples": {}}
-    materials = _materials(repeats)
+    materials = pick_materials(repeats)
     cpu = _Cpu(proc.pid)
     try:
         _wait_healthy(url, proc)

@@ -271,7 +271,7 @@ def filter_predictions(
     Raises:
         ValueError: unknown kind, element symbol or column.
     """
-    from gmtnet.catalog import _parse_elements
+    from gmtnet.catalog import parse_elements
 
     from gmtnet.insulator import GATED_KINDS
 
@@ -286,7 +286,7 @@ def filter_predictions(
     systems = list(crystal_systems)
     if systems:
         rows = rows[rows["crystal_system"].isin(systems)]
-    want = _parse_elements(list(elements)) if not isinstance(elements, str) else _parse_elements(elements)
+    want = parse_elements(list(elements)) if not isinstance(elements, str) else parse_elements(elements)
     if want:
         rows = rows[rows["formula"].map(lambda f: want.issubset(_elements(f)))]
     if with_reference:

@@ -103,7 +103,13 @@ def _id_sort_key(ids: pd.Series) -> pd.Series:
     return ids.map(lambda s: (int(m.group()) if (m := re.search(r"\d+", s)) else 0))
 
 
-def _parse_elements(elements: str | Iterable[str]) -> set[str]:
+def parse_elements(elements: str | Iterable[str]) -> set[str]:
+    """Element symbols from ``"Ga, n O"`` (comma, semicolon or space separated, any case) or an
+    iterable of symbols, capitalised as pymatgen spells them.
+
+    Raises:
+        ValueError: an item that is not an element symbol (naming it).
+    """
     items = re.split(r"[\s,;]+", elements.strip()) if isinstance(elements, str) else list(elements)
     out = set()
     for item in items:
@@ -159,7 +165,7 @@ def search(
     if elements is not None and (not isinstance(elements, str) or elements.strip()):
         if elements_mode not in ELEMENTS_MODES:
             raise ValueError(f"elements_mode must be one of {ELEMENTS_MODES}, got {elements_mode!r}")
-        want = _parse_elements(elements)
+        want = parse_elements(elements)
         if want:
             if elements_mode == "contains":
                 mask &= table["elements"].map(lambda e: want.issubset(e))

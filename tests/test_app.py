@@ -501,17 +501,11 @@ def without_elastic_weights(monkeypatch, tmp_path):
         if kind != "elastic":
             (root / "weights" / kind).symlink_to(Path(str(real_files("gmtnet.resources").joinpath("weights", kind))))
 
-    def settle():  # no warm-up left running, no cached predictor or prediction of the other install
-        for fut in service.warm_predictor().values():
-            fut.exception()
-        for cached in (service.get_predictor, service._predict_cached, service.test_predictions):
-            cached.clear()
-
-    settle()
+    # No warm-up left running, no cached predictor or prediction of the other install.
+    service.reset_models()
     monkeypatch.setattr(resources, "files", lambda package: root if package == "gmtnet.resources" else real_files(package))
-    monkeypatch.setattr(service, "_warm_futures", {})
     yield
-    settle()
+    service.reset_models()
 
 
 def test_kind_without_weights_is_a_typed_failure_on_every_page(without_elastic_weights):

@@ -19,7 +19,8 @@ Private names
     ``gmtnet/``, ``app/``, ``pages/``, ``benchmarks/``, ``research/``, ``scripts/`` and
     ``tests/``, importing such a name from another first-party module (``from gmtnet.x import _y``)
     or reading it as an attribute of an imported first-party module (``gmtnet.x._y``, ``x._y``
-    after ``from gmtnet import x``) is a back-stair. Tests get no exemption: a helper that a test
+    after ``from gmtnet import x``, ``getattr(x, "_y")``, ``monkeypatch.setattr(x, "_y", ...)``) is
+    a back-stair. Tests get no exemption: a helper that a test
     needs to pin down is part of what the module promises, so it gets a public name (and then a
     docstring); what a test cannot reach through public names is an implementation detail it should
     not pin. Third-party private names (``torch._C``) are outside this check: we do not choose them.
@@ -195,6 +196,15 @@ def private_uses_of_source(source: str, here: str, here_is_package: bool = False
                 elif f"{base}.{alias.name}" in modules:
                     module_aliases[alias.asname or alias.name] = f"{base}.{alias.name}"
     for node in ast.walk(tree):
+        # getattr / setattr / delattr / hasattr and monkeypatch.setattr with a private name as string
+        if isinstance(node, ast.Call) and len(node.args) >= 2:
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            obj, attr = node.args[0], node.args[1]
+            if (name in {"getattr", "setattr", "delattr", "hasattr"} and isinstance(obj, ast.Name)
+                    and obj.id in module_aliases and isinstance(attr, ast.Constant)
+                    and isinstance(attr.value, str) and is_private(attr.value) and module_aliases[obj.id] != here):
+                yield f"{rel}:{node.lineno}: {name}({module_aliases[obj.id]}, {attr.value!r})"
         if isinstance(node, ast.Attribute) and is_private(node.attr):
             dotted = []
             value = node.value
@@ -245,6 +255,7 @@ def test_lazy_and_type_checking_imports_are_edges():
         ("import gmtnet.catalog\ngmtnet.catalog._parse_elements('x')\n", "gmtnet.catalog._parse_elements"),
         ("from gmtnet import catalog\ncatalog._parse_elements('x')\n", "gmtnet.catalog._parse_elements"),
         ("import gmtnet.catalog as c\nc._x\n", "gmtnet.catalog._x"),
+        ("from app import service\nmonkeypatch.setattr(service, '_cache', {})\n", "setattr(app.service, '_cache')"),
     ],
 )
 def test_private_use_is_found(source, hit):

@@ -243,12 +243,21 @@ def test_table_rows_and_errors():
         derived_properties(np.zeros((3, 3)), "elastic")
 
 
+def _perpendicular_directions(n: np.ndarray, psi: np.ndarray) -> np.ndarray:
+    """``(k, 3)`` unit vectors m ⟂ n at angles ``psi`` around n (the test's own construction,
+    independent of the library's)."""
+    a = np.cross(n, [1.0, 0.0, 0.0] if abs(n[0]) < 0.9 else [0.0, 1.0, 0.0])
+    a /= np.linalg.norm(a)
+    b = np.cross(n, a)
+    return np.cos(psi)[:, None] * a + np.sin(psi)[:, None] * b
+
+
 def _dense_pair_values(s, f, n_dirs=2000, n_angles=60):
-    from gmtnet.properties import _pair_directions, fibonacci_sphere
+    from gmtnet.properties import fibonacci_sphere
 
     ns = fibonacci_sphere(n_dirs)
     psi = np.linspace(0.0, np.pi, n_angles, endpoint=False)
-    ms = np.stack([_pair_directions(n, psi) for n in ns])
+    ms = np.stack([_perpendicular_directions(n, psi) for n in ns])
     return f(s, np.broadcast_to(ns[:, None, :], ms.shape).reshape(-1, 3), ms.reshape(-1, 3))
 
 

@@ -81,12 +81,16 @@ def test_polar_cuts_of_uniaxial_dielectric():
      (cubic_c(), "elastic", "young"), (cubic_c(), "elastic", "linear_compressibility")],
 )
 def test_rotation_equivariance(rng, tensor, kind, quantity):
-    # f_R(R n) = f(n): evaluate the rotated tensor along the rotated grid directions.
-    from gmtnet.surfaces import _evaluator
+    # f_R(R n) = f(n): the surface's values of the tensor along the grid directions n equal the
+    # rotated tensor's property along R n (the library's direction-wise functions, any direction).
+    from gmtnet.properties import compliance, dielectric_along, linear_compressibility, longitudinal_piezo, young_modulus
 
+    along = {"dielectric": dielectric_along, "longitudinal_piezo": longitudinal_piezo,
+             "young": lambda t, n: young_modulus(compliance(t), n),
+             "linear_compressibility": lambda t, n: linear_compressibility(compliance(t), n)}[quantity]
     r = random_orthogonal(rng, reflection=True)
     n, v = directional_values(tensor, kind, quantity, 9, 13)
-    assert _evaluator(rotate(tensor, r), kind, quantity)(n @ r.T) == pytest.approx(v)
+    assert along(rotate(tensor, r), n @ r.T) == pytest.approx(v)
 
 
 def test_singular_stiffness_gives_nan_surface():
