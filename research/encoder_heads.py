@@ -138,6 +138,7 @@ def _fmt(x, unit=""):
 
 def markdown(doc: dict) -> str:
     from gmtnet.kinds import get_kind
+    from gmtnet.models.config import ARCHITECTURES
 
     lines = ["# Frozen SevenNet-0 features + GMTNet tensor head (fixed test split, unflagged rows)", "",
              "Same test rows as `ACCURACY.md`. Fnorm in the kind's unit (ε 3x3, e 3x6 Voigt, C 6x6 Voigt), EwT = share of "
@@ -147,7 +148,7 @@ def markdown(doc: dict) -> str:
              "| target | model | Fnorm | EwT25 | EwT10 | EwT5 | zero / equality |", "|---|---|---|---|---|---|---|"]
     for kind, r in doc["results"].items():
         unit = get_kind(kind).unit
-        for model in ("gmtnet", "megnet", "etgnn"):
+        for model in ARCHITECTURES:
             s = doc["shipped_gmtnet_and_baselines"].get(f"{kind}/{model}")
             if s:
                 name = "GMTNet from scratch (shipped)" if model == "gmtnet" else f"{model} baseline (shipped)"

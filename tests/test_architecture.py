@@ -8,7 +8,9 @@ closes when a function runs is still a cycle.
 Import graph
     Nodes are the modules of ``gmtnet/`` (a package's ``__init__.py`` is the package's node).
     ``import a.b.c`` and ``from a.b import c`` add an edge to the module named (``a.b.c``; for
-    ``from a.b import c`` to ``a.b.c`` when that is a module, else to ``a.b``). The parent packages
+    ``from a.b import c`` to ``a.b.c`` when that is a module, else to ``a.b``); so does a string
+    literal that is exactly a submodule's dotted name (``importlib.import_module`` behind a lazy
+    attribute). The parent packages
     that Python runs on the way are not edges: a package's ``__init__`` importing its own
     submodules would otherwise always close a cycle. Instead, the same graph is checked a second
     time with each subpackage (``gmtnet.models``, ...) merged into one node, which is how the issue
@@ -81,6 +83,11 @@ def imported_modules(tree: ast.AST, current: str, current_is_package: bool, know
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 yield (sub if sub in known else base), node.lineno
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value and node.value in known:
+            # A module named in a string is imported dynamically (importlib.import_module, a lazy
+            # attribute table like gmtnet.models._LAZY): an edge like any other. Dotted names only:
+            # the bare "gmtnet" is also the architecture's name.
+            yield node.value, node.lineno
 
 
 def import_graph() -> dict[str, dict[str, int]]:
@@ -243,9 +250,11 @@ def test_lazy_and_type_checking_imports_are_edges():
         "if TYPE_CHECKING:\n    from gmtnet.models import ModelConfig\n"
         "def f():\n    from gmtnet.weights import save_model\n    import gmtnet.train as t\n"
     )
-    known = {"gmtnet.models", "gmtnet.weights", "gmtnet.train"}
+    known = {"gmtnet.models", "gmtnet.weights", "gmtnet.train", "gmtnet.predict"}
     found = {m for m, _ in imported_modules(ast.parse(source), "gmtnet.x", False, known)}
     assert {"gmtnet.models", "gmtnet.weights", "gmtnet.train"} <= found
+    lazy = 'import importlib\n_LAZY = {"Predictor": "gmtnet.predict"}\nimportlib.import_module(_LAZY["Predictor"])\n'
+    assert "gmtnet.predict" in {m for m, _ in imported_modules(ast.parse(lazy), "gmtnet", True, known)}
 
 
 @pytest.mark.parametrize(

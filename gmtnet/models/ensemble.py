@@ -37,7 +37,7 @@ import numpy as np
 
 from gmtnet.kinds import TensorKind, get_kind
 from gmtnet.metrics import frobenius_errors, paper_form
-from gmtnet.weights import ENSEMBLE_FILE  # the file that marks an ensemble directory
+from gmtnet.weights import CONFIG_FILE, ENSEMBLE_FILE, WEIGHTS_FILE
 
 __all__ = [
     "ONE_SIGMA",
@@ -288,7 +288,7 @@ def save_ensemble(member_dirs: Sequence[str | Path], directory: str | Path, meta
     for i, src in enumerate(member_dirs):
         dst = out / f"member-{i}"
         dst.mkdir(exist_ok=True)
-        for name in ("model.safetensors", "config.json", "summary.json", "log.csv"):
+        for name in (WEIGHTS_FILE, CONFIG_FILE, "summary.json", "log.csv"):
             if (Path(src) / name).is_file():
                 shutil.copyfile(Path(src) / name, dst / name)
     (out / ENSEMBLE_FILE).write_text(json.dumps({**meta, "members": len(member_dirs)}, indent=2) + "\n")
