@@ -286,7 +286,13 @@ def candidate_loss(pred: torch.Tensor, candidates: torch.Tensor, mask: torch.Ten
 
 
 def evaluate_examples(model, ex: Examples, reproject: bool, batch_size: int = 128) -> tuple[np.ndarray, dict]:
-    """Predictions (the members' mean when ``model`` is a list of networks) and metrics on ``ex``."""
+    """Predictions and metrics (:func:`gmtnet.metrics.evaluate`) of a network, or the members' mean
+    of a list of networks, on the examples ``ex``.
+
+    Returns:
+        ``(pred, metrics)``: ``pred`` ``(N, 3, ..., 3)`` float64, kind's unit, structure frames,
+        re-projected in float64 with each crystal's exact projector when ``reproject``.
+    """
     members = model if isinstance(model, list) else [model]
     pred = np.mean([run_model(m, ex.graphs, ex.projectors, batch_size=batch_size) for m in members], axis=0)
     if reproject:

@@ -28,9 +28,9 @@ from gmtnet.data import load_dataset
 from gmtnet.kinds import get_kind
 from gmtnet.loop import OptimConfig, make_optimizer, run_epoch
 from gmtnet.metrics import evaluate as compute_metrics
-from gmtnet.models.ensemble import ENSEMBLE_FILE, EnsemblePrediction, ensemble_statistics, scalar_uncertainty
+from gmtnet.models.ensemble import EnsemblePrediction, ensemble_statistics, scalar_uncertainty
 from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
-from gmtnet.weights import read_weights, write_weights
+from gmtnet.weights import ENSEMBLE_FILE, read_weights, write_weights
 from research.encoder import FeatureCache, structure_hash
 from research.head import EncoderTensorHead, HeadConfig, collate_features
 

@@ -6,7 +6,7 @@ multiplies by ``config.target_scale`` (the kind's unit per model unit) and calls
 :func:`project_output`, which applies each crystal's exact Neumann projector
 ``P = (1/|G|) Σ ρ(g)`` (``batch.projector``, from :func:`gmtnet.symmetry.symmetry_constraints`) as
 ``P @ t`` and reshapes to ``(B, 3, ..., 3)``, structure's Cartesian frame (full rank, no Voigt
-order). The tensor head on encoder features (:mod:`research.head`) ends with the same call.
+order). The tensor head on encoder features (:mod:`research.head`, outside the package) ends with the same call.
 
 :func:`cartesian_change_of_basis` gives the irreps of e3nn's ``CartesianTensor(kind.formula)`` and
 the matrix from their coefficients to Cartesian components (GMTNet's head and the encoder head);
