@@ -19,7 +19,7 @@ Import graph
 Private names
     A name that starts with one underscore and is not a dunder is private to its module. Anywhere in
     ``gmtnet/``, ``app/``, ``pages/``, ``benchmarks/``, ``research/``, ``scripts/`` and
-    ``tests/``, importing such a name from another first-party module (``from gmtnet.x import _y``)
+    ``tests/`` (and ``notebooks/``, ``streamlit_app.py``), importing such a name from another first-party module (``from gmtnet.x import _y``)
     or reading it as an attribute of an imported first-party module (``gmtnet.x._y``, ``x._y``
     after ``from gmtnet import x``, ``getattr(x, "_y")``, ``monkeypatch.setattr(x, "_y", ...)``) is
     a back-stair. Tests get no exemption: a helper that a test
@@ -38,9 +38,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "gmtnet"
-#: First-party trees whose private-name use is checked (relative to the repository root).
-CHECKED_TREES = ("gmtnet", "app", "pages", "benchmarks", "research", "scripts", "tests")
-FIRST_PARTY = frozenset({"gmtnet", "app", "pages", "benchmarks", "research", "scripts", "tests"})
+#: First-party trees whose private-name use is checked (relative to the repository root), and the
+#: files at the root.
+CHECKED_TREES = ("gmtnet", "app", "pages", "benchmarks", "research", "scripts", "tests", "notebooks")
+CHECKED_FILES = ("streamlit_app.py",)
+#: Top-level names of first-party imports: the trees, and the test modules that tests import by bare
+#: name (pytest puts tests/ on sys.path: ``from helpers import ...``).
+FIRST_PARTY = frozenset(CHECKED_TREES) | {p.stem for p in (ROOT / "tests").glob("*.py")}
 
 
 def module_name(path: Path) -> str:
@@ -169,7 +173,9 @@ def is_private(name: str) -> bool:
 
 
 def first_party_modules() -> set[str]:
-    return {module_name(p) for p in checked_files()}
+    """Dotted names of the checked modules, test modules also by their bare name (``helpers``)."""
+    names = {module_name(p) for p in checked_files()}
+    return names | {n.removeprefix("tests.") for n in names if n.startswith("tests.") and n.count(".") == 1}
 
 
 def private_uses(path: Path, modules: set[str]) -> Iterator[str]:
@@ -225,7 +231,8 @@ def private_uses_of_source(source: str, here: str, here_is_package: bool = False
 
 
 def checked_files() -> list[Path]:
-    return [p for tree in CHECKED_TREES if (ROOT / tree).is_dir() for p in sorted((ROOT / tree).rglob("*.py"))]
+    trees = [p for tree in CHECKED_TREES if (ROOT / tree).is_dir() for p in sorted((ROOT / tree).rglob("*.py"))]
+    return trees + [ROOT / f for f in CHECKED_FILES if (ROOT / f).is_file()]
 
 
 def test_no_private_name_crosses_modules():
@@ -261,6 +268,7 @@ def test_lazy_and_type_checking_imports_are_edges():
     "source, hit",
     [
         ("from gmtnet.catalog import _parse_elements\n", "from gmtnet.catalog import _parse_elements"),
+        ("from helpers import _seed\n", "from helpers import _seed"),
         ("import gmtnet.catalog\ngmtnet.catalog._parse_elements('x')\n", "gmtnet.catalog._parse_elements"),
         ("from gmtnet import catalog\ncatalog._parse_elements('x')\n", "gmtnet.catalog._parse_elements"),
         ("import gmtnet.catalog as c\nc._x\n", "gmtnet.catalog._x"),

@@ -45,7 +45,8 @@ def server():
         yield {"url": app.url, "t0": app.t0, "healthy_s": app.healthy_s, "guard_log": guard_log}
 
 
-def _is_local(url: str) -> bool:
+def is_local_url(url: str) -> bool:
+    """True for a URL that stays on this machine (a local scheme, or http(s)/ws(s) to a local host)."""
     p = urlparse(url)
     return p.scheme in LOCAL_SCHEMES or (p.scheme in {"http", "https", "ws", "wss"} and p.hostname in LOCAL_HOSTS)
 
@@ -147,7 +148,7 @@ def test_app_renders_offline_in_chromium(server):
             browser.close()
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=1))
     print("timings:", timings)
-    outside = sorted({u for u in requests if not _is_local(u)})
+    outside = sorted({u for u in requests if not is_local_url(u)})
     assert not outside, f"requests left the machine: {outside}"
     assert not server["guard_log"].read_text().strip(), f"the server reached out: {server['guard_log'].read_text()}"
     assert requests, "no request recorded"

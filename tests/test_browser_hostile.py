@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 
-from test_browser import _is_local
+from test_browser import is_local_url
 
 from app.server import CHROMIUM, CHROMIUM_FLAGS, running_app
 
@@ -132,5 +132,5 @@ def test_worst_uploads_leave_the_server_serving(server):
     report["server_rss_mb"] = round(proc.memory_info().rss / 1e6)
     (ARTIFACTS / "hostile-uploads.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
-    outside = sorted({u for u in requests if not _is_local(u) or urlparse(u).port == 9})
+    outside = sorted({u for u in requests if not is_local_url(u) or urlparse(u).port == 9})
     assert not outside, f"requests to injected hosts or off the machine: {outside}"
