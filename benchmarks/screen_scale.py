@@ -125,7 +125,7 @@ def bench_projector(repeats: int) -> dict:
 
     def before(kind):  # the code this replaced: |G| Kronecker matrices, averaged, then S·(...)
         k = get_kind(kind)
-        return _index_symmetrizer(k.name) @ tensor_representation(rotations, k.rank).mean(axis=0)
+        return _index_symmetrizer(k) @ tensor_representation(rotations, k.rank).mean(axis=0)
 
     load0 = _load()
     out = {}

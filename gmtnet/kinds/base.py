@@ -138,6 +138,9 @@ class TensorKind:
         scalar_partners: names of kinds whose tensor of the same crystal :meth:`scalars` uses.
         insulators_only: defined for insulators only: a likely metal gets a warning
             (:mod:`gmtnet.insulator`).
+        weights: directory of the kind's weights (an ensemble directory or a trained run);
+            None: the shipped ``gmtnet/resources/weights/<name>``. It need not exist: the
+            :class:`~gmtnet.predict.Predictor` loads the kinds whose weights exist.
     """
 
     name: str
@@ -155,6 +158,7 @@ class TensorKind:
     bounded_below_by: str | None = None
     scalar_partners: tuple[str, ...] = ()
     insulators_only: bool = False
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         words = self.formula.split("=")
