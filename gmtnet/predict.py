@@ -42,7 +42,7 @@ from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_const
 from gmtnet.tensors import to_voigt
 from gmtnet.weights import resolve_device, shipped_model_dir
 
-__all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor", "run_model", "weights_dir"]
+__all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor", "run_model", "weights_dir", "installed_kinds"]
 
 
 def weights_dir(kind: str | TensorKind) -> Path:
@@ -231,6 +231,19 @@ def run_model(model: torch.nn.Module, graphs: Sequence[CrystalGraph], projectors
         return np.concatenate(out, axis=axis)
     shape = (model.kind if members else get_kind(model.config.kind)).shape
     return np.zeros((0, *shape) if members is None else (members, 0, *shape))
+
+
+def installed_kinds() -> list[str]:
+    """Names of the registered kinds whose weights exist, in registry order (the CLI's and the
+    screen's default)."""
+    out = []
+    for name in KINDS:
+        try:
+            weights_dir(name)
+        except FileNotFoundError:
+            continue
+        out.append(name)
+    return out
 
 
 class Predictor:
