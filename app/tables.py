@@ -18,18 +18,11 @@ from gmtnet.symmetry import SymmetryConstraints
 from gmtnet.tensors import to_voigt, voigt_labels
 
 VOIGT_ORDER_NOTE = "Voigt order IEEE 176: 1 = xx, 2 = yy, 3 = zz, 4 = yz, 5 = xz, 6 = xy"
-_PAIRS = ("xx", "yy", "zz", "yz", "xz", "xy")
 
 
-def axis_labels(kind: str) -> tuple[list[str], list[str]]:
+def axis_labels(kind) -> tuple[list[str], list[str]]:
     """Row and column labels of the kind's Voigt matrix (IEEE order)."""
-    k = get_kind(kind)
-    if k.rank == 2:
-        return ["x", "y", "z"], ["x", "y", "z"]
-    cols = [f"{i + 1} ({p})" for i, p in enumerate(_PAIRS)]
-    if k.rank == 3:
-        return ["1 (x)", "2 (y)", "3 (z)"], cols
-    return cols, cols
+    return get_kind(kind).voigt_axis_labels()
 
 
 #: Display only: entries smaller than this times the largest entry are shown as 0 (float64
@@ -73,12 +66,12 @@ def allowed_form(constraints: SymmetryConstraints) -> pd.DataFrame:
         parent[b] = (root, s * sign)
     for name, (root, sign) in parent.items():
         form[pos[name]] = f"= {'−' if sign < 0 else ''}{root}"
-    if k.rank in (2, 4):  # mirror the (symmetric) upper triangle
+    if k.voigt_symmetric:  # mirror the (symmetric) upper triangle
         for i in range(form.shape[0]):
             for j in range(i):
                 if not zero[i, j]:
                     form[i, j] = form[j, i] if str(form[j, i]).startswith("=") else f"= {labels[j, i]}"
-    rows, cols = axis_labels(k.name)
+    rows, cols = axis_labels(k)
     return pd.DataFrame(form, index=rows, columns=cols)
 
 

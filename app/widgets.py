@@ -370,9 +370,10 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     st.dataframe(tables.allowed_form(c), width="stretch")
     _heatmap(pred, key, frame)
     derived_panel(kind, pred, reference, structure, frame, key=key)
-    elastic = (extra or {}).get("elastic")
-    if kind == "piezoelectric" and elastic is not None and not isinstance(elastic, Failure):
-        strain_coefficients_panel(pred, elastic, frame)
+    partners = {name: p.tensor for name, p in (extra or {}).items()
+                if name in k.scalar_partners and not isinstance(p, Failure)}
+    if partners:
+        paired_tensors_panel(pred, partners, frame)
 
 
 def uncertainty_summary(pred) -> None:
@@ -428,7 +429,7 @@ def derived_panel(kind: str, pred, reference: dict | None, structure: Structure,
     60 % of the server's CPU per page of an elastic crystal (``benchmarks/app_profile.py --links``).
     The switch is kept across tensors and crystals (one key)."""
     extrema = False
-    if kind == "elastic":
+    if get_kind(kind).costly_extrema:
         # Streamlit drops a widget's value in runs that do not draw it (another tensor shown): the
         # choice is kept under a plain key and given back to the switch.
         pref = f"_{key}_extrema_on"
@@ -445,17 +446,16 @@ def derived_panel(kind: str, pred, reference: dict | None, structure: Structure,
     st.dataframe(rows, hide_index=True)
 
 
-def strain_coefficients_panel(e_pred, c_pred, frame: str) -> None:
-    """Piezoelectric strain coefficients d = e·S (pC/N) from the predicted e and C."""
-    from gmtnet.properties import piezo_strain_coefficients
-
-    d = piezo_strain_coefficients(e_pred.tensor, c_pred.tensor)
-    st.markdown(f"Piezoelectric strain coefficients d = e·S (pC/N, {frame_label(frame)}), from the predicted e "
-                "and the predicted C; Voigt columns with the strain convention (shear columns × 2)")
-    if not np.isfinite(d).all():
-        st.warning("The predicted C is not positive definite, so S = C⁻¹ and d are undefined.")
-        return
-    st.dataframe(tables.voigt_table(d, "piezoelectric").style.format("{:.4g}"))
+def paired_tensors_panel(pred, partners: dict, frame: str) -> None:
+    """Tensors the kind derives from its prediction and the same crystal's predicted partners
+    (:meth:`gmtnet.kinds.TensorKind.paired_tensors`; e: d = e·S in pC/N from the predicted C)."""
+    for title, (voigt, unit, note) in pred.kind.paired_tensors(pred.tensor, partners).items():
+        st.markdown(f"{title} ({unit}, {frame_label(frame)}), {note}")
+        if not np.isfinite(voigt).all():
+            st.warning("A partner tensor is singular or not positive definite (for d: S = C⁻¹ does not exist), "
+                       "so this tensor is undefined.")
+            continue
+        st.dataframe(tables.voigt_table(voigt, pred.kind).style.format("{:.4g}"))
 
 
 def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", frame: str = "structure") -> None:
@@ -674,7 +674,7 @@ def _highlight(frame: pd.DataFrame, kind: str, names: list[str]):
     from gmtnet.tensors import voigt_labels
 
     labels = voigt_labels(kind, "ieee")
-    sym = get_kind(kind).rank in (2, 4)
+    sym = get_kind(kind).voigt_symmetric
     mark = np.isin(labels, names) | (np.isin(labels.T, names) if sym else False)
     styles = np.where(mark, "background-color: #ffd54f; font-weight: bold", "")
     return frame.style.apply(lambda _: pd.DataFrame(styles, index=frame.index, columns=frame.columns), axis=None)

@@ -350,6 +350,17 @@ class TensorKind:
             return np.array([[f"{self.voigt_prefix}{xyz[i]}{xyz[j]}" for j in range(cols)] for i in range(rows)])
         return np.array([[f"{self.voigt_prefix}{i + 1}{j + 1}" for j in range(cols)] for i in range(rows)])
 
+    def voigt_axis_labels(self) -> tuple[list[str], list[str]]:
+        """Row and column titles of the Voigt matrix in IEEE order: ``x, y, z`` for a plain matrix
+        form, else ``1 (x)`` for a Cartesian axis and ``4 (yz)`` for a contracted pair."""
+        xyz = "xyz"
+        if all(len(g) == 1 for g in self._voigt_groups):
+            return [list(xyz) for _ in self._voigt_groups]  # type: ignore[return-value]
+        pairs = [xyz[i] + xyz[j] for i, j in VOIGT_PAIRS["ieee"]]
+        out = [[f"{i + 1} ({xyz[i]})" for i in range(3)] if len(g) == 1 else [f"{i + 1} ({p})" for i, p in enumerate(pairs)]
+               for g in self._voigt_groups]
+        return out[0], out[1]
+
     @property
     def voigt_symmetric(self) -> bool:
         """True when the Voigt matrix is symmetric (its two axes are interchanged by the formula)."""
@@ -400,8 +411,17 @@ class TensorKind:
         """f: unit vectors ``(..., 3)`` → values of ``quantity`` for one tensor."""
         raise ValueError(f"{self.name} has no directional quantity {quantity!r}")
 
+    #: True when :meth:`derived_properties` has costly directional ``extrema`` worth a switch.
+    costly_extrema: ClassVar[bool] = False
+
     def derived_properties(self, tensor: np.ndarray, structure=None, extrema: bool = True) -> dict:
         """name → :class:`gmtnet.properties.DerivedValue` for display (none by default)."""
+        return {}
+
+    def paired_tensors(self, tensor: np.ndarray, partners: Mapping[str, np.ndarray]) -> dict:
+        """Tensors derived from this one and the same crystal's :attr:`scalar_partners` (given by
+        name in ``partners``), for display: title → ``(voigt, unit, note)`` with ``voigt`` in IEEE
+        order, labelled like this kind's Voigt matrix; none by default."""
         return {}
 
     def to_pymatgen(self, tensor: np.ndarray):

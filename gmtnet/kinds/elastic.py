@@ -95,6 +95,7 @@ class ElasticKind(TensorKind):
     """C: Born stability, VRH moduli, ELATE-style surfaces and extrema."""
 
     floor: ClassVar[float] = ELASTIC_FLOOR_GPA
+    costly_extrema: ClassVar[bool] = True
     scalar_columns = (
         ScalarColumn("k_vrh", "GPa", "Hill bulk modulus (Voigt–Reuss average)"),
         ScalarColumn("g_vrh", "GPa", "Hill shear modulus"),

@@ -79,6 +79,18 @@ class PiezoelectricKind(TensorKind):
             "max longitudinal e(n)": DerivedValue(longi.value, self.unit, longi.n, note="max over n of e_ijk n_i n_j n_k"),
         }
 
+    def paired_tensors(self, tensor, partners) -> dict:
+        """d = e·S (3x6 IEEE Voigt, pC/N, shear columns × 2: the strain convention) from the
+        predicted C; all NaN when C is not invertible."""
+        c = partners.get("elastic")
+        if c is None:
+            return {}
+        from gmtnet.properties import piezo_strain_coefficients
+
+        note = ("from the predicted e and the predicted C; Voigt columns with the strain convention "
+                "(shear columns × 2)")
+        return {"Piezoelectric strain coefficients d = e·S": (piezo_strain_coefficients(tensor, c), "pC/N", note)}
+
     def to_pymatgen(self, tensor):
         from pymatgen.analysis.piezo import PiezoTensor
 
