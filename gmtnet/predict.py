@@ -38,7 +38,7 @@ from gmtnet.graph import CrystalGraph, build_graph, collate
 from gmtnet.insulator import metal_warning
 from gmtnet.interop import as_structure
 from gmtnet.kinds import KINDS, TensorKind, get_kind
-from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
+from gmtnet.symmetry import DEFAULT_SYMPREC, SiteSymmetry, SymmetryConstraints, symmetry_constraints
 from gmtnet.tensors import to_voigt
 from gmtnet.weights import resolve_device, shipped_model_dir
 
@@ -101,6 +101,12 @@ class Prediction:
         members: ``(M, 3, ..., 3)`` each member's admissible tensor (same frame and units), for
             the uncertainty of derived quantities (:meth:`derived_std`); ``None`` for one network.
         std_scale: the calibration factor applied to the members' spread.
+        sites: for a per-atom kind (``kind.per_atom``), the crystal's
+            :class:`~gmtnet.symmetry.SiteSymmetry` (Wyckoff letters, site-symmetry groups); then
+            ``tensor`` is ``(n_atoms, 3, ..., 3)`` in structure site order, ``voigt`` has the same
+            leading atom axis, each atom's tensor obeys its site symmetry (and the sum rule when the
+            model imposes it), and ``constraints`` is the crystal's form for one such tensor (for its
+            point group), not a constraint on each atom.
     """
 
     kind: TensorKind
@@ -114,6 +120,7 @@ class Prediction:
     warnings: tuple[str, ...] = ()
     members: np.ndarray | None = None
     std_scale: float = 1.0
+    sites: SiteSymmetry | None = None
 
     @property
     def unit(self) -> str:
@@ -154,6 +161,14 @@ class Prediction:
         from gmtnet.tensors import rotate
 
         k = self.kind
+        if k.per_atom:  # each atom rotated; its site symmetry rotates with it (no crystal projection)
+            tensor = rotate(self.tensor, rotation, rank=k.rank)
+            if self.members is None:
+                return replace(self, tensor=tensor, voigt=k.to_voigt(tensor, "ieee"), constraints=constraints)
+            members = rotate(self.members, rotation, rank=k.rank)
+            std = members.std(axis=0, ddof=1) * self.std_scale
+            return replace(self, tensor=tensor, voigt=k.to_voigt(tensor, "ieee"), constraints=constraints,
+                           members=members, std=std, uncertainty=float(np.linalg.norm(std)))
         tensor = constraints.project(rotate(self.tensor, rotation, rank=k.rank))
         if self.members is None:
             return _make_prediction(k, tensor, constraints, self.admissible_shift, warnings=self.warnings)
@@ -354,6 +369,8 @@ class Predictor:
         others."""
         k = get_kind(kind)
         model = self._model(k)
+        if k.per_atom:
+            return self._predict_atoms(k, model, structures, symprec, batch_size)
         results: list[Prediction | PredictionError | None] = [None] * len(structures)
         structures = list(structures)
         ok, graphs, cons = [], [], []
@@ -379,6 +396,48 @@ class Predictor:
             for j, (i, c) in enumerate(zip(ok, cons)):
                 results[i] = _gate(k, structures[i], _ensemble_prediction(k, model, c, symmetric[:, j], admissible[:, j],
                                                                           structures[i], graphs[j]))
+        return results  # type: ignore[return-value]
+
+    def _predict_atoms(self, k: TensorKind, ens: ModelEnsemble, structures: Sequence, symprec: float,
+                       batch_size: int) -> list[Prediction | PredictionError]:
+        """One ``(n_atoms, 3, ..., 3)`` tensor per crystal for a per-atom kind: each member through
+        :func:`gmtnet.models.per_atom.predict_atoms` (site symmetry and sum rule exact in float64),
+        made admissible atom by atom, then averaged; σ and the scalar uncertainty (Frobenius norm
+        of σ over all atoms, kind's unit) as for a per-crystal kind."""
+        from gmtnet.models.per_atom import predict_atoms
+
+        results: list[Prediction | PredictionError | None] = [None] * len(structures)
+        ok, good, cons = [], [], []
+        for i, s in enumerate(structures):
+            try:
+                s = as_structure(s)
+                c = symmetry_constraints(s, k, symprec=symprec)
+                build_graph(s, num_neighbors=ens.config.num_neighbors)  # refuses what the networks cannot take
+            except (ValueError, TypeError, AttributeError) as err:
+                results[i] = PredictionError(i, f"structure {i}: {err}")
+                continue
+            ok.append(i)
+            good.append(s)
+            cons.append(c)
+        if ok:
+            sum_rule = ens.config.sum_rule
+            runs = [predict_atoms(m, good, batch_size=batch_size, symprec=symprec) for m in ens.members]
+            for j, (i, c) in enumerate(zip(ok, cons)):
+                site = runs[0][j].sites
+                symmetric = np.stack([run[j].tensors for run in runs])
+                admissible = np.stack([k.make_admissible(t) for t in symmetric])
+                for m in np.flatnonzero(np.any(admissible != symmetric, axis=tuple(range(1, admissible.ndim)))):
+                    admissible[m] = site.project(admissible[m], acoustic_sum_rule=sum_rule)
+                mean = admissible.mean(axis=0)
+                shift = float(np.linalg.norm(mean - symmetric.mean(axis=0)))
+                extra: dict = {}
+                if len(admissible) > 1:
+                    mean = site.project(mean, acoustic_sum_rule=sum_rule)
+                    std = admissible.std(axis=0, ddof=1) * ens.std_scale
+                    extra = dict(std=std, uncertainty=float(np.linalg.norm(std)), members=admissible,
+                                 std_scale=ens.std_scale)
+                warnings = () if ens.domain is None else ens.domain.warnings(good[j], build_graph(good[j], num_neighbors=ens.config.num_neighbors))
+                results[i] = _gate(k, good[j], _atoms_prediction(k, mean, c, site, shift, warnings, **extra))
         return results  # type: ignore[return-value]
 
     def _bounds_another(self, k: TensorKind) -> bool:
@@ -483,6 +542,24 @@ def _ensemble_prediction(k: TensorKind, ens: ModelEnsemble, c: SymmetryConstrain
                      f"({ens.uncertainty_p95:.3g}{unit}).",)
     return _make_prediction(k, mean, c, admissible_shift=shift, std=std, uncertainty=unc, warnings=warnings,
                             members=admissible, std_scale=ens.std_scale)
+
+
+def _atoms_prediction(k: TensorKind, tensor: np.ndarray, c: SymmetryConstraints, site: SiteSymmetry,
+                      shift: float, warnings: tuple, **uncertainty) -> Prediction:
+    """A per-atom kind's prediction: the symmetry report checks each atom against its site symmetry
+    (``max_forbidden``: largest change the site projection makes; no equality check of its own)."""
+    sym = c.symmetry
+    index, blocks = site.projector_blocks(k.rank)
+    n_independent = int(round(sum(np.trace(b) for (a, b_), b in zip(index.T, blocks) if a == b_)))
+    off = float(np.abs(tensor - site.project(tensor)).max()) if tensor.size else 0.0
+    report = SymmetryReport(
+        spacegroup_number=sym.spacegroup_number, spacegroup_symbol=sym.spacegroup_symbol,
+        point_group=sym.point_group, crystal_system=sym.crystal_system, n_independent=n_independent,
+        symprec=sym.symprec, zero_ok=off <= 1e-5, equality_ok=off <= 1e-4, max_forbidden=off,
+        max_equality_violation=off,
+    )
+    return Prediction(kind=k, tensor=tensor, voigt=k.to_voigt(tensor, "ieee"), symmetry=report, constraints=c,
+                      admissible_shift=shift, warnings=warnings, sites=site, **uncertainty)
 
 
 def _make_prediction(

@@ -350,13 +350,13 @@ class TensorKind:
             return np.array([[f"{self.voigt_prefix}{xyz[i]}{xyz[j]}" for j in range(cols)] for i in range(rows)])
         return np.array([[f"{self.voigt_prefix}{i + 1}{j + 1}" for j in range(cols)] for i in range(rows)])
 
-    def voigt_axis_labels(self) -> tuple[list[str], list[str]]:
-        """Row and column titles of the Voigt matrix in IEEE order: ``x, y, z`` for a plain matrix
+    def voigt_axis_labels(self, order: str = "ieee") -> tuple[list[str], list[str]]:
+        """Row and column titles of the Voigt matrix in ``order``: ``x, y, z`` for a plain matrix
         form, else ``1 (x)`` for a Cartesian axis and ``4 (yz)`` for a contracted pair."""
         xyz = "xyz"
         if all(len(g) == 1 for g in self._voigt_groups):
-            return [list(xyz) for _ in self._voigt_groups]  # type: ignore[return-value]
-        pairs = [xyz[i] + xyz[j] for i, j in VOIGT_PAIRS["ieee"]]
+            return list(xyz), list(xyz)
+        pairs = [xyz[i] + xyz[j] for i, j in voigt_pairs(order)]
         out = [[f"{i + 1} ({xyz[i]})" for i in range(3)] if len(g) == 1 else [f"{i + 1} ({p})" for i, p in enumerate(pairs)]
                for g in self._voigt_groups]
         return out[0], out[1]
