@@ -17,6 +17,7 @@ from pymatgen.core import Structure
 from app import service, session, tables
 from app.failure import Failure
 from app.text import plain
+from gmtnet.catalog import CATALOG_COLUMNS
 from gmtnet.data import CRYSTAL_SYSTEMS
 from gmtnet.io import FORMATS, MAX_FILE_BYTES, StructureError
 from gmtnet.kinds import KINDS, get_kind
@@ -35,7 +36,7 @@ def frame_label(frame: str) -> str:
     return "IEEE 176 frame" if frame == "ieee" else "structure frame"
 _TABLE_COLUMNS = [
     "material_id", "formula", "spacegroup_symbol", "spacegroup_number", "crystal_system", "nsites",
-    *(f"has_{k}" for k in KINDS), "flags",
+    *(c for c in CATALOG_COLUMNS if c.startswith("has_")), "flags",
 ]
 
 
@@ -99,7 +100,7 @@ def search_panel() -> None:
                     help="contains: at least these elements; only: no other elements")
     spacegroup = c3.text_input("Space group (number or symbol)", key="q_sg", placeholder="186 or P6_3mc")
     system = c3.selectbox("Crystal system", ["any", *CRYSTAL_SYSTEMS], key="q_system")
-    has = st.multiselect("Has DFT reference for", list(KINDS), key="q_has")
+    has = st.multiselect("Has DFT reference for", [c[4:] for c in CATALOG_COLUMNS if c.startswith("has_")], key="q_has")
     from gmtnet.catalog import search
 
     try:

@@ -42,7 +42,7 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "spacegroup_symbol",
     "point_group",
     "crystal_system",
-    *(f"has_{k}" for k in KINDS),
+    *(f"has_{k.name}" for k in KINDS.values() if k.dataset in DATASETS),
     "datasets",
     "split",
     "flags",
