@@ -348,6 +348,9 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
         f"{c.n_independent} independent components. {FRAME_NOTES[frame]}"
     )
     uncertainty_summary(pred)
+    if k.per_atom:
+        per_site_panel(pred, structure, frame)
+        return
     # "value ± σ" cells are twice as wide: six of them do not fit in half the page, so a 6-column
     # prediction with σ goes above its reference instead of beside it.
     side_by_side = reference is not None and (pred.std is None or k.voigt_shape[1] == 3)
@@ -375,6 +378,19 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
                 if name in k.scalar_partners and not isinstance(p, Failure)}
     if partners:
         paired_tensors_panel(pred, partners, frame)
+
+
+def per_site_panel(pred, structure: Structure, frame: str = "structure") -> None:
+    """A per-atom kind: one row per site with its Wyckoff letter, site-symmetry group, the atom it
+    is equivalent to, and the tensor's components (row-major, kind's unit, ``frame``)."""
+    from gmtnet.models.per_atom import AtomTensors
+
+    k = pred.kind
+    elements = tuple(sp.symbol for sp in structure.species)
+    rows = pd.DataFrame(AtomTensors(pred.tensor, pred.sites, elements).rows())
+    st.markdown(f"Predicted {k.symbol} per site ({k.unit_label}, {frame_label(frame)}); each site's tensor obeys "
+                "its site-symmetry group, and equivalent sites carry rotated copies")
+    st.dataframe(rows, hide_index=True)
 
 
 def uncertainty_summary(pred) -> None:
@@ -465,6 +481,14 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
         return
     k = get_kind(kind)
     c = pred.constraints
+    if k.per_atom:  # checked site by site when predicted (the report); no DFT reference is bundled
+        s = pred.symmetry
+        chk = {"zero_ok": s.zero_ok, "equality_ok": s.equality_ok, "max_forbidden": s.max_forbidden,
+               "max_equality_violation": s.max_equality_violation,
+               "residual": float(np.linalg.norm(pred.tensor - pred.sites.project(pred.tensor)) / max(np.linalg.norm(pred.tensor), 1e-300))}
+        st.dataframe(pd.DataFrame([_check_row("prediction (each site against its site symmetry)", chk, k.unit_label)]),
+                     hide_index=True)
+        return
     if reference is None:
         chk = {**c.check(pred.tensor), "residual": c.residual(pred.tensor)}
         st.dataframe(pd.DataFrame([_check_row("prediction", chk, k.unit_label)]), hide_index=True)
@@ -533,6 +557,9 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     from gmtnet.surfaces import quantities_for
 
     quantities = quantities_for(kind)
+    if not quantities:
+        st.caption(f"{get_kind(kind).symbol} has no directional quantity to draw.")
+        return
     q = quantities[0]
     if len(quantities) > 1:
         q = st.radio("Quantity", quantities, format_func=lambda x: f"{x.label} ({x.unit or 'dimensionless'})",

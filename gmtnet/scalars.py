@@ -161,7 +161,7 @@ def scalar_columns(kind: str | TensorKind, tensor: np.ndarray, elastic: np.ndarr
     """
     k = get_kind(kind)
     t = np.asarray(tensor, dtype=float)
-    if t.shape != k.shape:
+    if t.shape != k.shape and not (k.per_atom and t.shape[1:] == k.shape):
         raise ValueError(f"{k.name} tensor must have shape {k.shape}, got {t.shape}")
     given = dict(partners or {})
     if elastic is not None:
