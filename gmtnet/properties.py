@@ -33,7 +33,7 @@ from gmtnet.kinds import TensorKind, get_kind
 from gmtnet.kinds.elastic import MANDEL_SCALE, from_mandel
 from gmtnet.kinds.elastic import to_mandel as _mandel
 from gmtnet.kinds.piezoelectric import strain_tensor
-from gmtnet.tensors import from_voigt, rotate, to_voigt
+from gmtnet.tensors import to_voigt
 
 __all__ = [
     "TPA_PER_GPA",
