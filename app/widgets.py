@@ -446,7 +446,7 @@ def derived_panel(kind: str, pred, reference: dict | None, structure: Structure,
     60 % of the server's CPU per page of an elastic crystal (``benchmarks/app_profile.py --links``).
     The switch is kept across tensors and crystals (one key)."""
     extrema = False
-    if get_kind(kind).costly_extrema:
+    if pred.kind.costly_extrema:
         # Streamlit drops a widget's value in runs that do not draw it (another tensor shown): the
         # choice is kept under a plain key and given back to the switch.
         pref = f"_{key}_extrema_on"
@@ -479,7 +479,7 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     """Zero and equality checks, residuals, and the error against DFT, both in ``frame``."""
     if isinstance(pred, Failure):  # tensor_panel has shown it
         return
-    k = get_kind(kind)
+    k = pred.kind
     c = pred.constraints
     if k.per_atom:  # checked site by site when predicted (the report); no DFT reference is bundled
         s = pred.symmetry
@@ -558,7 +558,7 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
 
     quantities = quantities_for(kind)
     if not quantities:
-        st.caption(f"{get_kind(kind).symbol} has no directional quantity to draw.")
+        st.caption(f"{pred.kind.symbol} has no directional quantity to draw.")
         return
     q = quantities[0]
     if len(quantities) > 1:
