@@ -102,18 +102,20 @@ def tensors_json(predictions: dict, structure: Structure, label: str) -> str:
 
 
 def tensors_csv(predictions: dict) -> str:
-    """One line per Voigt component: kind, component, row, column, value, unit (IEEE order)."""
+    """One line per Voigt component: kind, component, row, column, value, unit (IEEE order); a
+    per-atom kind's components are named by site (``site0:Zxx``, sites in structure order)."""
     lines = ["kind,component,voigt_row,voigt_col,value,unit,frame"]
     for kname, p in predictions.items():
         if isinstance(p, Failure):  # nothing to export for a kind that failed
             continue
-        labels = voigt_labels(kname, "ieee")
-        v = to_voigt(p.tensor, kname, "ieee")
-        for i in range(v.shape[0]):
-            for j in range(v.shape[1]):
-                lines.append(
-                    f"{kname},{labels[i, j]},{i + 1},{j + 1},{v[i, j]:.8g},{p.kind.unit_label},structure Cartesian"
-                )
+        labels = voigt_labels(p.kind, "ieee")
+        v = to_voigt(p.tensor, p.kind, "ieee")
+        blocks = [(f"site{n}:", block) for n, block in enumerate(v)] if p.kind.per_atom else [("", v)]
+        for prefix, block in blocks:
+            for i in range(block.shape[0]):
+                for j in range(block.shape[1]):
+                    lines.append(f"{kname},{prefix}{labels[i, j]},{i + 1},{j + 1},{block[i, j]:.8g},{p.kind.unit_label},"
+                                 "structure Cartesian")
     return "\n".join(lines) + "\n"
 
 

@@ -669,6 +669,13 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
             if failed is not None:
                 show_failure(failed)
                 continue
+            if pb.kind.per_atom:  # one tensor per site: the site tables side by side
+                c1, c2 = st.columns(2)
+                with c1:
+                    per_site_panel(pb, before)
+                with c2:
+                    per_site_panel(pa, after)
+                continue
             new = newly_allowed(pb.constraints, pa.constraints)
             freed = released_equalities(pb.constraints, pa.constraints)
             k = get_kind(kind)
