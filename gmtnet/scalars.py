@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gmtnet.kinds import KINDS, TensorKind, get_kind, scalar_column_table
+from gmtnet.kinds import KINDS, RegistryView, TensorKind, get_kind, scalar_column_table
 from gmtnet.kinds.elastic import from_mandel, to_mandel
 from gmtnet.kinds.piezoelectric import PC_PER_N_PER_C_M2_GPA, strain_tensor
 from gmtnet.properties import fibonacci_sphere
@@ -36,26 +36,9 @@ __all__ = [
 ]
 
 
-class _ColumnTable(Mapping):
-    """column → (unit, description, kinds whose rows fill it; NaN/None elsewhere), read from the
-    registered kinds each time (a kind registered later adds its columns)."""
-
-    def __getitem__(self, key):
-        return scalar_column_table()[key]
-
-    def __iter__(self):
-        return iter(scalar_column_table())
-
-    def __len__(self):
-        return len(scalar_column_table())
-
-    def __repr__(self):
-        return repr(scalar_column_table())
-
-
 #: column → (unit, description, kinds whose rows fill it; NaN/None elsewhere); every registered
 #: kind's :attr:`~gmtnet.kinds.TensorKind.scalar_columns`.
-SCALAR_COLUMNS: Mapping[str, tuple[str, str, tuple[str, ...]]] = _ColumnTable()
+SCALAR_COLUMNS: Mapping[str, tuple[str, str, tuple[str, ...]]] = RegistryView(scalar_column_table)
 
 
 def boolean_columns() -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from gmtnet.kinds import SurfaceQuantity, TensorKind, get_kind, surface_quantity_table
+from gmtnet.kinds import RegistryView, SurfaceQuantity, TensorKind, get_kind, surface_quantity_table
 from gmtnet.kinds.elastic import PAIR_ANGLES
 
 __all__ = [
@@ -29,25 +29,9 @@ __all__ = [
 ]
 
 
-class _QuantityTable(Mapping):
-    """name → :class:`SurfaceQuantity` of every registered kind, read from the registry each time."""
-
-    def __getitem__(self, key):
-        return surface_quantity_table()[key]
-
-    def __iter__(self):
-        return iter(surface_quantity_table())
-
-    def __len__(self):
-        return len(surface_quantity_table())
-
-    def __repr__(self):
-        return repr(surface_quantity_table())
-
-
 #: name → :class:`SurfaceQuantity` (``kinds`` filled in): every registered kind's
 #: :attr:`~gmtnet.kinds.TensorKind.surface_quantities`.
-SURFACE_QUANTITIES: Mapping[str, SurfaceQuantity] = _QuantityTable()
+SURFACE_QUANTITIES: Mapping[str, SurfaceQuantity] = RegistryView(surface_quantity_table)
 
 #: Plane name → two orthonormal in-plane axes (structure frame) spanning the cut.
 PLANES: dict[str, tuple[np.ndarray, np.ndarray]] = {

@@ -22,6 +22,8 @@ Conventions used throughout the project
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from gmtnet.kinds.base import (
     VOIGT_PAIRS,
     ScalarColumn,
@@ -49,6 +51,7 @@ __all__ = [
     "DATASETS",
     "scalar_column_table",
     "surface_quantity_table",
+    "RegistryView",
 ]
 
 #: name → kind, in registration order (the order of tables, tabs and CLI defaults).
@@ -134,6 +137,26 @@ def surface_quantity_table() -> dict[str, SurfaceQuantity]:
             names = (*prev.kinds, k.name) if prev is not None else (k.name,)
             out[q.name] = SurfaceQuantity(q.name, names, q.label, q.unit, q.signed)
     return out
+
+
+class RegistryView(Mapping):
+    """A read-only mapping rebuilt from the registered kinds on every access (``table()``), so that
+    module-level tables such as :data:`gmtnet.scalars.SCALAR_COLUMNS` include kinds registered later."""
+
+    def __init__(self, table: Callable[[], dict]):
+        self._table = table
+
+    def __getitem__(self, key):
+        return self._table()[key]
+
+    def __iter__(self):
+        return iter(self._table())
+
+    def __len__(self):
+        return len(self._table())
+
+    def __repr__(self):
+        return repr(self._table())
 
 
 for _kind in SHIPPED:
