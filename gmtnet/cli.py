@@ -302,7 +302,11 @@ def _run_predict(args: argparse.Namespace) -> int:
     # Names are resolved once, here at the edge; from here on the kinds travel as objects.
     kinds = [KINDS[name] for name in (args.kind or sorted(installed_kinds()))]
     symprec = DEFAULT_SYMPREC if args.symprec is None else args.symprec
-    predictor = Predictor.load(kinds=kinds, device=args.device, members=args.members)
+    try:
+        predictor = Predictor.load(kinds=kinds, device=args.device, members=args.members)
+    except FileNotFoundError as err:  # a registered kind whose weights are not installed
+        print(f"error: {err}")
+        return 2
     status, records = 0, []
     for path in args.files:
         try:

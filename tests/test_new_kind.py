@@ -176,6 +176,12 @@ def test_registered_without_weights_is_missing(new_kind, tmp_path):
             p.predict(rocksalt_nacl(), ghost)
         with pytest.raises(FileNotFoundError):
             Predictor.load(kinds=[ghost], device="cpu")
+        from gmtnet.cli import main
+
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert main(["predict", "x.cif", "--kind", ghost.name]) == 2
+        assert "no weights for 'thermal_expansion_ghost'" in out.getvalue()
     finally:
         unregister_kind(ghost)
 
