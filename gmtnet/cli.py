@@ -389,7 +389,7 @@ def _run_screen(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size, symprec=args.symprec, device=args.device,
             torch_threads=args.torch_threads, members=args.members, progress=not args.quiet,
         )
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:  # bad input, or a kind whose weights are not installed
         print(f"error: {err}")
         return 2
     print(json.dumps(summary.to_dict(), indent=2))

@@ -182,6 +182,13 @@ def test_registered_without_weights_is_missing(new_kind, tmp_path):
         with redirect_stdout(out):
             assert main(["predict", "x.cif", "--kind", ghost.name]) == 2
         assert "no weights for 'thermal_expansion_ghost'" in out.getvalue()
+        (tmp_path / "in").mkdir()
+        rocksalt_nacl().to(filename=str(tmp_path / "in" / "nacl.cif"))
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["screen", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--kinds", ghost.name,
+                         "--workers", "0", "--quiet"])
+        assert code == 2 and "no weights for 'thermal_expansion_ghost'" in out.getvalue()
     finally:
         unregister_kind(ghost)
 
