@@ -20,9 +20,8 @@ from gmtnet.browse import (
     to_parquet_bytes,
 )
 from gmtnet.data import CRYSTAL_SYSTEMS
-from gmtnet.insulator import GATED_KINDS
 from gmtnet.kinds import KINDS
-from gmtnet.scalars import SCALAR_COLUMNS
+from gmtnet.scalars import SCALAR_COLUMNS, boolean_columns
 
 SOURCES = ("Bundled catalogue (shipped predictions)", "Upload `gmtnet screen` output")
 #: Largest upload in total, in bytes (a screen of ~100k rows without tensors is ~20 MB).
@@ -78,7 +77,7 @@ def filters(table: pd.DataFrame) -> pd.DataFrame | None:
                                  disabled=not any(c.startswith("dft_") for c in table.columns))
     show_metals = False
     rows = table[table["kind"] == kind]
-    if kind in GATED_KINDS:
+    if KINDS[kind].insulators_only:
         n_metals = int(rows[METAL_COLUMN].sum()) if METAL_COLUMN in rows.columns else 0
         show_metals = c3.checkbox(
             f"Show likely metals ({n_metals})", key="b_metals", value=False,
@@ -87,7 +86,7 @@ def filters(table: pd.DataFrame) -> pd.DataFrame | None:
                  f"hidden unless this is ticked; the `{METAL_COLUMN}` column marks them.")
     ranges = {}
     with st.expander("Ranges of the derived scalars"):
-        for col in [c for c in scalar_columns_for(kind, rows) if c != "born_stable"]:
+        for col in [c for c in scalar_columns_for(kind, rows) if c not in boolean_columns()]:
             span = column_range(rows, col)
             if span is None or span[0] == span[1]:
                 continue

@@ -26,27 +26,31 @@ from pymatgen.core import Structure
 from app.failure import Failure
 from gmtnet.kinds import KINDS
 
-#: The kinds the app predicts, in display order.
-APP_KINDS: tuple[str, ...] = tuple(KINDS)
+def app_kinds() -> tuple[str, ...]:
+    """The kinds the app shows, in display order: every registered kind (a kind registered after
+    start-up, e.g. by a test, appears; one without weights shows why it has no prediction)."""
+    return tuple(KINDS)
+
 
 _warm_lock = threading.Lock()
 _warm_futures: dict[str, Future] = {}
 
 
 def warm_predictor() -> dict[str, Future]:
-    """Start loading one predictor per kind, in :data:`APP_KINDS` order, in a daemon thread (once
-    per process); returns ``{kind: Future}``. The first kind is usable after torch and one model
-    have loaded, without waiting for the others."""
+    """Start loading one predictor per kind, in :func:`app_kinds` order, in a daemon thread (once
+    per process, and again for kinds registered since); returns ``{kind: Future}``. The first kind
+    is usable after torch and one model have loaded, without waiting for the others."""
     with _warm_lock:
-        if not _warm_futures:
-            _warm_futures.update({k: Future() for k in APP_KINDS})
+        kinds = [k for k in app_kinds() if k not in _warm_futures]
+        if kinds:
+            _warm_futures.update({k: Future() for k in kinds})
 
             def run() -> None:
                 try:
                     from gmtnet.predict import Predictor
                 except BaseException as err:  # e.g. torch missing: every kind reports it
-                    for fut in _warm_futures.values():
-                        fut.set_exception(err)
+                    for k in kinds:
+                        _warm_futures[k].set_exception(err)
                     return
 
                 def load(k: str) -> None:
@@ -57,12 +61,12 @@ def warm_predictor() -> dict[str, Future]:
 
                 # What a first visit needs, in order: the default kind's model, plotly (figures);
                 # then the other models.
-                load(APP_KINDS[0])
+                load(kinds[0])
                 try:
                     import plotly.graph_objects  # noqa: F401
                 except ImportError:  # only a warm-up: the pages report a missing plotly themselves
                     pass
-                for k in APP_KINDS[1:]:
+                for k in kinds[1:]:
                     load(k)
 
             threading.Thread(target=run, name="gmtnet-predictor-warmup", daemon=True).start()
@@ -99,7 +103,7 @@ def _predict_cached(key: str, kind: str, symprec: float, _structure: Structure):
     return get_predictor(kind).predict(_structure, kind, symprec=symprec)
 
 
-def predict(structure: Structure, symprec: float, kinds=APP_KINDS) -> dict:
+def predict(structure: Structure, symprec: float, kinds=None) -> dict:
     """Predictions ``{kind: Prediction | Failure}`` for the structure at detection tolerance
     ``symprec`` (Å), cached per structure.
 
@@ -109,7 +113,7 @@ def predict(structure: Structure, symprec: float, kinds=APP_KINDS) -> dict:
     key = structure_key(structure)
     out = {}
     with st.spinner("Predicting tensors…"):
-        for k in kinds:
+        for k in (app_kinds() if kinds is None else kinds):
             try:
                 out[k] = _predict_cached(key, k, symprec, structure)
             except (ValueError, FileNotFoundError) as err:

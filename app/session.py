@@ -64,8 +64,9 @@ def load_material(material_id: str) -> None:
     set_current(Crystal(structure=s, label=label, material_id=material_id))
     # Open on a tensor that has a DFT reference (the shown kind is kept when it has one).
     if len(row):
-        with_ref = [k for k in service.APP_KINDS if bool(row[f"has_{k}"].iloc[0])]
-        if with_ref and st.session_state.get("x_kind", service.APP_KINDS[0]) not in with_ref:
+        # a kind without bundled references (registered, not shipped) has no has_<kind> column
+        with_ref = [k for k in service.app_kinds() if f"has_{k}" in row.columns and bool(row[f"has_{k}"].iloc[0])]
+        if with_ref and st.session_state.get("x_kind", service.app_kinds()[0]) not in with_ref:
             st.session_state["x_kind"] = with_ref[0]
 
 

@@ -18,18 +18,11 @@ from gmtnet.symmetry import SymmetryConstraints
 from gmtnet.tensors import to_voigt, voigt_labels
 
 VOIGT_ORDER_NOTE = "Voigt order IEEE 176: 1 = xx, 2 = yy, 3 = zz, 4 = yz, 5 = xz, 6 = xy"
-_PAIRS = ("xx", "yy", "zz", "yz", "xz", "xy")
 
 
-def axis_labels(kind: str) -> tuple[list[str], list[str]]:
+def axis_labels(kind) -> tuple[list[str], list[str]]:
     """Row and column labels of the kind's Voigt matrix (IEEE order)."""
-    k = get_kind(kind)
-    if k.rank == 2:
-        return ["x", "y", "z"], ["x", "y", "z"]
-    cols = [f"{i + 1} ({p})" for i, p in enumerate(_PAIRS)]
-    if k.rank == 3:
-        return ["1 (x)", "2 (y)", "3 (z)"], cols
-    return cols, cols
+    return get_kind(kind).voigt_axis_labels()
 
 
 #: Display only: entries smaller than this times the largest entry are shown as 0 (float64
@@ -73,12 +66,12 @@ def allowed_form(constraints: SymmetryConstraints) -> pd.DataFrame:
         parent[b] = (root, s * sign)
     for name, (root, sign) in parent.items():
         form[pos[name]] = f"= {'−' if sign < 0 else ''}{root}"
-    if k.rank in (2, 4):  # mirror the (symmetric) upper triangle
+    if k.voigt_symmetric:  # mirror the (symmetric) upper triangle
         for i in range(form.shape[0]):
             for j in range(i):
                 if not zero[i, j]:
                     form[i, j] = form[j, i] if str(form[j, i]).startswith("=") else f"= {labels[j, i]}"
-    rows, cols = axis_labels(k.name)
+    rows, cols = axis_labels(k)
     return pd.DataFrame(form, index=rows, columns=cols)
 
 
@@ -109,18 +102,20 @@ def tensors_json(predictions: dict, structure: Structure, label: str) -> str:
 
 
 def tensors_csv(predictions: dict) -> str:
-    """One line per Voigt component: kind, component, row, column, value, unit (IEEE order)."""
+    """One line per Voigt component: kind, component, row, column, value, unit (IEEE order); a
+    per-atom kind's components are named by site (``site0:Zxx``, sites in structure order)."""
     lines = ["kind,component,voigt_row,voigt_col,value,unit,frame"]
     for kname, p in predictions.items():
         if isinstance(p, Failure):  # nothing to export for a kind that failed
             continue
-        labels = voigt_labels(kname, "ieee")
-        v = to_voigt(p.tensor, kname, "ieee")
-        for i in range(v.shape[0]):
-            for j in range(v.shape[1]):
-                lines.append(
-                    f"{kname},{labels[i, j]},{i + 1},{j + 1},{v[i, j]:.8g},{p.kind.unit_label},structure Cartesian"
-                )
+        labels = voigt_labels(p.kind, "ieee")
+        v = to_voigt(p.tensor, p.kind, "ieee")
+        blocks = [(f"site{n}:", block) for n, block in enumerate(v)] if p.kind.per_atom else [("", v)]
+        for prefix, block in blocks:
+            for i in range(block.shape[0]):
+                for j in range(block.shape[1]):
+                    lines.append(f"{kname},{prefix}{labels[i, j]},{i + 1},{j + 1},{block[i, j]:.8g},{p.kind.unit_label},"
+                                 "structure Cartesian")
     return "\n".join(lines) + "\n"
 
 

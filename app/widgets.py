@@ -17,6 +17,7 @@ from pymatgen.core import Structure
 from app import service, session, tables
 from app.failure import Failure
 from app.text import plain
+from gmtnet.catalog import CATALOG_COLUMNS
 from gmtnet.data import CRYSTAL_SYSTEMS
 from gmtnet.io import FORMATS, MAX_FILE_BYTES, StructureError
 from gmtnet.kinds import KINDS, get_kind
@@ -35,7 +36,7 @@ def frame_label(frame: str) -> str:
     return "IEEE 176 frame" if frame == "ieee" else "structure frame"
 _TABLE_COLUMNS = [
     "material_id", "formula", "spacegroup_symbol", "spacegroup_number", "crystal_system", "nsites",
-    *(f"has_{k}" for k in KINDS), "flags",
+    *(c for c in CATALOG_COLUMNS if c.startswith("has_")), "flags",
 ]
 
 
@@ -99,7 +100,7 @@ def search_panel() -> None:
                     help="contains: at least these elements; only: no other elements")
     spacegroup = c3.text_input("Space group (number or symbol)", key="q_sg", placeholder="186 or P6_3mc")
     system = c3.selectbox("Crystal system", ["any", *CRYSTAL_SYSTEMS], key="q_system")
-    has = st.multiselect("Has DFT reference for", list(KINDS), key="q_has")
+    has = st.multiselect("Has DFT reference for", [c[4:] for c in CATALOG_COLUMNS if c.startswith("has_")], key="q_has")
     from gmtnet.catalog import search
 
     try:
@@ -347,6 +348,9 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
         f"{c.n_independent} independent components. {FRAME_NOTES[frame]}"
     )
     uncertainty_summary(pred)
+    if k.per_atom:
+        per_site_panel(pred, structure, frame)
+        return
     # "value ± σ" cells are twice as wide: six of them do not fit in half the page, so a 6-column
     # prediction with σ goes above its reference instead of beside it.
     side_by_side = reference is not None and (pred.std is None or k.voigt_shape[1] == 3)
@@ -370,9 +374,23 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     st.dataframe(tables.allowed_form(c), width="stretch")
     _heatmap(pred, key, frame)
     derived_panel(kind, pred, reference, structure, frame, key=key)
-    elastic = (extra or {}).get("elastic")
-    if kind == "piezoelectric" and elastic is not None and not isinstance(elastic, Failure):
-        strain_coefficients_panel(pred, elastic, frame)
+    partners = {name: p.tensor for name, p in (extra or {}).items()
+                if name in k.scalar_partners and not isinstance(p, Failure)}
+    if partners:
+        paired_tensors_panel(pred, partners, frame)
+
+
+def per_site_panel(pred, structure: Structure, frame: str = "structure") -> None:
+    """A per-atom kind: one row per site with its Wyckoff letter, site-symmetry group, the atom it
+    is equivalent to, and the tensor's components (row-major, kind's unit, ``frame``)."""
+    from gmtnet.models.per_atom import AtomTensors
+
+    k = pred.kind
+    elements = tuple(sp.symbol for sp in structure.species)
+    rows = pd.DataFrame(AtomTensors(pred.tensor, pred.sites, elements).rows())
+    st.markdown(f"Predicted {k.symbol} per site ({k.unit_label}, {frame_label(frame)}); each site's tensor obeys "
+                "its site-symmetry group, and equivalent sites carry rotated copies")
+    st.dataframe(rows, hide_index=True)
 
 
 def uncertainty_summary(pred) -> None:
@@ -428,7 +446,7 @@ def derived_panel(kind: str, pred, reference: dict | None, structure: Structure,
     60 % of the server's CPU per page of an elastic crystal (``benchmarks/app_profile.py --links``).
     The switch is kept across tensors and crystals (one key)."""
     extrema = False
-    if kind == "elastic":
+    if pred.kind.costly_extrema:
         # Streamlit drops a widget's value in runs that do not draw it (another tensor shown): the
         # choice is kept under a plain key and given back to the switch.
         pref = f"_{key}_extrema_on"
@@ -445,25 +463,32 @@ def derived_panel(kind: str, pred, reference: dict | None, structure: Structure,
     st.dataframe(rows, hide_index=True)
 
 
-def strain_coefficients_panel(e_pred, c_pred, frame: str) -> None:
-    """Piezoelectric strain coefficients d = e·S (pC/N) from the predicted e and C."""
-    from gmtnet.properties import piezo_strain_coefficients
-
-    d = piezo_strain_coefficients(e_pred.tensor, c_pred.tensor)
-    st.markdown(f"Piezoelectric strain coefficients d = e·S (pC/N, {frame_label(frame)}), from the predicted e "
-                "and the predicted C; Voigt columns with the strain convention (shear columns × 2)")
-    if not np.isfinite(d).all():
-        st.warning("The predicted C is not positive definite, so S = C⁻¹ and d are undefined.")
-        return
-    st.dataframe(tables.voigt_table(d, "piezoelectric").style.format("{:.4g}"))
+def paired_tensors_panel(pred, partners: dict, frame: str) -> None:
+    """Tensors the kind derives from its prediction and the same crystal's predicted partners
+    (:meth:`gmtnet.kinds.TensorKind.paired_tensors`; e: d = e·S in pC/N from the predicted C)."""
+    for title, (voigt, unit, note) in pred.kind.paired_tensors(pred.tensor, partners).items():
+        st.markdown(f"{title} ({unit}, {frame_label(frame)}), {note}")
+        if not np.isfinite(voigt).all():
+            st.warning("A partner tensor is singular or not positive definite (for d: S = C⁻¹ does not exist), "
+                       "so this tensor is undefined.")
+            continue
+        st.dataframe(tables.voigt_table(voigt, pred.kind).style.format("{:.4g}"))
 
 
 def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", frame: str = "structure") -> None:
     """Zero and equality checks, residuals, and the error against DFT, both in ``frame``."""
     if isinstance(pred, Failure):  # tensor_panel has shown it
         return
-    k = get_kind(kind)
+    k = pred.kind
     c = pred.constraints
+    if k.per_atom:  # checked site by site when predicted (the report); no DFT reference is bundled
+        s = pred.symmetry
+        chk = {"zero_ok": s.zero_ok, "equality_ok": s.equality_ok, "max_forbidden": s.max_forbidden,
+               "max_equality_violation": s.max_equality_violation,
+               "residual": float(np.linalg.norm(pred.tensor - pred.sites.project(pred.tensor)) / max(np.linalg.norm(pred.tensor), 1e-300))}
+        st.dataframe(pd.DataFrame([_check_row("prediction (each site against its site symmetry)", chk, k.unit_label)]),
+                     hide_index=True)
+        return
     if reference is None:
         chk = {**c.check(pred.tensor), "residual": c.residual(pred.tensor)}
         st.dataframe(pd.DataFrame([_check_row("prediction", chk, k.unit_label)]), hide_index=True)
@@ -532,6 +557,9 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     from gmtnet.surfaces import quantities_for
 
     quantities = quantities_for(kind)
+    if not quantities:
+        st.caption(f"{pred.kind.symbol} has no directional quantity to draw.")
+        return
     q = quantities[0]
     if len(quantities) > 1:
         q = st.radio("Quantity", quantities, format_func=lambda x: f"{x.label} ({x.unit or 'dimensionless'})",
@@ -641,6 +669,13 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
             if failed is not None:
                 show_failure(failed)
                 continue
+            if pb.kind.per_atom:  # one tensor per site: the site tables side by side
+                c1, c2 = st.columns(2)
+                with c1:
+                    per_site_panel(pb, before)
+                with c2:
+                    per_site_panel(pa, after)
+                continue
             new = newly_allowed(pb.constraints, pa.constraints)
             freed = released_equalities(pb.constraints, pa.constraints)
             k = get_kind(kind)
@@ -674,7 +709,7 @@ def _highlight(frame: pd.DataFrame, kind: str, names: list[str]):
     from gmtnet.tensors import voigt_labels
 
     labels = voigt_labels(kind, "ieee")
-    sym = get_kind(kind).rank in (2, 4)
+    sym = get_kind(kind).voigt_symmetric
     mark = np.isin(labels, names) | (np.isin(labels.T, names) if sym else False)
     styles = np.where(mark, "background-color: #ffd54f; font-weight: bold", "")
     return frame.style.apply(lambda _: pd.DataFrame(styles, index=frame.index, columns=frame.columns), axis=None)

@@ -133,7 +133,7 @@ def main() -> None:
         _run(at, profiles.setdefault("first_page_cold" if i == 0 else "first_page", []),
              "first_page_cold" if i == 0 else "first_page", samples)
 
-    from app.service import APP_KINDS, warm_predictor
+    from app.service import warm_predictor
 
     t0 = time.perf_counter()
     for fut in warm_predictor().values():
@@ -209,9 +209,9 @@ def _memory_after_links() -> dict:
 
 def _report(args, samples: dict, profiles: dict, warm_s: float, materials: list, load_before,
             memory: dict | None = None) -> None:
-    from app.service import APP_KINDS
+    from app.service import app_kinds
 
-    res = {"warm_predictor_s": round(warm_s, 3), "kinds": list(APP_KINDS), "materials": materials,
+    res = {"warm_predictor_s": round(warm_s, 3), "kinds": list(app_kinds()), "materials": materials,
            "medians": {}, "samples": {}, "top_cumulative": {}}
     for label, runs in samples.items():
         res["samples"][label] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in runs]

@@ -40,7 +40,7 @@ from gmtnet.symmetry import analyze_site_symmetry, analyze_symmetry, clear_symme
 #: A Born-charge-like kind for this script only (issue 17 registers the real one).
 BORN_LIKE = kinds.TensorKind(
     name="born_like_benchmark", title="general rank-2 tensor per atom", symbol="Z*", rank=2, formula="ij",
-    irreps="0e+1e+2e", unit="e", voigt_shape=(3, 3), voigt_prefix="Z", dataset="none", column="none",
+    irreps="0e+1e+2e", unit="e", voigt_shape=(3, 3), voigt_prefix="Z", dataset="none", column="none", per_atom=True,
 )
 SUPERCELLS = ((1, 1, 1), (2, 2, 1), (2, 2, 2), (3, 3, 3))
 
@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/per-atom-speed.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    kinds.KINDS[BORN_LIKE.name] = BORN_LIKE
+    kinds.register_kind(BORN_LIKE)
     torch.manual_seed(0)
     crystal_model = build_model(ModelConfig(kind="dielectric_electronic")).eval()
     atom_model = build_model(ModelConfig(kind=BORN_LIKE.name, per_atom=True, sum_rule=True)).eval()

@@ -23,7 +23,9 @@ Why Mandel and not Voigt for C: rotations act orthogonally on the Mandel 6-vecto
 eigenvalues are frame independent. Clipping plain Voigt eigenvalues would make the prediction
 depend on the frame the structure is given in.
 
-Units are those of the input (ε dimensionless, C in GPa); frames are kept (any Cartesian frame:
+Each kind owns its bound (:meth:`gmtnet.kinds.TensorKind.make_admissible`; ε in
+:mod:`gmtnet.kinds.dielectric`, C and the Mandel conversion in :mod:`gmtnet.kinds.elastic`); the
+functions here are the public entry points. Units are those of the input (ε dimensionless, C in GPa); frames are kept (any Cartesian frame:
 the operations are frame independent). Pure numpy; works on single tensors or batches.
 """
 
@@ -31,8 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmtnet.kinds import TensorKind, get_kind
-from gmtnet.tensors import VOIGT_PAIRS
+from gmtnet.kinds import TensorKind, clip_spectrum, get_kind
+from gmtnet.kinds.dielectric import DIELECTRIC_FLOOR, ELECTRONIC, STATIC, clip_dielectric
+from gmtnet.kinds.elastic import ELASTIC_FLOOR_GPA, clip_stiffness, from_mandel, to_mandel
 
 __all__ = [
     "DIELECTRIC_FLOOR",
@@ -48,137 +51,43 @@ __all__ = [
     "min_eigenvalue",
 ]
 
-#: Smallest eigenvalue allowed for ε₀ and ε∞ (the vacuum value).
-DIELECTRIC_FLOOR = 1.0
-#: Smallest Mandel eigenvalue (GPa) allowed for a predicted stiffness tensor. Strictly positive so
-#: that the prediction is Born-stable (positive definite, not merely semi-definite), and below the
-#: softest eigenvalues of the bundled positive-definite DFT tensors (1st percentile of their
-#: smallest Mandel eigenvalue 2.0 GPa; all 1,013 matminer tensors are positive definite, the
-#: smallest at 1.3 GPa). 77 of the 1,066 usable legacy Materials Project tensors are not positive
-#: definite (mechanically unstable in DFT); predictions for such crystals are still made stable.
-#: Numbers: benchmarks/results/admissibility.json.
-ELASTIC_FLOOR_GPA = 0.5
-
-# Mandel weights in IEEE Voigt order (xx, yy, zz, yz, xz, xy): 1 for normal, √2 for shear pairs.
-_MANDEL_W = np.array([1.0, 1.0, 1.0, np.sqrt(2.0), np.sqrt(2.0), np.sqrt(2.0)])
-_PAIRS = np.array(VOIGT_PAIRS["ieee"])
-
-
-def clip_spectrum(matrix: np.ndarray, floor: float) -> np.ndarray:
-    """Nearest (Frobenius) symmetric matrix with every eigenvalue ≥ ``floor``; batches allowed.
-
-    The input is symmetrised first. Matrices already admissible are returned unchanged
-    (bit for bit), so that clipping never adds round-off where nothing had to change.
-    """
-    m = np.asarray(matrix, dtype=float)
-    m = 0.5 * (m + np.swapaxes(m, -1, -2))
-    w, v = np.linalg.eigh(m)
-    if np.all(w >= floor):
-        return m
-    clipped = np.einsum("...ij,...j,...kj->...ik", v, np.maximum(w, floor), v)
-    # Only the matrices that needed it change; the others keep their exact values.
-    needs = np.any(w < floor, axis=-1)[..., None, None]
-    out = np.where(needs, clipped, m)
-    return 0.5 * (out + np.swapaxes(out, -1, -2))
-
-
-def to_mandel(tensor: np.ndarray) -> np.ndarray:
-    """Full-rank stiffness ``(..., 3, 3, 3, 3)`` -> Mandel matrix ``(..., 6, 6)`` (IEEE order).
-
-    M_IJ = w_I w_J C_{ij kl} with w = (1, 1, 1, √2, √2, √2); units of C (GPa).
-    """
-    t = np.asarray(tensor, dtype=float)
-    if t.shape[-4:] != (3, 3, 3, 3):
-        raise ValueError(f"elastic tensor must end in shape (3, 3, 3, 3), got {t.shape}")
-    i, j = _PAIRS[:, 0], _PAIRS[:, 1]
-    voigt = t[..., i[:, None], j[:, None], i[None, :], j[None, :]]
-    return voigt * np.outer(_MANDEL_W, _MANDEL_W)
-
-
-def from_mandel(mandel: np.ndarray) -> np.ndarray:
-    """Mandel matrix ``(..., 6, 6)`` (IEEE order) -> full-rank stiffness ``(..., 3, 3, 3, 3)``."""
-    m = np.asarray(mandel, dtype=float)
-    if m.shape[-2:] != (6, 6):
-        raise ValueError(f"Mandel matrix must end in shape (6, 6), got {m.shape}")
-    voigt = m / np.outer(_MANDEL_W, _MANDEL_W)
-    # Voigt position of every full index pair (ij and ji map to the same position).
-    pos = np.empty((3, 3), dtype=int)
-    for p, (a, b) in enumerate(_PAIRS):
-        pos[a, b] = pos[b, a] = p
-    return voigt[..., pos[:, :, None, None], pos[None, None, :, :]]
 
 
 def admissible_dielectric(eps: np.ndarray, floor: float = DIELECTRIC_FLOOR) -> np.ndarray:
     """Nearest symmetric ε (3x3, batches allowed) with every eigenvalue ≥ ``floor`` (default 1)."""
-    e = np.asarray(eps, dtype=float)
-    if e.shape[-2:] != (3, 3):
-        raise ValueError(f"dielectric tensor must end in shape (3, 3), got {e.shape}")
-    return clip_spectrum(e, floor)
+    return clip_dielectric(eps, floor)
 
 
 def admissible_dielectric_pair(eps_static: np.ndarray, eps_electronic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Admissible (ε₀, ε∞): ε∞ ⪰ 1 and ε₀ = ε∞ + ε_ionic with ε_ionic ⪰ 0.
 
     ε∞ is clipped alone (so it does not depend on whether ε₀ was asked for); the ionic part
-    ε₀ − ε∞ is then clipped at 0. Both results are invariant under every operation that leaves
-    both inputs invariant.
+    ε₀ − ε∞ is then clipped at 0 (:meth:`gmtnet.kinds.dielectric.DielectricKind.admissible_above`).
+    Both results are invariant under every operation that leaves both inputs invariant.
     """
-    e_inf = admissible_dielectric(eps_electronic)
-    e0 = np.asarray(eps_static, dtype=float)
-    if e0.shape != e_inf.shape:
-        raise ValueError(f"ε₀ and ε∞ must have the same shape, got {e0.shape} and {e_inf.shape}")
-    ionic = 0.5 * ((e0 - e_inf) + np.swapaxes(e0 - e_inf, -1, -2))
-    needs = np.linalg.eigvalsh(ionic)[..., 0] < 0.0
-    if not np.any(needs):
-        return e0, e_inf
-    fixed = e_inf + clip_spectrum(ionic, 0.0)
-    fixed = 0.5 * (fixed + np.swapaxes(fixed, -1, -2))
-    # Pairs that were already ordered keep ε₀'s exact values (no round-off from the round trip).
-    return np.where(needs[..., None, None], fixed, e0), e_inf
+    e_inf = ELECTRONIC.make_admissible(eps_electronic)
+    return STATIC.admissible_above(eps_static, e_inf), e_inf
 
 
 def admissible_elastic(stiffness: np.ndarray, floor: float = ELASTIC_FLOOR_GPA) -> np.ndarray:
     """Nearest (Frobenius on the Mandel matrix) positive-definite stiffness, GPa, full rank."""
-    c = np.asarray(stiffness, dtype=float)
-    m = to_mandel(c)
-    needs = np.linalg.eigvalsh(0.5 * (m + np.swapaxes(m, -1, -2)))[..., 0] < floor
-    if not np.any(needs):
-        return c
-    # Tensors that were already admissible keep their exact values (no Mandel round trip).
-    return np.where(needs[..., None, None, None, None], from_mandel(clip_spectrum(m, floor)), c)
+    return clip_stiffness(stiffness, floor)
 
 
 def make_admissible(tensor: np.ndarray, kind: str | TensorKind) -> np.ndarray:
-    """The admissible tensor nearest to ``tensor`` for ``kind`` (piezoelectric: unchanged).
+    """The admissible tensor nearest to ``tensor`` for ``kind`` (a kind without a bound: unchanged).
 
     Full-rank input and output, same units and frame.
     """
-    k = get_kind(kind)
-    if k.rank == 2:
-        return admissible_dielectric(tensor)
-    if k.rank == 4:
-        return admissible_elastic(tensor)
-    return np.asarray(tensor, dtype=float)
+    return get_kind(kind).make_admissible(tensor)
 
 
 def min_eigenvalue(tensor: np.ndarray, kind: str | TensorKind) -> np.ndarray | None:
-    """Smallest eigenvalue of ε (3x3) or of C's Mandel matrix (GPa); ``None`` for piezo."""
-    k = get_kind(kind)
-    t = np.asarray(tensor, dtype=float)
-    if k.rank == 2:
-        return np.linalg.eigvalsh(0.5 * (t + np.swapaxes(t, -1, -2)))[..., 0]
-    if k.rank == 4:
-        m = to_mandel(t)
-        return np.linalg.eigvalsh(0.5 * (m + np.swapaxes(m, -1, -2)))[..., 0]
-    return None
+    """Smallest eigenvalue of the operator the kind bounds (ε: ε itself; C: its Mandel matrix, GPa);
+    ``None`` for a kind without a bound (e)."""
+    return get_kind(kind).min_eigenvalue(tensor)
 
 
 def is_admissible(tensor: np.ndarray, kind: str | TensorKind, rtol: float = 1e-9) -> np.ndarray | bool:
     """True where ``tensor`` satisfies its kind's constraint (eigenvalues ≥ the floor, to ``rtol``)."""
-    k = get_kind(kind)
-    lam = min_eigenvalue(tensor, k)
-    if lam is None:
-        return True
-    floor = DIELECTRIC_FLOOR if k.rank == 2 else ELASTIC_FLOOR_GPA
-    scale = np.maximum(np.abs(np.asarray(tensor)).reshape(*np.shape(lam), -1).max(axis=-1), 1.0)
-    return lam >= floor - rtol * scale
+    return get_kind(kind).is_admissible(tensor, rtol)

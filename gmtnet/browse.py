@@ -132,13 +132,15 @@ def _dft_scalars(kind: str) -> pd.DataFrame:
 
     k = get_kind(kind)
     df = load_dataset(k)
-    elastic = {}
-    if k.rank == 3:
-        el = load_dataset("elastic")
-        elastic = dict(zip(el["material_id"], el["tensor"]))
+    # the partners' DFT tensors of the same material (e: C, for d = e·S)
+    partners: dict[str, dict] = {}
+    for name in k.scalar_partners:
+        p = get_kind(name)
+        other = load_dataset(p)
+        partners[name] = dict(zip(other["material_id"], other[p.column]))
     rows = []
     for mid, t, flags in zip(df["material_id"], df[k.column], df["flags"]):
-        cols = scalar_columns(k.name, np.asarray(t, dtype=float), elastic=elastic.get(mid))
+        cols = scalar_columns(k, np.asarray(t, dtype=float), partners={n: d.get(mid) for n, d in partners.items()})
         rows.append({"id": mid, **{f"dft_{c}": v for c, v in cols.items()}, "dft_flags": ", ".join(flags)})
     return pd.DataFrame(rows).set_index("id")
 
@@ -273,13 +275,12 @@ def filter_predictions(
     """
     from gmtnet.catalog import parse_elements
 
-    from gmtnet.insulator import GATED_KINDS
-
-    k = get_kind(kind).name
+    kd = get_kind(kind)
+    k = kd.name
     rows = table[table["kind"] == k]
     if METAL_COLUMN not in rows.columns:
         rows = add_metal_flags(rows)
-    if k in GATED_KINDS and not show_likely_metals:
+    if kd.insulators_only and not show_likely_metals:
         rows = rows[~rows[METAL_COLUMN]]
     if not with_errors:
         rows = rows[rows["error"].isna()]

@@ -42,7 +42,7 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "spacegroup_symbol",
     "point_group",
     "crystal_system",
-    *(f"has_{k}" for k in KINDS),
+    *(f"has_{k.name}" for k in KINDS.values() if k.dataset in DATASETS),
     "datasets",
     "split",
     "flags",
@@ -247,6 +247,8 @@ def reference_tensor(material_id: str, kind: str) -> dict | None:
         with a prediction made on that same structure.
     """
     k = get_kind(kind)
+    if k.dataset not in DATASETS:  # a registered kind without bundled DFT labels
+        return None
     residual_col = "symmetry_residual_electronic" if k.column == "tensor_electronic" else "symmetry_residual"
     row = _read_row(
         k.dataset, material_id, ["lattice", "species", "frac_coords", k.column, residual_col, "flags", "split"]

@@ -279,7 +279,7 @@ def _add_predict_parser(subparsers) -> None:
     p = subparsers.add_parser("predict", help="predict tensors for structure files")
     p.add_argument("files", nargs="+", help="CIF, POSCAR/CONTCAR, extended XYZ or pymatgen JSON files")
     p.add_argument("--kind", action="append", choices=sorted(KINDS), default=None,
-                   help="tensor kind (repeatable; default: all)")
+                   help="tensor kind (repeatable; default: every kind whose weights are installed)")
     p.add_argument("--symprec", type=float, default=None, help="spglib tolerance in Å (default: library default)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", default=None, help="also write all predictions to this JSON file")
@@ -294,13 +294,17 @@ def _run_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     from gmtnet.io import read_structure
-    from gmtnet.predict import Predictor
+    from gmtnet.predict import Predictor, installed_kinds
     from gmtnet.symmetry import DEFAULT_SYMPREC
-    from gmtnet.tensors import voigt_labels
 
-    kinds = args.kind or sorted(KINDS)
+    # Names are resolved once, here at the edge; from here on the kinds travel as objects.
+    kinds = [KINDS[name] for name in (args.kind or sorted(installed_kinds()))]
     symprec = DEFAULT_SYMPREC if args.symprec is None else args.symprec
-    predictor = Predictor.load(kinds=kinds, device=args.device, members=args.members)
+    try:
+        predictor = Predictor.load(kinds=kinds, device=args.device, members=args.members)
+    except FileNotFoundError as err:  # a registered kind whose weights are not installed
+        print(f"error: {err}")
+        return 2
     status, records = 0, []
     for path in args.files:
         try:
@@ -321,7 +325,7 @@ def _run_predict(args: argparse.Namespace) -> int:
                   f"(#{sym.spacegroup_number}), point group {sym.point_group}, {sym.crystal_system}")
             print(f"{r.kind.title} {r.kind.symbol} [{r.kind.unit_label}], Voigt (IEEE order xx yy zz yz xz xy), "
                   f"structure frame; {sym.n_independent} independent components")
-            labels = voigt_labels(kind)
+            labels = kind.voigt_labels()
             width = max(len(x) for x in labels.ravel())
             fmt = {"float_kind": lambda x: f"{x:{width + 6}.4f}"}
             print(np.array2string(r.voigt, formatter=fmt))
@@ -356,7 +360,8 @@ def _add_screen_parser(subparsers) -> None:
     p.add_argument("input", help="folder of CIF/POSCAR/extended-XYZ/pymatgen-JSON files (recursive), "
                    "a .parquet or .jsonl file of pymatgen structure dicts, or an ASE database (.db)")
     p.add_argument("--out", required=True, help="output folder (Parquet dataset)")
-    p.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=None, help="tensor kinds (default: all)")
+    p.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=None,
+                   help="tensor kinds (default: every kind whose weights are installed)")
     p.add_argument("--workers", type=int, default=2,
                    help="local Dask worker processes, one thread each (default 2; 0: no Dask, in this process)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
@@ -382,7 +387,7 @@ def _run_screen(args: argparse.Namespace) -> int:
             chunk_size=args.chunk_size, symprec=args.symprec, device=args.device,
             torch_threads=args.torch_threads, members=args.members, progress=not args.quiet,
         )
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:  # bad input, or a kind whose weights are not installed
         print(f"error: {err}")
         return 2
     print(json.dumps(summary.to_dict(), indent=2))

@@ -464,7 +464,7 @@ def load_dfpt(include_flagged: bool = True) -> pd.DataFrame:
 
 def _label_form(k: TensorKind) -> str:
     rows, cols = k.voigt_shape
-    return f"{k.symbol} {rows}x{cols}" + (" Voigt" if k.rank > 2 else "")
+    return f"{k.symbol} {rows}x{cols}" + (" Voigt" if k.voigt_shape != k.shape else "")
 
 
 def _summary_row(k: TensorKind) -> dict:

@@ -250,7 +250,7 @@ def newly_allowed(before: SymmetryConstraints, after: SymmetryConstraints, order
     now_zero = after.voigt_zero_mask(order)
     labels = voigt_labels(before.kind, order)
     mask = was_zero & ~now_zero
-    if before.kind.rank in (2, 4):  # symmetric Voigt matrix: list each component once
+    if before.kind.voigt_symmetric:  # symmetric Voigt matrix: list each component once
         mask = np.triu(mask)
     return [str(labels[i, j]) for i, j in zip(*np.nonzero(mask))]
 

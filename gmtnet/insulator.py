@@ -50,10 +50,13 @@ from functools import lru_cache
 import numpy as np
 from pymatgen.core import Composition, Element
 
+from gmtnet.kinds import SHIPPED
+
 __all__ = ["ANION_GAP", "GATED_KINDS", "charge_balances", "is_likely_metal", "metal_reason", "metal_warning"]
 
-#: Kinds whose tensor is defined only for insulators (the gate applies to them, not to C).
-GATED_KINDS = ("dielectric", "dielectric_electronic", "piezoelectric")
+#: The shipped kinds whose tensor is defined only for insulators (the gate applies to them, not
+#: to C); defined for insulators only (a kind says so itself: ``insulators_only``).
+GATED_KINDS = tuple(k.name for k in SHIPPED if k.insulators_only)
 #: Least Pauling electronegativity difference to the most electropositive element for an element
 #: of an all-metal compound to take a negative state (0.4: the usual non-polar/polar boundary).
 ANION_GAP = 0.4

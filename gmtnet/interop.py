@@ -54,24 +54,13 @@ def as_structure(obj):
 
 def to_pymatgen(prediction):
     """The prediction's mean tensor as a pymatgen tensor object, full rank, structure frame, the
-    kind's units: ``SquareTensor`` (ε₀, ε∞), ``PiezoTensor`` (e, C/m²), ``ElasticTensor`` (C, GPa).
+    kind's units, of the class the kind chooses (:meth:`gmtnet.kinds.TensorKind.to_pymatgen`):
+    ``SquareTensor`` (ε₀, ε∞), ``PiezoTensor`` (e, C/m²), ``ElasticTensor`` (C, GPa).
 
     The full-rank array is handed over as is, so pymatgen's ``.voigt`` gives back
     ``prediction.voigt`` (both IEEE order) and ``from_voigt(prediction.voigt)`` gives the same
     object."""
-    rank = prediction.kind.rank
-    tensor = np.array(prediction.tensor, dtype=np.float64)
-    if rank == 2:
-        from pymatgen.core.tensors import SquareTensor
-
-        return SquareTensor(tensor)
-    if rank == 3:
-        from pymatgen.analysis.piezo import PiezoTensor
-
-        return PiezoTensor(tensor)
-    from pymatgen.analysis.elasticity import ElasticTensor
-
-    return ElasticTensor(tensor)
+    return prediction.kind.to_pymatgen(prediction.tensor)
 
 
 def _cell(value: float, sigma: float | None) -> str:

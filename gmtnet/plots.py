@@ -227,7 +227,7 @@ def _label_positions(kind: TensorKind, order: str) -> dict[str, list[tuple[int, 
     pos: dict[str, list[tuple[int, int]]] = {}
     for (i, j), name in np.ndenumerate(labels):
         pos.setdefault(str(name), []).append((i, j))
-        if kind.rank in (2, 4) and i != j:
+        if kind.voigt_symmetric and i != j:
             pos.setdefault(str(labels[j, i]), []).append((i, j))
     return pos
 
@@ -307,16 +307,9 @@ def voigt_heatmap(
 
 
 def _axis_names(k: TensorKind, order: str) -> tuple[list[str], list[str]]:
-    """Row and column names: Cartesian for rank 2, 1-based Voigt indices with their pair otherwise."""
-    from gmtnet.tensors import VOIGT_PAIRS
-
-    xyz = "xyz"
-    pairs = [f"{n + 1} ({xyz[i]}{xyz[j]})" for n, (i, j) in enumerate(VOIGT_PAIRS[order])]
-    if k.rank == 2:
-        return list(xyz), list(xyz)
-    if k.rank == 3:
-        return [f"{i + 1} ({xyz[i]})" for i in range(3)], pairs
-    return pairs, pairs
+    """Row and column names: Cartesian for a plain matrix form, 1-based Voigt indices with their
+    axis or pair otherwise (:meth:`gmtnet.kinds.TensorKind.voigt_axis_labels`, in ``order``)."""
+    return k.voigt_axis_labels(order)
 
 
 def difference_heatmap(

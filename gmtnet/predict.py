@@ -33,18 +33,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gmtnet.admissible import admissible_dielectric_pair, make_admissible
 from gmtnet.models.ensemble import ModelEnsemble, load_ensemble, scalar_uncertainty
 from gmtnet.graph import CrystalGraph, build_graph
-from gmtnet.insulator import GATED_KINDS, metal_warning
+from gmtnet.insulator import metal_warning
 from gmtnet.interop import as_structure
 from gmtnet.kinds import KINDS, TensorKind, get_kind
-from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
+from gmtnet.symmetry import DEFAULT_SYMPREC, SiteSymmetry, SymmetryConstraints, symmetry_constraints
 from gmtnet.tensors import to_voigt
 from gmtnet.models.network import resolve_device
 from gmtnet.weights import shipped_model_dir
 
-__all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor"]
+__all__ = ["Prediction", "SymmetryReport", "PredictionError", "Predictor", "weights_dir", "installed_kinds"]
+
+
+def weights_dir(kind: str | TensorKind) -> Path:
+    """Where the weights of ``kind`` are: its own ``weights`` directory when it names one (a kind
+    registered by a user or a test), else the shipped one. FileNotFoundError when there are none."""
+    k = get_kind(kind)
+    if k.weights is None:
+        return shipped_model_dir(k.name)
+    path = Path(k.weights)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no weights for {k.name!r} at {path}")
+    return path
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,12 @@ class Prediction:
         members: ``(M, 3, ..., 3)`` each member's admissible tensor (same frame and units), for
             the uncertainty of derived quantities (:meth:`derived_std`); ``None`` for one network.
         std_scale: the calibration factor applied to the members' spread.
+        sites: for a per-atom kind (``kind.per_atom``), the crystal's
+            :class:`~gmtnet.symmetry.SiteSymmetry` (Wyckoff letters, site-symmetry groups); then
+            ``tensor`` is ``(n_atoms, 3, ..., 3)`` in structure site order, ``voigt`` has the same
+            leading atom axis, each atom's tensor obeys its site symmetry (and the sum rule when the
+            model imposes it), and ``constraints`` is the crystal's form for one such tensor (for its
+            point group), not a constraint on each atom.
     """
 
     kind: TensorKind
@@ -104,6 +121,7 @@ class Prediction:
     warnings: tuple[str, ...] = ()
     members: np.ndarray | None = None
     std_scale: float = 1.0
+    sites: SiteSymmetry | None = None
 
     @property
     def unit(self) -> str:
@@ -144,6 +162,14 @@ class Prediction:
         from gmtnet.tensors import rotate
 
         k = self.kind
+        if k.per_atom:  # each atom rotated; its site symmetry rotates with it (no crystal projection)
+            tensor = rotate(self.tensor, rotation, rank=k.rank)
+            if self.members is None:
+                return replace(self, tensor=tensor, voigt=k.to_voigt(tensor, "ieee"), constraints=constraints)
+            members = rotate(self.members, rotation, rank=k.rank)
+            std = members.std(axis=0, ddof=1) * self.std_scale
+            return replace(self, tensor=tensor, voigt=k.to_voigt(tensor, "ieee"), constraints=constraints,
+                           members=members, std=std, uncertainty=float(np.linalg.norm(std)))
         tensor = constraints.project(rotate(self.tensor, rotation, rank=k.rank))
         if self.members is None:
             return _make_prediction(k, tensor, constraints, self.admissible_shift, warnings=self.warnings)
@@ -200,6 +226,19 @@ class PredictionError:
     message: str
 
 
+def installed_kinds() -> list[str]:
+    """Names of the registered kinds whose weights exist, in registry order (the CLI's and the
+    screen's default)."""
+    out = []
+    for name in KINDS:
+        try:
+            weights_dir(name)
+        except FileNotFoundError:
+            continue
+        out.append(name)
+    return out
+
+
 class Predictor:
     """In-process GMTNet ensembles for every kind, loaded once (CPU or GPU).
 
@@ -212,61 +251,80 @@ class Predictor:
         >>> fast = Predictor.load(members=1)   # one network per kind: screening speed, no σ
     """
 
-    def __init__(self, models: dict[str, ModelEnsemble], device: torch.device):
+    def __init__(self, models: dict[str, ModelEnsemble], device: torch.device, missing: Sequence[str] = ()):
         self.models = models
         self.device = device
-        # ε∞ member outputs by crystal, shared by ε∞ predictions and ε₀'s admissibility step, so that
-        # asking for both runs the ε∞ networks once (see _eps_inf_members).
-        self._eps_inf_cache: dict = {}
+        #: Registered kinds that were asked for by default but have no weights installed.
+        self.missing: tuple[str, ...] = tuple(missing)
+        # Member outputs of a kind that bounds another (ε∞ for ε₀ ⪰ ε∞), by kind and crystal, shared
+        # by that kind's own predictions and the bounded kind's admissibility step, so that asking
+        # for both runs its networks once (see _lower_members).
+        self._bound_cache: dict[str, dict] = {}
 
     def clear_cache(self) -> None:
-        """Forget the ε∞ member outputs kept for reuse by ε₀ (benchmarks time the networks)."""
-        self._eps_inf_cache.clear()
+        """Forget the member outputs kept for reuse by a bounded kind (benchmarks time the networks)."""
+        self._bound_cache.clear()
 
     @classmethod
     def load(
         cls,
-        kinds: Iterable[str] | str | Path | None = None,
+        kinds: Iterable[str | TensorKind] | str | TensorKind | Path | None = None,
         device: str = "auto",
         model_dirs: dict[str, str | Path] | None = None,
         members: int | None = None,
     ) -> "Predictor":
-        """Load the shipped ensembles (or ``model_dirs[kind]``) for ``kinds`` (default: all kinds).
+        """Load the ensembles for ``kinds``: ``model_dirs[kind]``, else the kind's own
+        ``weights`` directory, else the shipped one.
 
-        ``model_dirs`` values may be ensemble directories or single trained model directories
-        (``python -m gmtnet train`` output). ``members``: load only the first this many networks
-        of each ensemble; ``1`` is the fast single network (no uncertainty) for screening.
+        ``kinds`` None loads every registered kind whose weights exist; the others are listed in
+        :attr:`missing` (a kind can be registered before its weights ship). Kinds named explicitly
+        must have weights. ``model_dirs`` values may be ensemble directories or single trained
+        model directories (``python -m gmtnet train`` output). ``members``: load only the first
+        this many networks of each ensemble; ``1`` is the fast single network (no uncertainty).
 
         ``Predictor.load(path)``: a directory written by ``python -m gmtnet train`` (or an
         ensemble directory) loads that run alone, for the kind it was trained for.
 
         Raises:
             ValueError: unknown kind, ``members`` < 1, or ``device="cuda"`` without a GPU.
-            FileNotFoundError: missing weights.
+            FileNotFoundError: missing weights for a kind named in ``kinds``.
         """
         dev = resolve_device(device)
         if isinstance(kinds, (str, Path)) and str(kinds) not in KINDS:
             run = load_ensemble(kinds, dev, members=members)  # one trained run: its own kind
             return cls({run.config.kind: run}, dev)
-        names = list(KINDS) if kinds is None else [get_kind(k).name for k in ([kinds] if isinstance(kinds, str) else kinds)]
+        requested = kinds is not None
+        if kinds is None:
+            chosen = list(KINDS.values())
+        else:
+            chosen = [get_kind(k) for k in ([kinds] if isinstance(kinds, (str, TensorKind)) else kinds)]
         dirs = model_dirs or {}
-        models = {k: load_ensemble(dirs.get(k) or shipped_model_dir(k), dev, members=members) for k in names}
+        models, missing = {}, []
+        for k in chosen:
+            try:
+                directory = dirs.get(k.name) or weights_dir(k)
+            except FileNotFoundError:
+                if requested:
+                    raise
+                missing.append(k.name)
+                continue
+            models[k.name] = load_ensemble(directory, dev, members=members)
         for k, m in models.items():
             if m.config.kind != k:
                 raise ValueError(f"model for {k!r} was trained for {m.config.kind!r}")
-        return cls(models, dev)
+        return cls(models, dev, missing)
 
     @property
     def kinds(self) -> list[str]:
         return list(self.models)
 
-    def _model(self, kind: str) -> ModelEnsemble:
-        k = get_kind(kind).name
-        if k not in self.models:
-            raise ValueError(f"no model loaded for {k!r}; loaded: {self.kinds}")
-        return self.models[k]
+    def _model(self, k: TensorKind) -> ModelEnsemble:
+        if k.name not in self.models:
+            why = " (its weights are not installed)" if k.name in self.missing else ""
+            raise ValueError(f"no model loaded for {k.name!r}{why}; loaded: {self.kinds}")
+        return self.models[k.name]
 
-    def predict(self, structure, kind: str, symprec: float = DEFAULT_SYMPREC) -> Prediction:
+    def predict(self, structure, kind: str | TensorKind, symprec: float = DEFAULT_SYMPREC) -> Prediction:
         """Predict one tensor for one structure (see the module docstring for the steps).
 
         ``structure``: a pymatgen ``Structure`` or an ASE ``Atoms`` (converted with pymatgen's
@@ -282,13 +340,15 @@ class Predictor:
         return result
 
     def predict_many(
-        self, structures: Sequence, kind: str, symprec: float = DEFAULT_SYMPREC, batch_size: int = 64
+        self, structures: Sequence, kind: str | TensorKind, symprec: float = DEFAULT_SYMPREC, batch_size: int = 64
     ) -> list[Prediction | PredictionError]:
         """Predict for many structures (pymatgen ``Structure`` or ASE ``Atoms``) in batches; a
         structure that fails gives a :class:`PredictionError` in its place and does not stop the
         others."""
-        model = self._model(kind)
         k = get_kind(kind)
+        model = self._model(k)
+        if k.per_atom:
+            return self._predict_atoms(k, model, structures, symprec, batch_size)
         results: list[Prediction | PredictionError | None] = [None] * len(structures)
         structures = list(structures)
         ok, graphs, cons = [], [], []
@@ -305,8 +365,8 @@ class Predictor:
             cons.append(c)
         if ok:
             proj = np.stack([c.projector for c in cons])
-            if k.name == "dielectric_electronic":
-                symmetric = self._eps_inf_members([structures[i] for i in ok], symprec, graphs, proj, cons, batch_size)
+            if self._bounds_another(k):
+                symmetric = self._lower_members(k.name, [structures[i] for i in ok], symprec, graphs, proj, cons, batch_size)
             else:
                 # (M, N, ...): every member, each output projected with its crystal's exact projector
                 symmetric = _project_each(cons, model.run(graphs, proj, batch_size=batch_size))
@@ -316,42 +376,93 @@ class Predictor:
                                                                           structures[i], graphs[j]))
         return results  # type: ignore[return-value]
 
-    def _eps_inf_members(self, structures, symprec, graphs, proj, cons, batch_size) -> np.ndarray:
-        """``(M, N, 3, 3)`` symmetric ε∞ member tensors, from the cache where this crystal (same cell,
-        same symprec, same loaded ensemble) was already run, else from the networks."""
-        ens = self.models["dielectric_electronic"]
-        if self._eps_inf_cache.get("ensemble") is not ens:  # another ε∞ ensemble was put in place
-            self._eps_inf_cache.clear()
-            self._eps_inf_cache["ensemble"] = ens
+    def _predict_atoms(self, k: TensorKind, ens: ModelEnsemble, structures: Sequence, symprec: float,
+                       batch_size: int) -> list[Prediction | PredictionError]:
+        """One ``(n_atoms, 3, ..., 3)`` tensor per crystal for a per-atom kind: each member through
+        :func:`gmtnet.models.per_atom.predict_atoms` (site symmetry and sum rule exact in float64),
+        made admissible atom by atom, then averaged; σ and the scalar uncertainty (Frobenius norm
+        of σ over all atoms, kind's unit) as for a per-crystal kind."""
+        from gmtnet.models.per_atom import predict_atoms
+
+        results: list[Prediction | PredictionError | None] = [None] * len(structures)
+        ok, good, cons = [], [], []
+        for i, s in enumerate(structures):
+            try:
+                s = as_structure(s)
+                c = symmetry_constraints(s, k, symprec=symprec)
+                build_graph(s, num_neighbors=ens.config.num_neighbors)  # refuses what the networks cannot take
+            except (ValueError, TypeError, AttributeError) as err:
+                results[i] = PredictionError(i, f"structure {i}: {err}")
+                continue
+            ok.append(i)
+            good.append(s)
+            cons.append(c)
+        if ok:
+            sum_rule = ens.config.sum_rule
+            runs = [predict_atoms(m, good, batch_size=batch_size, symprec=symprec) for m in ens.members]
+            for j, (i, c) in enumerate(zip(ok, cons)):
+                site = runs[0][j].sites
+                symmetric = np.stack([run[j].tensors for run in runs])
+                admissible = np.stack([k.make_admissible(t) for t in symmetric])
+                for m in np.flatnonzero(np.any(admissible != symmetric, axis=tuple(range(1, admissible.ndim)))):
+                    admissible[m] = site.project(admissible[m], acoustic_sum_rule=sum_rule)
+                mean = admissible.mean(axis=0)
+                shift = float(np.linalg.norm(mean - symmetric.mean(axis=0)))
+                extra: dict = {}
+                if len(admissible) > 1:
+                    mean = site.project(mean, acoustic_sum_rule=sum_rule)
+                    std = admissible.std(axis=0, ddof=1) * ens.std_scale
+                    extra = dict(std=std, uncertainty=float(np.linalg.norm(std)), members=admissible,
+                                 std_scale=ens.std_scale)
+                warnings = () if ens.domain is None else ens.domain.warnings(good[j], build_graph(good[j], num_neighbors=ens.config.num_neighbors))
+                results[i] = _gate(k, good[j], _atoms_prediction(k, mean, c, site, shift, warnings, **extra))
+        return results  # type: ignore[return-value]
+
+    def _bounds_another(self, k: TensorKind) -> bool:
+        """True when a loaded kind is bounded below by ``k`` (then ``k``'s members are cached)."""
+        return any(KINDS[n].bounded_below_by == k.name for n in self.models if n in KINDS)
+
+    def _lower_members(self, kind: str, structures, symprec, graphs, proj, cons, batch_size) -> np.ndarray:
+        """``(M, N, ...)`` symmetric member tensors of ``kind`` (a bounding kind such as ε∞), from the
+        cache where this crystal (same cell, same symprec, same loaded ensemble) was already run,
+        else from the networks."""
+        ens = self.models[kind]
+        cache = self._bound_cache.setdefault(kind, {})
+        if cache.get("ensemble") is not ens:  # another ensemble was put in place
+            cache.clear()
+            cache["ensemble"] = ens
         keys = [(symprec, *_cell_key(s)) for s in structures]
-        todo = [j for j, key in enumerate(keys) if key not in self._eps_inf_cache]
+        todo = [j for j, key in enumerate(keys) if key not in cache]
         if todo:
             fresh = _project_each([cons[j] for j in todo], ens.run([graphs[j] for j in todo], proj[todo], batch_size=batch_size))
             for n, j in enumerate(todo):
-                if len(self._eps_inf_cache) > _EPS_INF_CACHE_SIZE:
-                    oldest = next(k for k in self._eps_inf_cache if k != "ensemble")  # insertion order
-                    del self._eps_inf_cache[oldest]
-                self._eps_inf_cache[keys[j]] = fresh[:, n]
-        return np.stack([self._eps_inf_cache[key] for key in keys], axis=1)
+                if len(cache) > _BOUND_CACHE_SIZE:
+                    oldest = next(k for k in cache if k != "ensemble")  # insertion order
+                    del cache[oldest]
+                cache[keys[j]] = fresh[:, n]
+        return np.stack([cache[key] for key in keys], axis=1)
 
     def _admissible(self, k, symmetric, structures, ok, graphs, proj, cons, batch_size, symprec=DEFAULT_SYMPREC) -> np.ndarray:
         """Admissible tensors for ``(M, N, ...)`` symmetric member predictions of kind ``k``.
 
-        ε₀ is made admissible together with ε∞ (ε₀ ⪰ ε∞ ⪰ 1) when the ε∞ ensemble is loaded, so
-        a user who asks for both gets a consistent pair: member i of ε₀ with member i of ε∞ (with
-        the ε∞ mean when the counts differ); ε∞ alone is clipped the same way either way. Each
-        clipped member is projected again to clear the clipping's round-off.
+        A kind bounded below by another (ε₀ ⪰ ε∞) is made admissible together with it when that
+        kind is loaded, so a user who asks for both gets a consistent pair: member i with member i
+        of the bound (with its mean when the counts differ); the bounding kind alone is made
+        admissible the same way either way. Each changed member is projected again to clear the
+        clipping's round-off.
         """
-        if k.name != "dielectric" or "dielectric_electronic" not in self.models:
-            out = np.stack([make_admissible(s, k) for s in symmetric])
+        lower = k.bounded_below_by
+        if lower is None or lower not in self.models:
+            out = np.stack([k.make_admissible(s) for s in symmetric])
         else:
-            electronic = self.models["dielectric_electronic"]
-            if electronic.config.num_neighbors != self.models["dielectric"].config.num_neighbors:
-                graphs = [build_graph(structures[i], num_neighbors=electronic.config.num_neighbors) for i in ok]
-            eps_inf = self._eps_inf_members([structures[i] for i in ok], symprec, graphs, proj, cons, batch_size)
-            if len(eps_inf) != len(symmetric):
-                eps_inf = np.broadcast_to(eps_inf.mean(axis=0), symmetric.shape)
-            out = np.stack([admissible_dielectric_pair(s, e)[0] for s, e in zip(symmetric, eps_inf)])
+            bound_kind = get_kind(lower)
+            ensemble = self.models[lower]
+            if ensemble.config.num_neighbors != self.models[k.name].config.num_neighbors:
+                graphs = [build_graph(structures[i], num_neighbors=ensemble.config.num_neighbors) for i in ok]
+            bound = self._lower_members(lower, [structures[i] for i in ok], symprec, graphs, proj, cons, batch_size)
+            if len(bound) != len(symmetric):
+                bound = np.broadcast_to(bound.mean(axis=0), symmetric.shape)
+            out = np.stack([k.admissible_above(s, bound_kind.make_admissible(b)) for s, b in zip(symmetric, bound)])
         changed = np.any(out != symmetric, axis=tuple(range(2, out.ndim)))
         for m, n in zip(*np.nonzero(changed)):
             out[m, n] = cons[n].project(out[m, n])
@@ -363,13 +474,13 @@ def _gate(k: TensorKind, structure, prediction: Prediction) -> Prediction:
     only. Why a warning and not a refusal: the rule is a heuristic from the composition (it flags
     1.9 % of the bundled insulators, :mod:`gmtnet.insulator`), so the tensor is still returned,
     and a batch keeps one result per structure."""
-    if k.name not in GATED_KINDS:
+    if not k.insulators_only:
         return prediction
     warning = metal_warning(structure, k.title[0].lower() + k.title[1:])
     return prediction if warning is None else replace(prediction, warnings=(warning, *prediction.warnings))
 
 
-_EPS_INF_CACHE_SIZE = 1024
+_BOUND_CACHE_SIZE = 1024
 
 
 def _cell_key(structure) -> tuple[bytes, bytes, bytes]:
@@ -409,6 +520,24 @@ def _ensemble_prediction(k: TensorKind, ens: ModelEnsemble, c: SymmetryConstrain
                      f"({ens.uncertainty_p95:.3g}{unit}).",)
     return _make_prediction(k, mean, c, admissible_shift=shift, std=std, uncertainty=unc, warnings=warnings,
                             members=admissible, std_scale=ens.std_scale)
+
+
+def _atoms_prediction(k: TensorKind, tensor: np.ndarray, c: SymmetryConstraints, site: SiteSymmetry,
+                      shift: float, warnings: tuple, **uncertainty) -> Prediction:
+    """A per-atom kind's prediction: the symmetry report checks each atom against its site symmetry
+    (``max_forbidden``: largest change the site projection makes; no equality check of its own)."""
+    sym = c.symmetry
+    index, blocks = site.projector_blocks(k.rank)
+    n_independent = int(round(sum(np.trace(b) for (a, b_), b in zip(index.T, blocks) if a == b_)))
+    off = float(np.abs(tensor - site.project(tensor)).max()) if tensor.size else 0.0
+    report = SymmetryReport(
+        spacegroup_number=sym.spacegroup_number, spacegroup_symbol=sym.spacegroup_symbol,
+        point_group=sym.point_group, crystal_system=sym.crystal_system, n_independent=n_independent,
+        symprec=sym.symprec, zero_ok=off <= 1e-5, equality_ok=off <= 1e-4, max_forbidden=off,
+        max_equality_violation=off,
+    )
+    return Prediction(kind=k, tensor=tensor, voigt=k.to_voigt(tensor, "ieee"), symmetry=report, constraints=c,
+                      admissible_shift=shift, warnings=warnings, sites=site, **uncertainty)
 
 
 def _make_prediction(

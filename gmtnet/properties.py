@@ -30,7 +30,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from gmtnet.kinds import TensorKind, get_kind
-from gmtnet.tensors import from_voigt, rotate, to_voigt
+from gmtnet.kinds.elastic import MANDEL_SCALE, from_mandel
+from gmtnet.kinds.elastic import to_mandel as _mandel
+from gmtnet.kinds.piezoelectric import strain_tensor
+from gmtnet.tensors import to_voigt
 
 __all__ = [
     "TPA_PER_GPA",
@@ -38,6 +41,8 @@ __all__ = [
     "Extremum",
     "DerivedValue",
     "fibonacci_sphere",
+    "canonical_sign",
+    "principal_axes",
     "dielectric_principal",
     "average_dielectric",
     "refractive_indices",
@@ -66,8 +71,6 @@ __all__ = [
 #: 1/GPa -> 1/TPa: linear compressibility is shown in TPa⁻¹, as ELATE does.
 TPA_PER_GPA = 1.0e3
 
-#: Mandel factors of the six IEEE Voigt positions (xx, yy, zz, yz, xz, xy).
-MANDEL_SCALE = np.array([1.0, 1.0, 1.0, math.sqrt(2.0), math.sqrt(2.0), math.sqrt(2.0)])
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
-def _canonical_sign(v: np.ndarray) -> np.ndarray:
+def canonical_sign(v: np.ndarray) -> np.ndarray:
     """±v with its largest-magnitude component positive: a stable choice for axes (v ≡ −v)."""
     v = np.asarray(v, dtype=float)
     return v if v[np.argmax(np.abs(v))] >= 0 else -v
@@ -189,7 +192,7 @@ def _sphere_extremum(f_batch: Callable[[np.ndarray], np.ndarray], sign: float, n
         if best is None or sign * value < sign * best[0]:
             best = (value, n)
     value, n = best
-    return Extremum(float(value), _canonical_sign(n) if axis else n)
+    return Extremum(float(value), canonical_sign(n) if axis else n)
 
 
 def _pair_directions(n: np.ndarray, psi: np.ndarray) -> np.ndarray:
@@ -225,7 +228,7 @@ def _pair_extremum(
         if best is None or sign * value < sign * best[0]:
             best = (value, n, m)
     value, n, m = best
-    return Extremum(value, _canonical_sign(n), _canonical_sign(m))
+    return Extremum(value, canonical_sign(n), canonical_sign(m))
 
 
 def _refine_pair(f_pairs, sign: float, n0: np.ndarray, psi0: float, m0: np.ndarray, v0: float):
@@ -261,6 +264,13 @@ def _check(tensor: np.ndarray, kind: str | TensorKind) -> np.ndarray:
     return t
 
 
+def principal_axes(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending, the matrix's unit) and unit eigenvectors as **rows** of a symmetric
+    ``(3, 3)`` matrix (sign chosen with the largest component positive), structure frame."""
+    w, v = np.linalg.eigh(0.5 * (matrix + matrix.T))
+    return w, np.stack([canonical_sign(v[:, i]) for i in range(3)])
+
+
 def dielectric_principal(eps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Principal values and axes of a dielectric tensor.
 
@@ -272,9 +282,7 @@ def dielectric_principal(eps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         vectors as **rows**, ``axes[i]`` belonging to ``values[i]`` (sign chosen with the largest
         component positive).
     """
-    e = _check(eps, "dielectric")
-    w, v = np.linalg.eigh(0.5 * (e + e.T))
-    return w, np.stack([_canonical_sign(v[:, i]) for i in range(3)])
+    return principal_axes(_check(eps, "dielectric"))
 
 
 def average_dielectric(eps: np.ndarray) -> float:
@@ -338,7 +346,7 @@ def piezo_eij_max(e: np.ndarray) -> tuple[float, np.ndarray]:
     this when given the structure). :func:`piezo_operator_norm` is the frame-independent variant.
     """
     u, s, _ = np.linalg.svd(to_voigt(_check(e, "piezoelectric"), "piezoelectric", "ieee"))
-    return float(s[0]), _canonical_sign(u[:, 0])
+    return float(s[0]), canonical_sign(u[:, 0])
 
 
 def piezo_operator_norm(e: np.ndarray) -> tuple[float, np.ndarray]:
@@ -349,7 +357,7 @@ def piezo_operator_norm(e: np.ndarray) -> tuple[float, np.ndarray]:
     """
     v = to_voigt(_check(e, "piezoelectric"), "piezoelectric", "ieee") * MANDEL_SCALE
     u, s, _ = np.linalg.svd(v)
-    return float(s[0]), _canonical_sign(u[:, 0])
+    return float(s[0]), canonical_sign(u[:, 0])
 
 
 def max_longitudinal_piezo(e: np.ndarray, n_samples: int = 2000) -> Extremum:
@@ -375,8 +383,7 @@ def piezo_strain_coefficients(e: np.ndarray, c: np.ndarray) -> np.ndarray:
         J = 4..6 (engineering shear strain). d_ijk = e_ilm s_lmjk with s = C⁻¹ in 1/GPa, so
         C/m² · m²/GN = 1e-9 C/N = 1e3 pC/N per unit. All NaN when C is not invertible.
     """
-    s = compliance(c)
-    d = np.einsum("ilm,lmjk->ijk", _check(e, "piezoelectric"), s) * 1.0e3
+    d = strain_tensor(_check(e, "piezoelectric"), compliance(c))
     v = to_voigt(d, "piezoelectric", "ieee")
     return v * np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
 
@@ -386,7 +393,7 @@ def piezo_strain_coefficients(e: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 def to_mandel(c: np.ndarray) -> np.ndarray:
     """``(6, 6)`` Mandel (Kelvin) stiffness in GPa, IEEE order: Voigt C_IJ · w_I · w_J, w = (1,1,1,√2,√2,√2)."""
-    return to_voigt(_check(c, "elastic"), "elastic", "ieee") * np.outer(MANDEL_SCALE, MANDEL_SCALE)
+    return _mandel(_check(c, "elastic"))
 
 
 def stiffness_eigenvalues(c: np.ndarray) -> np.ndarray:
@@ -422,8 +429,7 @@ def compliance(c: np.ndarray) -> np.ndarray:
         return np.full((3, 3, 3, 3), np.nan)
     if not np.isfinite(s_mandel).all() or np.linalg.cond(m) > 1e12:
         return np.full((3, 3, 3, 3), np.nan)
-    s_voigt_free = s_mandel / np.outer(MANDEL_SCALE, MANDEL_SCALE)
-    return from_voigt(s_voigt_free, "elastic", "ieee")
+    return from_mandel(s_mandel)
 
 
 def young_modulus(s: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -517,84 +523,14 @@ def elastic_extrema(c: np.ndarray, n_samples: int = 1500, n_pair_dirs: int = 300
 # --------------------------------------------------------------------------- collection
 
 
-def _dielectric_props(eps: np.ndarray, electronic: bool) -> dict[str, DerivedValue]:
-    w, axes = dielectric_principal(eps)
-    out = {
-        "principal values": DerivedValue(w, "", axes, note="eigenvalues of ε, ascending; directions are the principal axes"),
-        "average ε": DerivedValue(average_dielectric(eps), "", note="tr(ε)/3"),
-        "anisotropy ε_max − ε_min": DerivedValue(float(w[-1] - w[0]), ""),
-    }
-    if electronic:
-        out["refractive indices"] = DerivedValue(refractive_indices(eps), "", axes, note="√ of the principal values of ε∞")
-        out["average n"] = DerivedValue(average_refractive_index(eps), "", note="√(tr(ε∞)/3), Materials Project convention")
-        out["birefringence"] = DerivedValue(birefringence(eps), "", note="n_max − n_min")
-    return out
-
-
-def _piezo_props(e: np.ndarray, structure) -> dict[str, DerivedValue]:
-    unit = get_kind("piezoelectric").unit
-    if structure is not None:
-        from gmtnet.tensors import ieee_rotation
-
-        r = ieee_rotation(structure)
-        value, u = piezo_eij_max(rotate(e, r))
-        u = _canonical_sign(r.T @ u)  # back to the structure frame
-        note = "largest singular value of the IEEE-frame Voigt matrix"
-    else:
-        value, u = piezo_eij_max(e)
-        note = "largest singular value of the Voigt matrix in the given frame (frame-dependent)"
-    norm, p = piezo_operator_norm(e)
-    longi = max_longitudinal_piezo(e)
-    return {
-        "e_ij max": DerivedValue(value, unit, u, note=note),
-        "max |P| per unit strain": DerivedValue(norm, unit, p, note="largest singular value of the Mandel-scaled matrix (frame-independent)"),
-        "max longitudinal e(n)": DerivedValue(longi.value, unit, longi.n, note="max over n of e_ijk n_i n_j n_k"),
-    }
-
-
-def _elastic_props(c: np.ndarray, extrema: bool = True) -> dict[str, DerivedValue]:
-    gpa = get_kind("elastic").unit
-    mod = elastic_moduli(c)
-    stable = is_mechanically_stable(c)
-    out = {
-        "mechanically stable": DerivedValue(stable, "", note="Born: 6x6 stiffness positive definite"),
-        "Kelvin moduli": DerivedValue(stiffness_eigenvalues(c), gpa, note="eigenvalues of the Mandel-scaled 6x6 stiffness"),
-        "K_Voigt": DerivedValue(mod["k_voigt"], gpa),
-        "K_Reuss": DerivedValue(mod["k_reuss"], gpa),
-        "K_Hill": DerivedValue(mod["k_vrh"], gpa),
-        "G_Voigt": DerivedValue(mod["g_voigt"], gpa),
-        "G_Reuss": DerivedValue(mod["g_reuss"], gpa),
-        "G_Hill": DerivedValue(mod["g_vrh"], gpa),
-        "E_Hill": DerivedValue(mod["young_vrh"], gpa, note="9KG/(3K+G), Hill averages"),
-        "ν_Hill": DerivedValue(mod["poisson_vrh"], "", note="(3K−2G)/(2(3K+G)), Hill averages"),
-        "universal anisotropy A^U": DerivedValue(mod["universal_anisotropy"], "", note="5 G_V/G_R + K_V/K_R − 6"),
-    }
-    if not extrema:
-        return out
-    labels = {
-        "young": ("E", gpa),
-        "compressibility": ("β", "TPa⁻¹"),
-        "shear": ("G", gpa),
-        "poisson": ("ν", ""),
-    }
-    ext = elastic_extrema(c)
-    for key, (sym, unit) in labels.items():
-        for which in ("min", "max"):
-            x = ext.get(f"{key}_{which}")
-            if x is None:
-                out[f"{sym} {which}"] = DerivedValue(math.nan, unit, note="undefined: C is not positive definite")
-            else:
-                out[f"{sym} {which}"] = DerivedValue(x.value, unit, x.n, x.m)
-    return out
-
-
 def derived_properties(tensor: np.ndarray, kind: str | TensorKind, structure=None,
                        extrema: bool = True) -> dict[str, DerivedValue]:
     """All derived quantities of one tensor, for display.
 
     Args:
         tensor: full-rank tensor of ``kind`` in the structure's Cartesian frame, kind's units.
-        kind: ``"dielectric"``, ``"dielectric_electronic"``, ``"piezoelectric"`` or ``"elastic"``.
+        kind: a registered kind (name or object); the kind decides what is derived
+            (:meth:`gmtnet.kinds.TensorKind.derived_properties`).
         structure: optional pymatgen Structure the tensor belongs to; only used to evaluate the
             piezoelectric "e_ij max" in the IEEE frame, as Materials Project does.
 
@@ -607,12 +543,7 @@ def derived_properties(tensor: np.ndarray, kind: str | TensorKind, structure=Non
         what needs the compliance; it never raises.
     """
     k = get_kind(kind)
-    t = _check(tensor, k)
-    if k.rank == 2:
-        return _dielectric_props(t, electronic=k.name == "dielectric_electronic")
-    if k.rank == 3:
-        return _piezo_props(t, structure)
-    return _elastic_props(t, extrema=extrema)
+    return k.derived_properties(_check(tensor, k), structure, extrema=extrema)
 
 
 def _fmt_vector(v: np.ndarray | None) -> str:

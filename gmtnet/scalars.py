@@ -15,15 +15,19 @@ matter for the values. :data:`SCALAR_COLUMNS` names each column with its unit an
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
-from gmtnet.kinds import get_kind
-from gmtnet.properties import MANDEL_SCALE, fibonacci_sphere
+from gmtnet.kinds import KINDS, RegistryView, TensorKind, get_kind, scalar_column_table
+from gmtnet.kinds.elastic import from_mandel, to_mandel
+from gmtnet.kinds.piezoelectric import PC_PER_N_PER_C_M2_GPA, strain_tensor
+from gmtnet.properties import fibonacci_sphere
 from gmtnet.tensors import to_voigt
 
 __all__ = [
     "SCALAR_COLUMNS",
+    "boolean_columns",
     "PC_PER_N_PER_C_M2_GPA",
     "vrh_moduli",
     "max_longitudinal",
@@ -31,27 +35,15 @@ __all__ = [
     "scalar_columns",
 ]
 
-#: e (C/m²) times compliance (1/GPa) is in C/(m²·GPa) = 1e-9 C/N = 1e3 pC/N.
-PC_PER_N_PER_C_M2_GPA = 1.0e3
 
-#: column → (unit, description, kinds whose rows fill it; NaN/None elsewhere).
-SCALAR_COLUMNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "eps_min": ("", "smallest principal value of ε", ("dielectric", "dielectric_electronic")),
-    "eps_mid": ("", "middle principal value of ε", ("dielectric", "dielectric_electronic")),
-    "eps_max": ("", "largest principal value of ε", ("dielectric", "dielectric_electronic")),
-    "eps_mean": ("", "tr(ε)/3", ("dielectric", "dielectric_electronic")),
-    "refractive_index": ("", "n = √(tr(ε∞)/3), Materials Project convention", ("dielectric_electronic",)),
-    "birefringence": ("", "n_max − n_min from the principal values of ε∞", ("dielectric_electronic",)),
-    "e_long_max": ("C/m²", "max over unit n of e_ijk n_i n_j n_k (longitudinal piezo response)", ("piezoelectric",)),
-    "d_long_max": ("pC/N", "max over unit n of d_ijk n_i n_j n_k, d = e·s with the predicted elastic "
-                   "compliance s (only when elastic is screened too and C is Born stable)", ("piezoelectric",)),
-    "k_vrh": ("GPa", "Hill bulk modulus (Voigt–Reuss average)", ("elastic",)),
-    "g_vrh": ("GPa", "Hill shear modulus", ("elastic",)),
-    "young_vrh": ("GPa", "9KG/(3K+G) from the Hill averages", ("elastic",)),
-    "poisson_vrh": ("", "(3K−2G)/(2(3K+G)) from the Hill averages", ("elastic",)),
-    "universal_anisotropy": ("", "A^U = 5 G_V/G_R + K_V/K_R − 6", ("elastic",)),
-    "born_stable": ("", "6x6 stiffness positive definite (Born stability)", ("elastic",)),
-}
+#: column → (unit, description, kinds whose rows fill it; NaN/None elsewhere); every registered
+#: kind's :attr:`~gmtnet.kinds.TensorKind.scalar_columns`.
+SCALAR_COLUMNS: Mapping[str, tuple[str, str, tuple[str, ...]]] = RegistryView(scalar_column_table)
+
+
+def boolean_columns() -> tuple[str, ...]:
+    """The yes/no columns of :data:`SCALAR_COLUMNS` (stored as nullable booleans)."""
+    return tuple(dict.fromkeys(c.name for k in KINDS.values() for c in k.scalar_columns if c.boolean))
 
 
 def vrh_moduli(c: np.ndarray) -> dict[str, float]:
@@ -66,11 +58,12 @@ def vrh_moduli(c: np.ndarray) -> dict[str, float]:
         ``born_stable`` (bool). Everything that needs the compliance is NaN when C is not positive
         definite, as there.
     """
-    v = to_voigt(np.asarray(c, dtype=float), "elastic", "ieee")
+    c = np.asarray(c, dtype=float)
+    v = to_voigt(c, "elastic", "ieee")
     d, off, shear = np.trace(v[:3, :3]), v[0, 1] + v[1, 2] + v[0, 2], v[3, 3] + v[4, 4] + v[5, 5]
     kv = (d + 2.0 * off) / 9.0
     gv = (d - off + 3.0 * shear) / 15.0
-    mandel = v * np.outer(MANDEL_SCALE, MANDEL_SCALE)
+    mandel = to_mandel(c)
     stable = bool(np.linalg.eigvalsh(0.5 * (mandel + mandel.T))[0] > 1e-8)
     out = {"k_voigt": float(kv), "g_voigt": float(gv), "born_stable": stable}
     nan_keys = ("k_reuss", "g_reuss", "k_vrh", "g_vrh", "young_vrh", "poisson_vrh", "universal_anisotropy")
@@ -129,42 +122,31 @@ def max_longitudinal(t: np.ndarray, iterations: int = 200) -> float:
 def piezo_strain_tensor(e: np.ndarray, c: np.ndarray) -> np.ndarray | None:
     """d_ijk = e_ilm s_lmjk in pC/N from e (C/m²) and C (GPa), same frame; None if C is singular
     or not positive definite."""
-    v = to_voigt(np.asarray(c, dtype=float), "elastic", "ieee") * np.outer(MANDEL_SCALE, MANDEL_SCALE)
+    v = to_mandel(np.asarray(c, dtype=float))
     w = np.linalg.eigvalsh(0.5 * (v + v.T))
     if w[0] <= 1e-8:
         return None
-    from gmtnet.tensors import from_voigt
-
-    # Mandel inverse is the plain inverse; undo the √2 weights to get the full-rank s_ijkl.
-    s = from_voigt(np.linalg.inv(v) / np.outer(MANDEL_SCALE, MANDEL_SCALE), "elastic", "ieee")
-    return PC_PER_N_PER_C_M2_GPA * np.einsum("ilm,lmjk->ijk", np.asarray(e, dtype=float), s)
+    # Mandel inverse is the plain inverse; from_mandel undoes the √2 weights to give s_ijkl.
+    return strain_tensor(e, from_mandel(np.linalg.inv(v)))
 
 
-def scalar_columns(kind: str, tensor: np.ndarray, elastic: np.ndarray | None = None) -> dict[str, float | bool]:
+def scalar_columns(kind: str | TensorKind, tensor: np.ndarray, elastic: np.ndarray | None = None,
+                   partners: Mapping[str, np.ndarray | None] | None = None) -> dict[str, float | bool]:
     """The :data:`SCALAR_COLUMNS` of one predicted tensor that apply to ``kind``.
 
     Args:
-        kind: tensor kind name.
+        kind: tensor kind (name or object).
         tensor: full-rank tensor of that kind (structure frame, kind's units).
-        elastic: for ``"piezoelectric"``, the predicted ``(3, 3, 3, 3)`` stiffness (GPa, same frame)
-            of the same crystal, to give ``d_long_max``; None leaves it NaN.
+        elastic: the predicted ``(3, 3, 3, 3)`` stiffness (GPa, same frame) of the same crystal,
+            for a kind that pairs with ``"elastic"`` (e: ``d_long_max``); None leaves it NaN.
+        partners: the same crystal's tensors of the kinds in ``kind.scalar_partners`` by name
+            (``elastic`` is shorthand for ``{"elastic": ...}``).
     """
     k = get_kind(kind)
     t = np.asarray(tensor, dtype=float)
-    if t.shape != k.shape:
+    if t.shape != k.shape and not (k.per_atom and t.shape[1:] == k.shape):
         raise ValueError(f"{k.name} tensor must have shape {k.shape}, got {t.shape}")
-    if k.rank == 2:
-        w = np.linalg.eigvalsh(0.5 * (t + t.T))
-        out: dict[str, float | bool] = {"eps_min": float(w[0]), "eps_mid": float(w[1]), "eps_max": float(w[2]),
-                                        "eps_mean": float(np.trace(t) / 3.0)}
-        if k.name == "dielectric_electronic":
-            with np.errstate(invalid="ignore"):
-                n = np.sqrt(w)
-                out["refractive_index"] = float(np.sqrt(out["eps_mean"])) if out["eps_mean"] >= 0 else math.nan
-            out["birefringence"] = float(n[-1] - n[0])
-        return out
-    if k.rank == 3:
-        d = None if elastic is None else piezo_strain_tensor(t, elastic)
-        return {"e_long_max": max_longitudinal(t), "d_long_max": math.nan if d is None else max_longitudinal(d)}
-    m = vrh_moduli(t)
-    return {name: m[name] for name in ("k_vrh", "g_vrh", "young_vrh", "poisson_vrh", "universal_anisotropy", "born_stable")}
+    given = dict(partners or {})
+    if elastic is not None:
+        given.setdefault("elastic", elastic)
+    return k.scalars(t, {p: given.get(p) for p in k.scalar_partners})

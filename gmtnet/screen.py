@@ -52,8 +52,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmtnet.kinds import KINDS, get_kind
-from gmtnet.scalars import SCALAR_COLUMNS, scalar_columns
+from gmtnet.kinds import get_kind
+from gmtnet.scalars import SCALAR_COLUMNS, boolean_columns, scalar_columns
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -93,7 +93,8 @@ def _schema() -> pa.Schema:
         ("tensor", pa.list_(pa.float64())), ("voigt_ieee", pa.list_(pa.float64())),
         ("uncertainty", pa.float64()), ("warnings", pa.string()), ("error", pa.string()),
     ]
-    fields += [(name, pa.bool_() if name == "born_stable" else pa.float64()) for name in SCALAR_COLUMNS]
+    flags = boolean_columns()
+    fields += [(name, pa.bool_() if name in flags else pa.float64()) for name in SCALAR_COLUMNS]
     return pa.schema(fields)
 
 
@@ -328,8 +329,8 @@ def screen_structures(
             rows += _error_rows(sid, source, kinds, _message(s))
             continue
         j = by_item[i]
-        elastic = preds.get("elastic", [None] * len(structures))[j]
-        elastic_tensor = None if elastic is None or isinstance(elastic, PredictionError) else elastic.tensor
+        # the same crystal's tensors, for the kinds that pair with another (d = e·S needs C)
+        tensors = {k: (None if isinstance(p[j], PredictionError) else p[j].tensor) for k, p in preds.items()}
         for k in kinds:
             r = preds[k][j]
             if isinstance(r, PredictionError):
@@ -346,7 +347,7 @@ def screen_structures(
                 "uncertainty": r.uncertainty, "warnings": " | ".join(r.warnings), "error": None,
             }
             try:
-                row |= scalar_columns(k, r.tensor, elastic=elastic_tensor if k == "piezoelectric" else None)
+                row |= scalar_columns(r.kind, r.tensor, partners=tensors)
             except Exception as err:  # noqa: BLE001 - a prediction without its scalars still counts
                 row["error"] = f"derived scalars failed: {_message(err)}"
             rows.append(row)
@@ -484,7 +485,8 @@ def run_screen(
     Args:
         source: folder, .parquet, .jsonl or ASE .db (see :func:`plan_chunks`).
         out_dir: output folder (created); part files of finished chunks there are kept (resume).
-        kinds: tensor kinds (default: all of :data:`gmtnet.kinds.KINDS`).
+        kinds: tensor kinds (default: the registered kinds whose weights are installed,
+            :func:`gmtnet.predict.installed_kinds`).
         workers: local Dask worker processes when no ``scheduler`` is given; 0 runs in-process.
         scheduler: address of an existing Dask scheduler (``tcp://host:8786``).
         chunk_size: structures per task.
@@ -502,7 +504,12 @@ def run_screen(
     """
     from tqdm.auto import tqdm
 
-    names = list(KINDS) if not kinds else [get_kind(k).name for k in kinds]
+    if not kinds:
+        from gmtnet.predict import installed_kinds
+
+        names = installed_kinds()
+    else:
+        names = [get_kind(k).name for k in kinds]
     if len(set(names)) != len(names):
         raise ValueError(f"kinds repeated: {names}")
     if workers < 0:
@@ -617,8 +624,10 @@ def read_screen(out_dir: str | Path, with_tensors: bool = True):
 
 
 def to_frame(table: pa.Table):
-    """A screen table as pandas, with ``born_stable`` as nullable booleans (null on other kinds)."""
+    """A screen table as pandas, with the yes/no columns (``born_stable``) as nullable booleans
+    (null on other kinds)."""
     df = table.to_pandas()
-    if "born_stable" in df.columns:
-        df["born_stable"] = df["born_stable"].astype("boolean")
+    for name in boolean_columns():
+        if name in df.columns:
+            df[name] = df[name].astype("boolean")
     return df

@@ -2,30 +2,23 @@
 
 numpy only. Tensors are full rank in the structure's Cartesian frame and the kind's units; the
 directions n are unit vectors in that frame (θ polar angle from +z, φ azimuth from +x, radians).
-:data:`SURFACE_QUANTITIES` lists what can be drawn for each kind, so UI code needs no kind logic.
+:data:`SURFACE_QUANTITIES` lists what can be drawn for each registered kind (each kind declares and
+evaluates its own, :mod:`gmtnet.kinds`), so UI code needs no kind logic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from gmtnet.kinds import TensorKind, get_kind
-from gmtnet.properties import (
-    compliance,
-    dielectric_along,
-    linear_compressibility,
-    longitudinal_piezo,
-    poisson_ratio,
-    shear_modulus,
-    young_modulus,
-)
+from gmtnet.kinds import RegistryView, SurfaceQuantity, TensorKind, get_kind, surface_quantity_table
+from gmtnet.kinds.elastic import PAIR_ANGLES
 
 __all__ = [
     "SurfaceQuantity",
     "SURFACE_QUANTITIES",
+    "PAIR_ANGLES",
     "quantities_for",
     "get_quantity",
     "sphere_grid",
@@ -36,43 +29,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class SurfaceQuantity:
-    """A directional quantity f(n) that can be drawn as a surface.
-
-    Attributes:
-        name: registry key.
-        kinds: tensor kinds it applies to.
-        label: display label, e.g. ``"Young's modulus E(n)"``.
-        unit: unit of the values (``""`` for dimensionless).
-        signed: True when f(n) can be negative (drawn with a diverging colour scale).
-    """
-
-    name: str
-    kinds: tuple[str, ...]
-    label: str
-    unit: str
-    signed: bool = False
-
-
-SURFACE_QUANTITIES: dict[str, SurfaceQuantity] = {
-    q.name: q
-    for q in (
-        SurfaceQuantity("dielectric", ("dielectric", "dielectric_electronic"), "ε(n) = nᵀεn", ""),
-        SurfaceQuantity("longitudinal_piezo", ("piezoelectric",), "longitudinal e(n) = e_ijk n_i n_j n_k", "C/m²", signed=True),
-        SurfaceQuantity("young", ("elastic",), "Young's modulus E(n)", "GPa"),
-        SurfaceQuantity("linear_compressibility", ("elastic",), "linear compressibility β(n)", "TPa⁻¹", signed=True),
-        # As ELATE: G and ν depend on n and on a second direction m ⟂ n; each n gets the min and
-        # the max over m (two surfaces per quantity).
-        SurfaceQuantity("shear_min", ("elastic",), "shear modulus G(n), min over m ⟂ n", "GPa"),
-        SurfaceQuantity("shear_max", ("elastic",), "shear modulus G(n), max over m ⟂ n", "GPa"),
-        SurfaceQuantity("poisson_min", ("elastic",), "Poisson's ratio ν(n), min over m ⟂ n", "", signed=True),
-        SurfaceQuantity("poisson_max", ("elastic",), "Poisson's ratio ν(n), max over m ⟂ n", "", signed=True),
-    )
-}
-
-#: Angles of m around n sampled for the G(n) and ν(n) surfaces, over [0, π) (both are even in m).
-PAIR_ANGLES = 72
+#: name → :class:`SurfaceQuantity` (``kinds`` filled in): every registered kind's
+#: :attr:`~gmtnet.kinds.TensorKind.surface_quantities`.
+SURFACE_QUANTITIES: Mapping[str, SurfaceQuantity] = RegistryView(surface_quantity_table)
 
 #: Plane name → two orthonormal in-plane axes (structure frame) spanning the cut.
 PLANES: dict[str, tuple[np.ndarray, np.ndarray]] = {
@@ -83,57 +42,33 @@ PLANES: dict[str, tuple[np.ndarray, np.ndarray]] = {
 
 
 def quantities_for(kind: str | TensorKind) -> list[SurfaceQuantity]:
-    """The surface quantities that apply to ``kind``, in registry order."""
-    k = get_kind(kind).name
-    return [q for q in SURFACE_QUANTITIES.values() if k in q.kinds]
+    """The surface quantities that apply to ``kind``, in the kind's order."""
+    k = get_kind(kind)
+    table = surface_quantity_table()
+    return [table[q.name] for q in k.surface_quantities]
 
 
 def get_quantity(quantity: str, kind: str | TensorKind) -> SurfaceQuantity:
     """Registry entry of ``quantity``; raises ValueError if unknown or not defined for ``kind``."""
-    k = get_kind(kind).name
+    k = get_kind(kind)
+    table = surface_quantity_table()
     try:
-        q = SURFACE_QUANTITIES[quantity]
+        q = table[quantity]
     except KeyError:
-        raise ValueError(f"unknown surface quantity {quantity!r}; expected one of {sorted(SURFACE_QUANTITIES)}") from None
-    if k not in q.kinds:
-        raise ValueError(f"surface quantity {quantity!r} does not apply to {k!r}; use one of {[x.name for x in quantities_for(k)]}")
+        raise ValueError(f"unknown surface quantity {quantity!r}; expected one of {sorted(table)}") from None
+    if k.name not in q.kinds:
+        raise ValueError(f"surface quantity {quantity!r} does not apply to {k.name!r}; use one of {[x.name for x in quantities_for(k)]}")
     return q
 
 
 def _evaluator(tensor: np.ndarray, kind: str | TensorKind, quantity: str) -> Callable[[np.ndarray], np.ndarray]:
-    """n ``(..., 3)`` → values, for one tensor (the compliance is inverted once, here)."""
+    """n ``(..., 3)`` → values, for one tensor (the kind evaluates; e.g. C's compliance once, here)."""
     k = get_kind(kind)
     get_quantity(quantity, k)
     t = np.asarray(tensor, dtype=float)
     if t.shape != k.shape:
         raise ValueError(f"{k.name} tensor must have shape {k.shape}, got {t.shape}")
-    if quantity == "dielectric":
-        return lambda n: dielectric_along(t, n)
-    if quantity == "longitudinal_piezo":
-        return lambda n: longitudinal_piezo(t, n)
-    s = compliance(t)  # NaN for a singular C: the surface is then all NaN, not an exception
-    if quantity == "young":
-        return lambda n: young_modulus(s, n)
-    if quantity == "linear_compressibility":
-        return lambda n: linear_compressibility(s, n)
-    f = shear_modulus if quantity.startswith("shear") else poisson_ratio
-    reduce = np.min if quantity.endswith("_min") else np.max
-    return lambda n: _over_perpendicular(lambda a, b: f(s, a, b), n, reduce)
-
-
-def _over_perpendicular(f, n: np.ndarray, reduce) -> np.ndarray:
-    """reduce over m ⟂ n (``PAIR_ANGLES`` angles) of f(n, m), for ``(..., 3)`` unit vectors n."""
-    flat = np.asarray(n, dtype=float).reshape(-1, 3)
-    # A basis of the plane ⟂ n, vectorised: cross with the axis least aligned with each n.
-    helper = np.eye(3)[np.argmin(np.abs(flat), axis=1)]
-    a = np.cross(flat, helper)
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    b = np.cross(flat, a)
-    psi = np.linspace(0.0, np.pi, PAIR_ANGLES, endpoint=False)
-    m = np.cos(psi)[None, :, None] * a[:, None, :] + np.sin(psi)[None, :, None] * b[:, None, :]
-    nn = np.broadcast_to(flat[:, None, :], m.shape)
-    vals = f(nn.reshape(-1, 3), m.reshape(-1, 3)).reshape(len(flat), PAIR_ANGLES)
-    return reduce(vals, axis=1).reshape(np.shape(n)[:-1])
+    return k.surface_function(t, quantity)
 
 
 def sphere_grid(n_theta: int = 60, n_phi: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -249,7 +249,7 @@ def allowed_form(constraints: SymmetryConstraints | str, kind: str | None = None
     if n == 0:
         return pd.DataFrame(np.full((rows, cols), "0"), index=index, columns=columns)
     labels = voigt_labels(k, order).reshape(-1)
-    candidates = [r * cols + c for r in range(rows) for c in range(cols) if k.rank == 3 or c >= r]
+    candidates = [r * cols + c for r in range(rows) for c in range(cols) if not k.voigt_symmetric or c >= r]
     cells = _form_strings(basis.reshape(n, -1), labels, candidates)
     return pd.DataFrame(np.array(cells).reshape(rows, cols), index=index, columns=columns)
 

@@ -9,7 +9,8 @@ Voigt orders (named in every signature):
 * ``"vasp"``: VASP OUTCAR / JARVIS / GMTNet, pairs (xx, yy, zz, xy, yz, xz).
 
 For the kinds in :mod:`gmtnet.kinds` the Voigt map has no numerical factors (stress-type piezo
-constants e_iJ = e_ijk and stiffness C_IJ = C_ijkl), so it is a pure relabelling.
+constants e_iJ = e_ijk and stiffness C_IJ = C_ijkl), so it is a pure relabelling. The Voigt
+functions here are the public entry points; the kind does the work (:class:`gmtnet.kinds.TensorKind`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from gmtnet.kinds import TensorKind, get_kind
+from gmtnet.kinds import VOIGT_PAIRS, TensorKind, get_kind
 
 __all__ = [
     "VOIGT_PAIRS",
@@ -36,86 +37,34 @@ __all__ = [
 
 VoigtOrder = Literal["ieee", "vasp"]
 
-#: Index pairs of each Voigt position, per order.
-VOIGT_PAIRS: dict[str, tuple[tuple[int, int], ...]] = {
-    "ieee": ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)),
-    "vasp": ((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (0, 2)),
-}
-
-
-def _pairs(order: str) -> tuple[tuple[int, int], ...]:
-    try:
-        return VOIGT_PAIRS[order]
-    except KeyError:
-        raise ValueError(f"unknown Voigt order {order!r}; use 'ieee' or 'vasp'") from None
-
-
-def _check_shape(t: np.ndarray, shape: tuple[int, ...], what: str) -> None:
-    if t.shape[t.ndim - len(shape) :] != shape:
-        raise ValueError(f"{what} must end in shape {shape}, got array of shape {t.shape}")
-
 
 def to_voigt(tensor: np.ndarray, kind: str | TensorKind, order: VoigtOrder = "ieee") -> np.ndarray:
-    """Full-rank Cartesian tensor -> Voigt matrix.
+    """Full-rank Cartesian tensor -> Voigt matrix (:meth:`TensorKind.to_voigt`).
 
     Args:
-        tensor: ``(..., 3, 3)``, ``(..., 3, 3, 3)`` or ``(..., 3, 3, 3, 3)`` for the kind's rank,
-            in the kind's units.
+        tensor: ``(..., 3, ..., 3)`` with the kind's rank last, in the kind's units.
         kind: tensor kind (name or :class:`~gmtnet.kinds.TensorKind`).
         order: Voigt order of the result, ``"ieee"`` or ``"vasp"``.
 
     Returns:
-        ``(..., 3, 3)`` (rank 2, unchanged), ``(..., 3, 6)`` (rank 3) or ``(..., 6, 6)`` (rank 4).
-        The symmetric part is read off: index pairs are taken as (i, j) with i <= j as listed.
+        ``(..., *kind.voigt_shape)``: 3x3 for ε (unchanged), 3x6 for e, 6x6 for C. The symmetric
+        part is read off: index pairs are taken as (i, j) with i <= j as listed.
     """
-    k = get_kind(kind)
-    t = np.asarray(tensor)
-    _check_shape(t, k.shape, f"{k.name} tensor")
-    if k.rank == 2:
-        return t.copy()
-    p = _pairs(order)
-    a = np.array([i for i, _ in p])
-    b = np.array([j for _, j in p])
-    if k.rank == 3:
-        return t[..., :, a, b]
-    return t[..., a[:, None], b[:, None], a[None, :], b[None, :]]
+    return get_kind(kind).to_voigt(tensor, order)
 
 
 def from_voigt(voigt: np.ndarray, kind: str | TensorKind, order: VoigtOrder = "ieee") -> np.ndarray:
-    """Voigt matrix -> full-rank Cartesian tensor with the kind's index symmetry filled in.
-
-    Args:
-        voigt: ``(..., 3, 3)``, ``(..., 3, 6)`` or ``(..., 6, 6)`` in the kind's units and the
-            given Voigt ``order``.
-
-    Returns:
-        ``(..., 3, ..., 3)`` full-rank tensor (rank of the kind).
-    """
-    k = get_kind(kind)
-    v = np.asarray(voigt)
-    _check_shape(v, k.voigt_shape, f"{k.name} Voigt matrix")
-    if k.rank == 2:
-        return v.copy()
-    # Voigt index of each Cartesian pair (i, j), symmetric in i, j.
-    idx = np.empty((3, 3), dtype=int)
-    for n, (i, j) in enumerate(_pairs(order)):
-        idx[i, j] = idx[j, i] = n
-    if k.rank == 3:
-        return v[..., :, idx]
-    return v[..., idx[:, :, None, None], idx[None, None, :, :]]
+    """Voigt matrix ``(..., *kind.voigt_shape)`` in the kind's units and the given Voigt ``order``
+    -> full-rank Cartesian tensor with the kind's index symmetry filled in."""
+    return get_kind(kind).from_voigt(voigt, order)
 
 
 def voigt_labels(kind: str | TensorKind, order: VoigtOrder = "ieee") -> np.ndarray:
-    """Component names of the Voigt matrix (``C11`` ... ``C66``, ``e11`` ... ``e36``, ``ε11`` ...).
+    """Component names of the Voigt matrix (``C11`` ... ``C66``, ``e11`` ... ``e36``, ``εxy`` ...).
 
-    Voigt indices are 1-based in the given order; for rank 2 the labels are Cartesian (``εxy``).
+    Voigt indices are 1-based in the given order; a plain matrix form (rank 2) has Cartesian labels.
     """
-    k = get_kind(kind)
-    if k.rank == 2:
-        xyz = "xyz"
-        return np.array([[f"{k.voigt_prefix}{xyz[i]}{xyz[j]}" for j in range(3)] for i in range(3)])
-    rows, cols = k.voigt_shape
-    return np.array([[f"{k.voigt_prefix}{i + 1}{j + 1}" for j in range(cols)] for i in range(rows)])
+    return get_kind(kind).voigt_labels(order)
 
 
 def rotate(tensor: np.ndarray, rotation: np.ndarray, rank: int | None = None) -> np.ndarray:
@@ -144,22 +93,9 @@ def rotate(tensor: np.ndarray, rotation: np.ndarray, rank: int | None = None) ->
 
 
 def symmetrize_indices(tensor: np.ndarray, kind: str | TensorKind) -> np.ndarray:
-    """Average a full-rank tensor over its kind's intrinsic index permutations.
-
-    ε: ij=ji; e: ijk=ikj; C: ijkl=jikl=ijlk=klij. Leading batch axes are kept.
-    """
-    k = get_kind(kind)
-    t = np.asarray(tensor, dtype=float)
-    _check_shape(t, k.shape, f"{k.name} tensor")
-    n = t.ndim
-    if k.rank == 2:
-        return 0.5 * (t + np.swapaxes(t, n - 1, n - 2))
-    if k.rank == 3:
-        return 0.5 * (t + np.swapaxes(t, n - 1, n - 2))
-    t = 0.5 * (t + np.swapaxes(t, n - 4, n - 3))
-    t = 0.5 * (t + np.swapaxes(t, n - 2, n - 1))
-    perm = list(range(n - 4)) + [n - 2, n - 1, n - 4, n - 3]
-    return 0.5 * (t + np.transpose(t, perm))
+    """Average a full-rank tensor over its kind's intrinsic index permutations (from its formula:
+    ε ij=ji; e ijk=ikj; C ijkl=jikl=ijlk=klij). Leading batch axes are kept."""
+    return get_kind(kind).symmetrize(tensor)
 
 
 def ieee_rotation(structure, refine_rotation: bool = True) -> np.ndarray:

@@ -149,7 +149,7 @@ def _full_rank(raw, k: TensorKind, voigt_order: str | None, where: str) -> np.nd
     if not np.isfinite(t).all():
         raise ValueError(f"{where}: the tensor has non-finite values")
     rows, cols = k.voigt_shape
-    if k.rank == 2 and t.size == 6:  # the symmetric 3x3 as a Voigt vector
+    if k.voigt_shape == (3, 3) and k.voigt_symmetric and t.size == 6:  # a symmetric 3x3 as a Voigt vector
         if voigt_order is None:
             raise ValueError(f"{where}: a 6-component Voigt {k.symbol} needs its order stated (voigt_order: ieee or vasp)")
         out = np.zeros((3, 3))

@@ -31,14 +31,14 @@ def tensors_section(crystal: session.Crystal) -> None:
     # A fragment: switching the tensor, the frame or a surface quantity reruns only this part,
     # not the search table, the upload box and the 3D structure above.
     c1, c2 = st.columns([3, 2])
-    kind = c1.radio("Tensor", list(KINDS), format_func=lambda k: f"{KINDS[k].symbol} {KINDS[k].title}",
+    kind = c1.radio("Tensor", list(service.app_kinds()), format_func=lambda k: f"{KINDS[k].symbol} {KINDS[k].title}",
                     horizontal=True, key="x_kind")
     frame = c2.radio("Frame", list(service.FRAMES), format_func=lambda f: service.FRAMES[f], key="x_frame",
                      help="Structure frame: the Cartesian axes of the cell as loaded. IEEE 176: the standard "
                      "orientation in which Materials Project and textbooks write tensors (e.g. e14, C11/C12/C44 "
                      "for a cubic crystal).")
-    # d = e·S needs the predicted C beside the predicted e.
-    need = [kind, "elastic"] if kind == "piezoelectric" else [kind]
+    # A kind's paired quantities need its partners' predictions beside it (d = e·S needs C).
+    need = [kind, *KINDS[kind].scalar_partners]
     tol = session.symprec()
     predictions = service.predict(crystal.structure, tol, kinds=need)
     rot, shown = service.frame_view(crystal.structure, frame)

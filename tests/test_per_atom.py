@@ -39,15 +39,17 @@ TEST_KIND = kinds.TensorKind(
     voigt_prefix="Z",
     dataset="none",
     column="none",
+    per_atom=True,
 )
 EQUIVARIANT = ("gmtnet", "etgnn")
 
 
 @pytest.fixture(autouse=True)
-def born_kind(monkeypatch):
+def born_kind():
     """The per-atom kind, registered for the test only (the shipped registry is left as it was)."""
-    monkeypatch.setitem(kinds.KINDS, TEST_KIND.name, TEST_KIND)
-    return TEST_KIND
+    kinds.register_kind(TEST_KIND)
+    yield TEST_KIND
+    kinds.unregister_kind(TEST_KIND)
 
 
 def make_model(architecture="gmtnet", sum_rule=True, seed=0):
@@ -167,8 +169,11 @@ def test_per_atom_loss_weighs_crystals_equally():
 
 
 def test_config_and_shape_errors_name_the_value():
-    with pytest.raises(ValueError, match="sum_rule"):
-        ModelConfig(kind=TEST_KIND.name, sum_rule=True)
+    with pytest.raises(ValueError, match="sum_rule"):  # a per-crystal kind
+        ModelConfig(kind="dielectric", sum_rule=True)
+    with pytest.raises(ValueError, match="one tensor per crystal"):
+        ModelConfig(kind="dielectric", per_atom=True)
+    assert ModelConfig(kind=TEST_KIND.name).per_atom  # the kind decides
     with pytest.raises(ValueError, match="per_atom must be true or false"):
         ModelConfig(kind=TEST_KIND.name, per_atom="yes")
     model = make_model("gmtnet")

@@ -102,6 +102,6 @@ def run_model(model: torch.nn.Module, graphs: Sequence[CrystalGraph], projectors
     axis = 0 if members is None else 1
     if out:
         return np.concatenate(out, axis=axis)
-    shape = get_kind(model.kind.name if members else model.config.kind).shape
+    shape = (model.kind if members else get_kind(model.config.kind)).shape
     return np.zeros((0, *shape) if members is None else (members, 0, *shape))
 
