@@ -16,7 +16,8 @@ flip); the physics estimate e_ion of :mod:`gmtnet.ionic` can pick the orientatio
 
 Method per crystal (:func:`gmtnet.ionic.ionic_response` pieces, reused for both Z* sources):
 the row's structure as given (MP PBE-relaxed; positions optionally relaxed at fixed cell with
-SevenNet-0, see ``relax`` in the results), K by ±0.01 Å displacements, Λ by ±0.5 % strains, Born
+SevenNet-0, see ``relax`` in the results), K by ±0.01 Å displacements of one atom per orbit
+(the rest by the space group), Λ by ±0.5 % strains, Born
 charges DFT (when matched) and formal (always), outputs projected with the point group.
 Rows ≤ ``--max-sites`` atoms, in a seeded random order per set (so a run stopped by ``--stop-at``
 leaves an unbiased subset), 1 torch thread per worker. Resumable: rows done are skipped.
@@ -91,7 +92,7 @@ def compute_row(item) -> dict:
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from gmtnet import ionic
-    from gmtnet.symmetry import analyze_symmetry, neumann_projector, project_per_atom
+    from gmtnet.symmetry import analyze_site_symmetry, analyze_symmetry, neumann_projector, project_per_atom
 
     torch.set_num_threads(1)
     if _CALC is None:
@@ -126,7 +127,8 @@ def compute_row(item) -> dict:
             if relax:
                 a, steps, fa = ionic.relax_positions(atoms, _CALC)
                 out["relax_steps"], out["max_force_relaxed"] = steps, fa
-            k = ionic.force_constants(a, _CALC)
+            sites = analyze_site_symmetry(AseAtomsAdaptor.get_structure(a))
+            k = ionic.force_constants(a, _CALC, symmetry=sites)
             lam = ionic.strain_coupling(a, _CALC)
             gamma = ionic.internal_strain(k, lam)
             vol = float(a.get_volume())

@@ -168,24 +168,32 @@ def _project_out_translations(m: np.ndarray, both_sides: bool) -> np.ndarray:
     return p @ m @ p if both_sides else p @ m
 
 
-def force_constants(atoms, calc, delta: float = 0.01) -> np.ndarray:
+def force_constants(atoms, calc, delta: float = 0.01, symmetry=None) -> np.ndarray:
     """Γ-point force constants K = −∂F/∂u (3N × 3N, eV/Å², index 3κ + β, structure frame).
 
-    Central differences: every atom moved by ±``delta`` Å along x, y, z (6N force calls).
-    Symmetrised, (K + Kᵀ)/2, and the acoustic sum rule imposed by projecting the three rigid
-    translations out on both sides (K ← P K P), which keeps K symmetric.
+    Central differences: atoms moved by ±``delta`` Å along x, y, z (6 force calls per atom).
+    With ``symmetry`` (a :class:`gmtnet.symmetry.SiteSymmetry` of the same structure, same site
+    order) only one atom per orbit is displaced and the other columns follow from
+    K_{g(a), g(ρ)} = R_g K_{a, ρ} R_gᵀ (6 calls per orbit instead of per atom: 2-6x fewer for
+    the symmetric crystals). Symmetrised, (K + Kᵀ)/2, and the acoustic sum rule imposed by
+    projecting the three rigid translations out on both sides (K ← P K P), which keeps K
+    symmetric.
 
     Raises:
-        ValueError: a non-positive ``delta`` or an empty structure.
+        ValueError: a non-positive ``delta``, an empty structure, or a ``symmetry`` of another
+        number of atoms.
     """
     if not delta > 0:
         raise ValueError(f"delta must be a positive displacement in Å, got {delta!r}")
     n = len(atoms)
     if n == 0:
         raise ValueError("force_constants needs at least one atom")
+    if symmetry is not None and symmetry.num_atoms != n:
+        raise ValueError(f"symmetry is for {symmetry.num_atoms} atoms, the structure has {n}")
     k = np.empty((3 * n, 3 * n))
     pos = atoms.get_positions()
-    for kappa in range(n):
+    reps = range(n) if symmetry is None else sorted({int(x) for x in symmetry.equivalent_atoms})
+    for kappa in reps:
         for b in range(3):
             col = []
             for sign in (1.0, -1.0):
@@ -195,6 +203,19 @@ def force_constants(atoms, calc, delta: float = 0.01) -> np.ndarray:
                 a.set_positions(p)
                 col.append(_forces(a, calc).reshape(-1))
             k[:, 3 * kappa + b] = -(col[0] - col[1]) / (2.0 * delta)
+    if symmetry is not None:
+        perms, rots = symmetry.permutations, symmetry.rotations
+        for kappa in range(n):
+            rho = int(symmetry.equivalent_atoms[kappa])
+            if rho == kappa:
+                continue
+            g = int(np.flatnonzero(perms[:, rho] == kappa)[0])
+            r = rots[g]
+            block = k[:, 3 * rho : 3 * rho + 3].reshape(n, 3, 3)  # [a, α, β] = K_{aα, ρβ}
+            moved = np.einsum("ij,ajk,lk->ail", r, block, r)  # R K_{a,ρ} Rᵀ, lands on row g(a)
+            out = np.empty_like(moved)
+            out[perms[g]] = moved
+            k[:, 3 * kappa : 3 * kappa + 3] = out.reshape(3 * n, 3)
     return _project_out_translations(0.5 * (k + k.T), both_sides=True)
 
 
@@ -332,7 +353,8 @@ def formal_born_charges(structure) -> BornCharges:
     composition's most likely oxidation-state guess.
 
     Raises:
-        ValueError: when no oxidation states can be assigned (metals, unusual chemistry).
+        ValueError: when no oxidation states can be assigned (metals, unusual chemistry) or all
+        are 0 (elemental crystals).
     """
     from pymatgen.analysis.bond_valence import BVAnalyzer
 
@@ -345,6 +367,11 @@ def formal_born_charges(structure) -> BornCharges:
             raise ValueError(f"no formal oxidation states for {structure.composition.reduced_formula}") from None
         q = np.array([guesses[0][site.specie.symbol] for site in structure], dtype=float)
         how = "composition guess"
+    if not np.any(q):
+        raise ValueError(
+            f"no ionic charges for {structure.composition.reduced_formula}: every formal oxidation state is 0 "
+            "(an elemental or metallic crystal has no Born charges to estimate)"
+        )
     shift = q.mean()
     z = (q - shift)[:, None, None] * np.eye(3)[None]
     states = ", ".join(f"{s.specie.symbol}{v:+g}" for s, v in zip(structure, q))
@@ -531,7 +558,7 @@ def ionic_response(
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from gmtnet.interop import as_structure
-    from gmtnet.symmetry import analyze_symmetry, neumann_projector
+    from gmtnet.symmetry import analyze_site_symmetry, analyze_symmetry, neumann_projector
 
     t0 = time.perf_counter()
     structure = as_structure(structure)
@@ -546,7 +573,7 @@ def ionic_response(
             atoms, _, f_after = relax_positions(atoms, calc)
         if born is None:
             born = born_charges(structure, material_id, prefer_dft=prefer_dft)
-        k = force_constants(atoms, calc, delta)
+        k = force_constants(atoms, calc, delta, symmetry=analyze_site_symmetry(AseAtomsAdaptor.get_structure(atoms), symprec=symprec))
         lam = strain_coupling(atoms, calc, eta)
     finally:
         counter.restore()
