@@ -73,6 +73,7 @@ __all__ = [
     "dft_born_charges",
     "born_charges",
     "max_force",
+    "n_evaluations",
     "relax_positions",
     "ionic_response",
 ]
@@ -447,6 +448,15 @@ def born_charges(structure, material_id: str | None = None, prefer_dft: bool = T
 # --------------------------------------------------------------------------- the whole estimate
 
 
+def n_evaluations(structure, symprec: float = 1e-2) -> int:
+    """Potential evaluations :func:`ionic_response` makes without relaxation: 1 (residual force)
+    + 6 per symmetry orbit of atoms (K) + 12 (Λ)."""
+    from gmtnet.symmetry import analyze_site_symmetry
+
+    orbits = len(set(int(x) for x in analyze_site_symmetry(structure, symprec=symprec).equivalent_atoms))
+    return 1 + 6 * orbits + 12
+
+
 def max_force(atoms, calc) -> float:
     """Largest force on any atom, eV/Å."""
     return float(np.linalg.norm(_forces(atoms, calc), axis=1).max())
@@ -518,14 +528,17 @@ class IonicResponse:
 class _Counting:
     """Counts the calls of an ASE calculator (for the cost)."""
 
-    def __init__(self, calc):
-        self.calc, self.calls = calc, 0
+    def __init__(self, calc, callback=None):
+        self.calc, self.calls, self.callback = calc, 0, callback
         self._calculate = calc.calculate
         calc.calculate = self._wrapped
 
     def _wrapped(self, *args, **kwargs):
         self.calls += 1
-        return self._calculate(*args, **kwargs)
+        out = self._calculate(*args, **kwargs)
+        if self.callback is not None:
+            self.callback()
+        return out
 
     def restore(self):
         self.calc.calculate = self._calculate
@@ -541,6 +554,7 @@ def ionic_response(
     prefer_dft: bool = True,
     born: BornCharges | None = None,
     symprec: float = 1e-2,
+    progress=None,
 ) -> IonicResponse:
     """e_ion and ε_ion of a crystal from a potential and Born charges, in its own frame.
 
@@ -554,6 +568,12 @@ def ionic_response(
         prefer_dft: use DFT Z* when available (else always the formal baseline).
         born: explicit Born charges (overrides the lookup).
         symprec: spglib tolerance for the point group the outputs are projected with, Å.
+        progress: called with no argument after every potential evaluation (a progress bar);
+            :func:`n_evaluations` says how many to expect without relaxation.
+
+    Raises:
+        ValueError: a structure that is not an ordered periodic crystal, or without Born charges
+        (no DFT match and no formal oxidation states).
     """
     from pymatgen.io.ase import AseAtomsAdaptor
 
@@ -564,7 +584,7 @@ def ionic_response(
     structure = as_structure(structure)
     if calc is None:
         calc = load_potential()
-    counter = _Counting(calc)
+    counter = _Counting(calc, progress)
     try:
         atoms = AseAtomsAdaptor.get_atoms(structure)
         f_before = max_force(atoms, calc)

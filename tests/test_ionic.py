@@ -309,3 +309,24 @@ def test_force_constants_from_one_atom_per_orbit_equal_the_full_ones():
     np.testing.assert_allclose(fast, full, atol=1e-6 * np.abs(full).max())
     with pytest.raises(ValueError, match="symmetry"):
         ionic.force_constants(atoms[:8], springs, symmetry=sym)
+
+
+@needs_sevenn
+def test_cli_ionic_prints_and_writes_the_result(tmp_path, capsys):
+    import json
+
+    from gmtnet.cli import main
+
+    cif = tmp_path / "aln.cif"
+    wurtzite(*WURTZITES["AlN"]).to(filename=str(cif))
+    out = tmp_path / "aln.json"
+    assert main(["ionic", str(cif), "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "point group 6mm" in text and "C/m²" in text and "Born charges: formal" in text and "structure's Cartesian frame" in text
+    doc = json.loads(out.read_text())
+    e = np.array(doc["e_ion_voigt_ieee_C_per_m2"])
+    assert e.shape == (3, 6) and e[2, 2] > 0.3 and e[2, 0] < -0.1
+    assert doc["born_source"] == "formal" and doc["frame"] == "structure" and doc["n_calls"] == 1 + 6 * 2 + 12
+    bad = tmp_path / "bad.cif"
+    bad.write_text("not a structure")
+    assert main(["ionic", str(bad)]) == 1
