@@ -351,18 +351,67 @@ def report(args) -> None:
             "median_steps": float(np.median([r["relax_steps"] for r in pairs])),
             "median_extra_cost_s": float(np.median([r["relaxed_cost_s"] for r in pairs])),
             "max_force_before_median": float(np.median([r["max_force"] for r in pairs])),
+            "unstable_frac_unrelaxed": float(np.mean([r["n_unstable"] > 0 for r in pairs])),
+            "unstable_frac_relaxed": float(np.mean([r["relaxed_n_unstable"] > 0 for r in pairs])),
         }
+        for tag in ("", "relaxed_"):
+            cs = [_cos(np.asarray(r[f"{tag}e_formal"]).reshape(3, 3, 3), np.asarray(piezo.loc[r["material_id"], "tensor"])) for r in pairs]
+            doc["relax_study"][f"{tag or 'unrelaxed_'}label_sign_agreement_formal"] = float(np.mean(np.array(cs) > 0))
+            doc["relax_study"][f"{tag or 'unrelaxed_'}median_abs_cosine_formal"] = float(np.median(np.abs(cs)))
 
-    # (c) apply the rule to ambiguous rows.
+    # (c) the rule, calibrated on the unique rows: the global sign between the physics estimate
+    # and the labels (the labels' sign convention), and the margin (smallest with ≥ 90 %
+    # accuracy when decided), then applied to the ambiguous rows.
+    def best_e(r, tag=""):
+        key = f"{tag}e_dft" if f"{tag}e_dft" in r else f"{tag}e_formal"
+        return np.asarray(r[key]).reshape(3, 3, 3), key.split("_")[-1]
+
+    uniq = [(r, *best_e(r)) for r in ok if r["set"] == "unique" and ("e_dft" in r or "e_formal" in r)]
+    cos_unique = np.array([_cos(e, np.asarray(piezo.loc[r["material_id"], "tensor"])) for r, e, _ in uniq])
+    norms_unique = np.array([np.linalg.norm(e) for _, e, _ in uniq])
+    agree = int((cos_unique > 0).sum())
+    # The global sign is fitted without the monoclinic rows: their IEEE cell choice is not a
+    # lattice symmetry (DATA_CARD, "Label orientation"), so a setting that maps b to -b flips the
+    # label's polar component there whatever the convention.
+    mono = np.array([r["point_group"] in ("2", "m", "2/m") for r, _, _ in uniq], dtype=bool)
+    agree_nm = int((cos_unique[~mono] > 0).sum())
+    sign = 1 if agree_nm >= (~mono).sum() - agree_nm else -1
+    table = []
+    for m in (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8):
+        # Candidates ±T: the cosines are ±c, so the gap is 2|c|.
+        decided = (2 * np.abs(cos_unique) >= m) & (norms_unique >= MIN_NORM)
+        right = decided & (sign * cos_unique > 0)
+        d_nm, r_nm = decided & ~mono, right & ~mono
+        table.append({"margin": m, "decided_frac": float(decided.mean()) if len(decided) else 0.0,
+                      "accuracy_when_decided": float(right.sum() / max(decided.sum(), 1)), "n_decided": int(decided.sum()),
+                      "non_monoclinic_decided_frac": float(d_nm.sum() / max((~mono).sum(), 1)),
+                      "non_monoclinic_accuracy_when_decided": float(r_nm.sum() / max(d_nm.sum(), 1)), "non_monoclinic_n_decided": int(d_nm.sum())})
+    good = [t for t in table if t["non_monoclinic_accuracy_when_decided"] >= 0.9 and t["non_monoclinic_n_decided"] >= 10]
+    margin = good[0]["margin"] if good else MARGIN
+    by_pg = {}
+    for (r, e, _), c in zip(uniq, cos_unique):
+        d = by_pg.setdefault(r["point_group"], [0, 0])
+        d[0] += int(c > 0)
+        d[1] += 1
+    doc["c_rule_calibration_on_unique"] = {
+        "n": len(uniq),
+        "physics_agrees_with_label_sign": agree,
+        "physics_opposes_label_sign": len(uniq) - agree,
+        "non_monoclinic_agree_of_n": f"{agree_nm}/{int((~mono).sum())}",
+        "global_sign_label_vs_physics": sign,
+        "by_point_group_agree_of_n": {k: f"{v[0]}/{v[1]}" for k, v in sorted(by_pg.items())},
+        "margin_table": table,
+        "margin_chosen": margin,
+        "note": "sign and margin are fitted on these rows (in-sample); Born charges: DFT where matched, else formal",
+    }
     out_rows = []
     for r in ok:
         if r["set"] != "ambiguous":
             continue
-        src = "dft" if "e_dft" in r else "formal"
-        e = np.asarray(r[f"e_{src}"]).reshape(3, 3, 3)
+        e, src = best_e(r)
         cands = np.asarray(piezo.loc[r["material_id"], "candidates"])
-        c, gap, cos = choose(e, cands)
-        out_rows.append({"material_id": r["material_id"], "choice": c, "margin": round(gap, 4), "n_candidates": len(cands), "born": src, "e_ion_norm": round(float(np.linalg.norm(e)), 4), "cosines": ";".join(f"{x:.3f}" for x in cos), "label_is_choice": c == 0})
+        c, gap, cos = choose(sign * e, cands, margin=margin)
+        out_rows.append({"material_id": r["material_id"], "choice": c, "margin": round(gap, 4), "n_candidates": len(cands), "born": src, "e_ion_norm": round(float(np.linalg.norm(e)), 4), "cosines": ";".join(f"{x:.3f}" for x in cos), "physics_sign": sign})
     decided = [o for o in out_rows if o["choice"] >= 0]
     doc["c_orientation_rule_ambiguous"] = {
         "n": len(out_rows),
@@ -370,12 +419,13 @@ def report(args) -> None:
         "decided_frac": len(decided) / max(len(out_rows), 1),
         "given_label_chosen": sum(o["choice"] == 0 for o in decided),
         "other_candidate_chosen": sum(o["choice"] > 0 for o in decided),
-        "note": "candidate 0 is the back-rotated label; the rule chooses by cosine with e_ion",
+        "by_n_candidates": {str(k): sum(o["n_candidates"] == k for o in out_rows) for k in sorted({o["n_candidates"] for o in out_rows})},
+        "note": "candidate 0 is the back-rotated label; the rule chooses by cosine with sign * e_ion",
     }
     import csv
 
     with (RESULTS / "piezo_orientation_physics.csv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["material_id", "choice", "margin", "n_candidates", "born", "e_ion_norm", "cosines"])
+        w = csv.DictWriter(fh, fieldnames=["material_id", "choice", "margin", "n_candidates", "born", "e_ion_norm", "cosines", "physics_sign"])
         w.writeheader()
         for o in sorted(out_rows, key=lambda o: o["material_id"]):
             w.writerow({k: o[k] for k in w.fieldnames})

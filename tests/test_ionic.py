@@ -330,3 +330,21 @@ def test_cli_ionic_prints_and_writes_the_result(tmp_path, capsys):
     bad = tmp_path / "bad.cif"
     bad.write_text("not a structure")
     assert main(["ionic", str(bad)]) == 1
+
+
+def test_dft_born_charges_follow_a_rotation_of_the_structure():
+    """The DFPT → structure mapping finds the rotation: Z* of a rotated cell is R Z* Rᵀ."""
+    from scipy.spatial.transform import Rotation
+
+    from gmtnet.data import load_dataset
+
+    df = load_dataset("piezoelectric")
+    s = df.loc[df["material_id"] == "mp-2133", "structure"].iloc[0]
+    base = ionic.dft_born_charges(s, "mp-2133")
+    rot = Rotation.random(random_state=7).as_matrix()
+    turned = Structure(Lattice(s.lattice.matrix @ rot.T), s.species, s.frac_coords)
+    got = ionic.dft_born_charges(turned, "mp-2133")
+    np.testing.assert_allclose(got.z, np.einsum("ab,kbc,dc->kad", rot, base.z, rot), atol=1e-6)
+    # ZnO's Z* is anisotropic enough that the inverse rotation would fail the comparison.
+    wrong = np.einsum("ba,kbc,cd->kad", rot, base.z, rot)
+    assert np.abs(got.z - wrong).max() > 1e-2
