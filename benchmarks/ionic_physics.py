@@ -10,7 +10,8 @@ flip); the physics estimate e_ion of :mod:`gmtnet.ionic` can pick the orientatio
     largest |component| (structure frame, full tensor), correlation of all components;
 (c) the orientation rule: for a row with candidates T_1..T_k (structure frame), the scores
     s_i = ⟨e_ion, T_i⟩ / (‖e_ion‖ ‖T_i‖) (cosine); choose the best candidate when it beats the
-    second best by more than ``MARGIN`` in cosine, else keep the row ambiguous. The rule is
+    second best by at least the margin in cosine, ‖e_ion‖ ≥ ``MIN_NORM`` and the force constants
+    have no unstable mode; else keep the row ambiguous. The rule is
     validated first on the unique rows against the label's polar flip (−T, the candidate a
     flip would give): how often it picks the given label, picks the flip, or abstains.
 
@@ -371,6 +372,7 @@ def report(args) -> None:
     uniq = [(r, *best_e(r)) for r in ok if r["set"] == "unique" and ("e_dft" in r or "e_formal" in r)]
     cos_unique = np.array([_cos(e, np.asarray(piezo.loc[r["material_id"], "tensor"])) for r, e, _ in uniq])
     norms_unique = np.array([np.linalg.norm(e) for _, e, _ in uniq])
+    stable_unique = np.array([r["n_unstable"] == 0 for r, _, _ in uniq], dtype=bool)
     agree = int((cos_unique > 0).sum())
     # The global sign is fitted without the monoclinic rows: their IEEE cell choice is not a
     # lattice symmetry (DATA_CARD, "Label orientation"), so a setting that maps b to -b flips the
@@ -381,7 +383,7 @@ def report(args) -> None:
     table = []
     for m in (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8):
         # Candidates ±T: the cosines are ±c, so the gap is 2|c|.
-        decided = (2 * np.abs(cos_unique) >= m) & (norms_unique >= MIN_NORM)
+        decided = (2 * np.abs(cos_unique) >= m) & (norms_unique >= MIN_NORM) & stable_unique
         right = decided & (sign * cos_unique > 0)
         d_nm, r_nm = decided & ~mono, right & ~mono
         table.append({"margin": m, "decided_frac": float(decided.mean()) if len(decided) else 0.0,
@@ -413,7 +415,10 @@ def report(args) -> None:
         e, src = best_e(r)
         cands = np.asarray(piezo.loc[r["material_id"], "candidates"])
         c, gap, cos = choose(sign * e, cands, margin=margin)
+        if r["n_unstable"] > 0:  # an unstable mode makes K⁺ (and e_ion) unreliable: abstain
+            c = -1
         out_rows.append({"material_id": r["material_id"], "choice": c, "margin": round(gap, 4), "n_candidates": len(cands), "born": src, "e_ion_norm": round(float(np.linalg.norm(e)), 4), "cosines": ";".join(f"{x:.3f}" for x in cos), "physics_sign": sign})
+    unstable_ids = {r["material_id"] for r in ok if r["set"] == "ambiguous" and r["n_unstable"] > 0}
     decided = [o for o in out_rows if o["choice"] >= 0]
     doc["c_orientation_rule_ambiguous"] = {
         "n": len(out_rows),
@@ -422,6 +427,7 @@ def report(args) -> None:
         "given_label_chosen": sum(o["choice"] == 0 for o in decided),
         "other_candidate_chosen": sum(o["choice"] > 0 for o in decided),
         "by_n_candidates": {str(k): sum(o["n_candidates"] == k for o in out_rows) for k in sorted({o["n_candidates"] for o in out_rows})},
+        "undecided_for_unstable_modes": sum(o["material_id"] in unstable_ids for o in out_rows),
         "note": "candidate 0 is the back-rotated label; the rule chooses by cosine with sign * e_ion",
     }
     import csv

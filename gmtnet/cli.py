@@ -12,7 +12,7 @@ Commands:
     predict FILE... [--kind K] predict tensors for CIF / POSCAR / extended XYZ / pymatgen JSON files
     screen INPUT --out DIR     predict every kind for a folder / Parquet / JSON-lines / ASE database
                                of structures on Dask, into a resumable Parquet dataset
-    ionic STRUCTURE [--material-id ID] [--relax]
+    ionic STRUCTURE [--material-id ID] [--relax auto|yes|no]
                                the ionic piezoelectric and dielectric response from physics
                                (SevenNet-0 force constants + Born charges, gmtnet.ionic)
 
@@ -409,7 +409,9 @@ def _add_ionic_parser(subparsers) -> None:
     p.add_argument("structure", help="CIF, POSCAR/CONTCAR, extended XYZ or pymatgen JSON file")
     p.add_argument("--material-id", default=None, help="Materials Project id: use its DFT Born charges when bundled")
     p.add_argument("--formal", action="store_true", help="use formal-oxidation-state Born charges even when DFT ones exist")
-    p.add_argument("--relax", action="store_true", help="relax the positions at fixed cell with the potential first")
+    p.add_argument("--relax", choices=("auto", "yes", "no"), default="auto",
+                   help="relax the positions at fixed cell with the potential first (auto: when the largest "
+                        "residual force exceeds 0.05 eV/Å)")
     p.add_argument("--device", default="cpu", help="torch device for SevenNet-0 (default cpu)")
     p.add_argument("--json", default=None, help="also write the result to this JSON file")
     p.set_defaults(func=_run_ionic)
@@ -432,7 +434,7 @@ def _run_ionic(args: argparse.Namespace) -> int:
     calc = ionic.load_potential(device=args.device)
     with tqdm(total=ionic.n_evaluations(structure), unit="call", desc="SevenNet-0") as bar:
         try:
-            r = ionic.ionic_response(structure, calc, material_id=args.material_id, relax=args.relax,
+            r = ionic.ionic_response(structure, calc, material_id=args.material_id, relax={"auto": None, "yes": True, "no": False}[args.relax],
                                      prefer_dft=not args.formal, progress=bar.update)
         except ValueError as err:
             print(f"{args.structure}: {err}")

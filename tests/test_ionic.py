@@ -254,7 +254,7 @@ def test_wurtzite_signs_with_formal_charges(seven, name):
     assert r.born_source == "formal" and r.point_group == "6mm"
     assert r.e_ion[2, 2, 2] > 0.3 and r.e_ion[2, 0, 0] < -0.1
     assert np.all(np.linalg.eigvalsh(r.eps_ion) > 0)
-    assert r.n_unstable == 0 and r.max_force_before < 0.1
+    assert r.n_unstable == 0 and r.max_force_before < ionic.RELAX_FORCE and not r.relaxed  # auto: left as given
     flipped = ionic.ionic_response(wurtzite(*WURTZITES[name], flip=True), seven)
     np.testing.assert_allclose(flipped.e_ion[2, 2, 2], -r.e_ion[2, 2, 2], rtol=1e-3)
     np.testing.assert_allclose(flipped.e_ion[2, 0, 0], -r.e_ion[2, 0, 0], rtol=1e-3)
