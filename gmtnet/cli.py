@@ -12,6 +12,9 @@ Commands:
     predict FILE... [--kind K] predict tensors for CIF / POSCAR / extended XYZ / pymatgen JSON files
     screen INPUT --out DIR     predict every kind for a folder / Parquet / JSON-lines / ASE database
                                of structures on Dask, into a resumable Parquet dataset
+    ionic STRUCTURE [--material-id ID] [--relax auto|yes|no]
+                               the ionic piezoelectric and dielectric response from physics
+                               (SevenNet-0 force constants + Born charges, gmtnet.ionic)
 
 Each command is registered by its own ``_add_<name>_parser(subparsers)`` function, which sets
 ``func`` on its parser: a handler taking the parsed arguments and returning the exit status.
@@ -42,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate_parser(subparsers)
     _add_predict_parser(subparsers)
     _add_screen_parser(subparsers)
+    _add_ionic_parser(subparsers)
     return parser
 
 
@@ -391,4 +395,72 @@ def _run_screen(args: argparse.Namespace) -> int:
         print(f"error: {err}")
         return 2
     print(json.dumps(summary.to_dict(), indent=2))
+    return 0
+
+
+# --------------------------------------------------------------------------- ionic
+
+
+def _add_ionic_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "ionic",
+        help="ionic piezoelectric e_ion and dielectric ε_ion from SevenNet-0 and Born charges",
+        description="The internal-strain (ionic) piezoelectric tensor and the ionic dielectric contribution of a "
+        "crystal from SevenNet-0 force constants and Born charges (DFT when the crystal is in the bundled DFPT "
+        "set, else formal oxidation states); see gmtnet.ionic for the conventions.",
+    )
+    p.add_argument("structure", help="CIF, POSCAR/CONTCAR, extended XYZ or pymatgen JSON file")
+    p.add_argument("--material-id", default=None, help="Materials Project id: use its DFT Born charges when bundled")
+    p.add_argument("--formal", action="store_true", help="use formal-oxidation-state Born charges even when DFT ones exist")
+    p.add_argument("--relax", choices=("auto", "yes", "no"), default="auto",
+                   help="relax the positions at fixed cell with the potential first (auto: when the largest "
+                        "residual force exceeds 0.05 eV/Å)")
+    p.add_argument("--device", default="cpu", help="torch device for SevenNet-0 (default cpu)")
+    p.add_argument("--json", default=None, help="also write the result to this JSON file")
+    p.set_defaults(func=_run_ionic)
+
+
+def _run_ionic(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from gmtnet import ionic
+    from gmtnet.io import read_structure
+
+    try:
+        structure = read_structure(args.structure)
+    except ValueError as err:
+        print(f"{args.structure}: {err}")
+        return 1
+    calc = ionic.load_potential(device=args.device)
+    with tqdm(total=ionic.n_evaluations(structure), unit="call", desc="SevenNet-0") as bar:
+        try:
+            r = ionic.ionic_response(structure, calc, material_id=args.material_id, relax={"auto": None, "yes": True, "no": False}[args.relax],
+                                     prefer_dft=not args.formal, progress=bar.update)
+        except ValueError as err:
+            print(f"{args.structure}: {err}")
+            return 1
+    fmt = {"float_kind": lambda x: f"{x:9.4f}"}
+    print(f"\n{args.structure}: {structure.composition.reduced_formula}, point group {r.point_group}; "
+          f"frame: the structure's Cartesian frame; outputs projected with the point group")
+    print("e_ion [C/m²], Voigt (IEEE order xx yy zz yz xz xy), ionic (internal-strain) part only:")
+    print(np.array2string(r.e_voigt, formatter=fmt))
+    print("ε_ion [dimensionless], ionic contribution (ε₀ = ε∞ + ε_ion):")
+    print(np.array2string(r.eps_ion, formatter=fmt))
+    print(f"Born charges: {r.born_source} ({r.born_detail})")
+    print(f"largest residual force {r.max_force_before:.4f} eV/Å" + (f", {r.max_force_after:.4f} after relaxing" if r.relaxed else ""))
+    if r.n_unstable:
+        print(f"warning: {r.n_unstable} unstable mode(s) (lowest force-constant eigenvalue {r.min_eigenvalue:.3f} eV/Å²): "
+              "the harmonic estimate is unreliable")
+    print(f"cost {r.cost_s:.1f} s, {r.n_calls} potential evaluations")
+    if args.json:
+        doc = {"file": args.structure, "e_ion_voigt_ieee_C_per_m2": r.e_voigt.tolist(), "eps_ion": r.eps_ion.tolist(),
+               "born_source": r.born_source, "born_detail": r.born_detail, "point_group": r.point_group, "frame": r.frame,
+               "max_force_eV_per_A": r.max_force_before, "relaxed": r.relaxed, "n_unstable": r.n_unstable,
+               "cost_s": r.cost_s, "n_calls": r.n_calls}
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=2)
+        print(f"wrote {args.json}")
     return 0
