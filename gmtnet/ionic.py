@@ -68,6 +68,8 @@ __all__ = [
     "force_constants",
     "strain_coupling",
     "internal_strain",
+    "project_out_translations",
+    "strain_matrix",
     "ionic_piezo",
     "ionic_dielectric",
     "formal_born_charges",
@@ -167,7 +169,9 @@ def _translations(n: int) -> np.ndarray:
     return t
 
 
-def _project_out_translations(m: np.ndarray, both_sides: bool) -> np.ndarray:
+def project_out_translations(m: np.ndarray, both_sides: bool) -> np.ndarray:
+    """``m`` (3N rows) with the three rigid translations projected out of its rows (and of its
+    columns when ``both_sides``): the acoustic modes carry no internal strain."""
     t = _translations(m.shape[0] // 3)
     p = np.eye(m.shape[0]) - t @ t.T
     return p @ m @ p if both_sides else p @ m
@@ -221,10 +225,10 @@ def force_constants(atoms, calc, delta: float = 0.01, symmetry=None) -> np.ndarr
             out = np.empty_like(moved)
             out[perms[g]] = moved
             k[:, 3 * kappa : 3 * kappa + 3] = out.reshape(3 * n, 3)
-    return _project_out_translations(0.5 * (k + k.T), both_sides=True)
+    return project_out_translations(0.5 * (k + k.T), both_sides=True)
 
 
-def _strain_matrix(j: int, eta: float) -> np.ndarray:
+def strain_matrix(j: int, eta: float) -> np.ndarray:
     """Symmetric strain ε for IEEE Voigt component j (0..5) of engineering size η."""
     e = np.zeros((3, 3))
     a, b = _IEEE_PAIRS[j]
@@ -255,10 +259,10 @@ def strain_coupling(atoms, calc, eta: float = 0.005) -> np.ndarray:
         f = []
         for sign in (1.0, -1.0):
             a = atoms.copy()
-            a.set_cell(cell @ (np.eye(3) + _strain_matrix(j, sign * eta)), scale_atoms=True)
+            a.set_cell(cell @ (np.eye(3) + strain_matrix(j, sign * eta)), scale_atoms=True)
             f.append(_forces(a, calc).reshape(-1))
         lam[:, j] = (f[0] - f[1]) / (2.0 * eta)
-    return _project_out_translations(lam, both_sides=False)
+    return project_out_translations(lam, both_sides=False)
 
 
 def _pinv(k: np.ndarray, rcond: float = 1e-8) -> np.ndarray:
@@ -280,8 +284,8 @@ def internal_strain(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
     lam = np.asarray(lam, dtype=float)
     if k.ndim != 2 or k.shape[0] != k.shape[1] or k.shape[0] % 3 or lam.shape != (k.shape[0], 6):
         raise ValueError(f"K must be (3N, 3N) and Λ (3N, 6); got {k.shape} and {lam.shape}")
-    kp = _project_out_translations(0.5 * (k + k.T), both_sides=True)
-    return _pinv(kp) @ _project_out_translations(lam, both_sides=False)
+    kp = project_out_translations(0.5 * (k + k.T), both_sides=True)
+    return _pinv(kp) @ project_out_translations(lam, both_sides=False)
 
 
 def _born_matrix(z: np.ndarray, n: int) -> np.ndarray:
@@ -326,7 +330,7 @@ def ionic_dielectric(z: np.ndarray, k: np.ndarray, volume: float) -> np.ndarray:
     if not volume > 0:
         raise ValueError(f"volume must be positive (Å³), got {volume!r}")
     zm = _born_matrix(z, k.shape[0] // 3)
-    kp = _project_out_translations(0.5 * (k + k.T), both_sides=True)
+    kp = project_out_translations(0.5 * (k + k.T), both_sides=True)
     eps = zm @ _pinv(kp) @ zm.T * EPS_ION_FACTOR / volume
     return 0.5 * (eps + eps.T)
 
@@ -617,7 +621,7 @@ def ionic_response(
     def rel(a, b):
         return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
 
-    evals = np.linalg.eigvalsh(_project_out_translations(k, both_sides=True))
+    evals = np.linalg.eigvalsh(project_out_translations(k, both_sides=True))
     # The three translations sit at exactly 0 after the projection; drop the 3 closest to 0.
     inner = np.delete(evals, np.argsort(np.abs(evals))[:3])
     return IonicResponse(
