@@ -65,6 +65,7 @@ __all__ = [
     "IonicResponse",
     "BornCharges",
     "load_potential",
+    "load_checkpoint",
     "force_constants",
     "strain_coupling",
     "internal_strain",
@@ -115,6 +116,33 @@ def _safe_checkpoint_load(path: str) -> dict:
         return torch.load(path, weights_only=True, map_location="cpu")
 
 
+def load_checkpoint(name: str = "7net-0"):
+    """A SevenNet checkpoint shipped in the ``sevenn`` wheel, read weights-only (never downloaded,
+    never unpickled with code); the one loader of the project (the research encoder uses it too).
+
+    Raises:
+        ImportError: ``sevenn`` is missing; FileNotFoundError: the checkpoint is not in the wheel.
+    """
+    try:
+        import sevenn.checkpoint as sc
+        import sevenn.util as su
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(f"SevenNet needs the 'sevenn' package (pip install sevenn==0.13.0): {err}") from None
+    path = su.pretrained_name_to_path(name)
+    if not os.path.isfile(path):  # pretrained_name_to_path would download; we never do
+        raise FileNotFoundError(f"{name}: checkpoint {path} is not in the installed sevenn wheel")
+    raw = _safe_checkpoint_load(path)
+    cp = sc.SevenNetCheckpoint(path)
+    # Fill the checkpoint object from the safe load instead of its own (weights_only=False) _load().
+    cp._config_original = raw.get("config", {})
+    cp._model_state_dict = raw["model_state_dict"]
+    cp._optimizer_state_dict, cp._scheduler_state_dict = {}, {}
+    cp._epoch, cp._time, cp._hash = raw.get("epoch"), raw.get("time", ""), raw.get("hash", "")
+    cp._config = sc._config_cp_routine(cp._config_original)
+    cp._loaded = True
+    return cp
+
+
 def load_potential(name: str = "7net-0", device: str = "cpu"):
     """SevenNet's pretrained potential as an ASE calculator, offline and without unpickling code.
 
@@ -128,23 +156,10 @@ def load_potential(name: str = "7net-0", device: str = "cpu"):
         not in the installed wheel (it is never downloaded).
     """
     try:
-        import sevenn.checkpoint as sc
-        import sevenn.util as su
         from sevenn.calculator import SevenNetCalculator
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(f"the ionic response needs the 'sevenn' package (pip install sevenn==0.13.0): {err}") from None
-    path = su.pretrained_name_to_path(name)
-    if not os.path.isfile(path):  # pretrained_name_to_path would download; we never do
-        raise FileNotFoundError(f"{name}: checkpoint {path} is not in the installed sevenn wheel")
-    raw = _safe_checkpoint_load(path)
-    cp = sc.SevenNetCheckpoint(path)
-    # Fill the checkpoint object from the safe load instead of its own (weights_only=False) _load().
-    cp._config_original = raw.get("config", {})
-    cp._model_state_dict = raw["model_state_dict"]
-    cp._optimizer_state_dict, cp._scheduler_state_dict = {}, {}
-    cp._epoch, cp._time, cp._hash = raw.get("epoch"), raw.get("time", ""), raw.get("hash", "")
-    cp._config = sc._config_cp_routine(cp._config_original)
-    cp._loaded = True
+    cp = load_checkpoint(name)
     import warnings
 
     with warnings.catch_warnings():

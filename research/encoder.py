@@ -161,26 +161,6 @@ def parity_split(f_plus_x: np.ndarray, f_minus_x: np.ndarray, irreps_so3) -> tup
     return np.concatenate(blocks, axis=1), "+".join(names)
 
 
-def _safe_checkpoint_load(path: str) -> dict:
-    """``torch.load(weights_only=True)`` of a SevenNet checkpoint: no code is unpickled.
-
-    The checkpoints hold tensors, dicts, strings and a few numpy arrays (in the training config);
-    only numpy's array reconstruction is allow-listed, no other global.
-    """
-    import torch
-
-    safe = [
-        (np._core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
-        np.ndarray,
-        np.dtype,
-        np.dtypes.Float32DType,
-        np.dtypes.Float64DType,
-        np.dtypes.Int64DType,
-    ]
-    with torch.serialization.safe_globals(safe):
-        return torch.load(path, weights_only=True, map_location="cpu")
-
-
 @dataclass
 class _Graph:
     atomic_numbers: np.ndarray  # (n,)
@@ -199,24 +179,9 @@ def load_checkpoint(name: str = DEFAULT_ENCODER):
     """
     if name not in ENCODERS:
         raise ValueError(f"unknown encoder {name!r}; expected one of {sorted(ENCODERS)}")
-    try:
-        import sevenn.checkpoint as sc
-        import sevenn.util as su
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(f"the pretrained encoder needs the 'sevenn' package (pip install sevenn==0.13.0): {err}") from None
-    path = su.pretrained_name_to_path(ENCODERS[name])
-    if not os.path.isfile(path):  # pretrained_name_to_path would download; we never do
-        raise FileNotFoundError(f"{name}: checkpoint {path} is not in the installed sevenn wheel")
-    raw = _safe_checkpoint_load(path)
-    cp = sc.SevenNetCheckpoint(path)
-    # Fill the checkpoint object from the safe load instead of its own unpickling _load().
-    cp._config_original = raw.get("config", {})
-    cp._model_state_dict = raw["model_state_dict"]
-    cp._optimizer_state_dict, cp._scheduler_state_dict = {}, {}
-    cp._epoch, cp._time, cp._hash = raw.get("epoch"), raw.get("time", ""), raw.get("hash", "")
-    cp._config = sc._config_cp_routine(cp._config_original)
-    cp._loaded = True
-    return cp
+    from gmtnet.ionic import load_checkpoint as load_shipped_checkpoint
+
+    return load_shipped_checkpoint(ENCODERS[name])
 
 
 class SevenNetEncoder:
