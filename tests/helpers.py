@@ -161,3 +161,28 @@ def assert_invariant(
     err = relative_error(b, a)
     assert err < rtol, f"not invariant under {what}: relative error {err:.3g} >= {rtol:g}"
     return err
+
+
+def register_with_random_weights(make_kind: Callable, root, members: int = 2, **config):
+    """Register ``make_kind(weights_dir)`` with an ensemble of ``members`` small randomly
+    initialised GMTNet networks saved under ``root``; returns the registered kind (unregister it
+    when done). The weights are written while the kind is registered without them, since a model
+    needs its kind."""
+    import torch
+
+    from gmtnet.kinds import register_kind, unregister_kind
+    from gmtnet.models import ModelConfig, build_model
+    from gmtnet.models.ensemble import save_ensemble
+    from gmtnet.models.network import save_model
+
+    kind = register_kind(make_kind(None))
+    try:
+        dirs = []
+        for seed in range(members):
+            torch.manual_seed(seed)
+            model = build_model(ModelConfig(kind=kind.name, architecture="gmtnet", **config)).eval()
+            dirs.append(save_model(model, root / f"run-{seed}"))
+        weights = save_ensemble(dirs, root / "ensemble", {"std_scale": 1.0})
+    finally:
+        unregister_kind(kind)
+    return register_kind(make_kind(weights))

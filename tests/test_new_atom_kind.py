@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import perovskite_srtio3, rocksalt_nacl, wurtzite_zno
+from helpers import perovskite_srtio3, register_with_random_weights, rocksalt_nacl, wurtzite_zno
 from test_model import SMALL
 
-from gmtnet.kinds import TensorKind, register_kind, unregister_kind
+from gmtnet.kinds import TensorKind, unregister_kind
 from gmtnet.symmetry import analyze_site_symmetry
 
 NAME = "born_charge_kind_test"
@@ -36,23 +36,8 @@ def _make_kind(weights: Path | None) -> TensorKind:
 
 @pytest.fixture(scope="module")
 def atom_kind(tmp_path_factory):
-    from gmtnet.models import ModelConfig, build_model
-    from gmtnet.models.ensemble import save_ensemble
-    from gmtnet.models.network import save_model
-
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("atom_kind")
-    kind = register_kind(_make_kind(None))
-    try:
-        dirs = []
-        for seed in range(2):
-            torch.manual_seed(seed)
-            model = build_model(ModelConfig(kind=NAME, architecture="gmtnet", sum_rule=True, **SMALL)).eval()
-            dirs.append(save_model(model, root / f"run-{seed}"))
-        weights = save_ensemble(dirs, root / "ensemble", {"std_scale": 1.0})
-    finally:
-        unregister_kind(kind)
-    kind = register_kind(_make_kind(weights))
+    kind = register_with_random_weights(_make_kind, tmp_path_factory.mktemp("atom_kind"), sum_rule=True, **SMALL)
     yield kind
     unregister_kind(kind)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import rocksalt_nacl, triclinic_cell, wurtzite_zno
+from helpers import register_with_random_weights, rocksalt_nacl, triclinic_cell, wurtzite_zno
 from test_model import SMALL
 
 from gmtnet import kinds
@@ -39,30 +39,10 @@ def _make_kind(weights: Path | None, name: str = NAME) -> SymmetricMatrixKind:
     )
 
 
-def _save_ensemble(kind_name: str, directory: Path, members: int = 2) -> Path:
-    from gmtnet.models import ModelConfig, build_model
-    from gmtnet.models.ensemble import save_ensemble
-    from gmtnet.models.network import save_model
-
-    dirs = []
-    for seed in range(members):
-        torch.manual_seed(seed)
-        model = build_model(ModelConfig(kind=kind_name, architecture="gmtnet", **SMALL)).eval()
-        dirs.append(save_model(model, directory / f"run-{seed}"))
-    return save_ensemble(dirs, directory / "ensemble", {"std_scale": 1.0})
-
-
 @pytest.fixture(scope="module")
 def new_kind(tmp_path_factory):
     torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("new_kind")
-    # The weights are written while the kind is registered without them (a model needs its kind).
-    kind = register_kind(_make_kind(None))
-    try:
-        weights = _save_ensemble(NAME, root)
-    finally:
-        unregister_kind(kind)
-    kind = register_kind(_make_kind(weights))
+    kind = register_with_random_weights(_make_kind, tmp_path_factory.mktemp("new_kind"), **SMALL)
     yield kind
     unregister_kind(kind)
 
