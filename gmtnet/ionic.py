@@ -36,11 +36,13 @@ pointing from the cation to the anion along the c-parallel bond, e₃₃ > 0 and
 (Bernardini, Fiorentini & Vanderbilt, Phys. Rev. B 56, R10024 (1997), Table I; the internal-strain
 term dominates both and has their sign, cf. Dal Corso et al., Phys. Rev. B 50, 10715 (1994)).
 
-Born charges: the DFT Z* of :func:`gmtnet.data.load_dfpt` where the crystal is there (matched by
-``mp_material_id``; rotated into the structure's frame and site order with pymatgen's
-StructureMatcher), else a formal baseline: Z*_κ = q_κ I with q_κ the bond-valence oxidation
-state (pymatgen ``BVAnalyzer``, falling back to the composition's first oxidation-state guess),
-shifted by the mean so that Σ_κ Z*_κ = 0. Either way Z* is projected onto the form the space
+Born charges, in this order of preference: the DFT Z* of :func:`gmtnet.data.load_dfpt` where
+the crystal is there (matched by ``mp_material_id``; rotated into the structure's frame and site
+order with pymatgen's StructureMatcher); else the Z* predicted by the installed per-atom kind
+:data:`BORN_KIND` when its weights exist (:func:`predicted_born_charges`); else a formal
+baseline: Z*_κ = q_κ I with q_κ the bond-valence oxidation state (pymatgen ``BVAnalyzer``,
+falling back to the composition's first oxidation-state guess), shifted by the mean so that
+Σ_κ Z*_κ = 0. Either way Z* is projected onto the form the space
 group allows (:func:`gmtnet.symmetry.project_per_atom`) and the outputs e_ion, ε_ion onto the
 form the crystal's point group allows (:func:`gmtnet.symmetry.neumann_projector`); the result
 records both.
@@ -75,7 +77,9 @@ __all__ = [
     "ionic_dielectric",
     "formal_born_charges",
     "dft_born_charges",
+    "predicted_born_charges",
     "born_charges",
+    "BORN_KIND",
     "max_force",
     "n_evaluations",
     "relax_positions",
@@ -91,6 +95,10 @@ EPS_ION_FACTOR = _E / (_EPS0 * 1e-10)
 
 #: Largest residual force (eV/Å) above which :func:`ionic_response` relaxes the positions by default.
 RELAX_FORCE = 0.05
+
+#: The per-atom tensor kind whose prediction is the second Born-charge source (after DFT, before the
+#: formal charges); used only when it is registered and its weights are installed.
+BORN_KIND = "born"
 
 #: IEEE Voigt pairs (xx, yy, zz, yz, xz, xy).
 _IEEE_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -360,7 +368,8 @@ class BornCharges:
     Attributes:
         z: (N, 3, 3), e, Z*_κ,αβ = Ω ∂P_α/∂u_κβ, projected onto the space group's form with
             Σ_κ Z*_κ = 0.
-        source: ``"dft:<dfpt id>"`` (DFPT, ABINIT PBEsol, :func:`gmtnet.data.load_dfpt`) or
+        source: ``"dft:<dfpt id>"`` (DFPT, ABINIT PBEsol, :func:`gmtnet.data.load_dfpt`),
+            ``"predicted:<kind>"`` (the shipped per-atom Born-charge model, :data:`BORN_KIND`) or
             ``"formal"`` (oxidation states, isotropic).
         detail: how they were obtained (the oxidation states, or the mapping's residuals).
     """
@@ -455,17 +464,70 @@ def dft_born_charges(structure, material_id: str | None) -> BornCharges | None:
     return None
 
 
-def born_charges(structure, material_id: str | None = None, prefer_dft: bool = True) -> BornCharges:
-    """DFT Z* where the crystal is in the DFPT set (and ``prefer_dft``), else the formal baseline;
-    both projected onto the space group's form with Σ_κ Z*_κ = 0."""
+def predicted_born_charges(structure, predictor=None, kind: str | None = None) -> BornCharges | None:
+    """Z* predicted by the per-atom Born-charge kind (``kind``, default :data:`BORN_KIND`), in the
+    structure's frame and site order; None when that kind is not registered or its weights are not
+    installed (so this works before and after the kind ships).
+
+    Args:
+        structure: pymatgen Structure.
+        predictor: a loaded :class:`gmtnet.predict.Predictor` holding the kind (the app passes its
+            cached one); None loads the kind's ensemble on the CPU for this call.
+        kind: the kind's name.
+
+    Raises:
+        ValueError: the model refuses the structure (its message), or the kind is not per-atom
+        rank 2 (its output is not one 3 × 3 tensor per atom).
+    """
+    from gmtnet.kinds import KINDS
+    from gmtnet.symmetry import project_per_atom
+
+    name = BORN_KIND if kind is None else kind
+    if name not in KINDS:
+        return None
+    if predictor is None:
+        from gmtnet.predict import Predictor, installed_kinds
+
+        if name not in installed_kinds():
+            return None
+        predictor = Predictor.load(kinds=[name], device="cpu")
+    elif name not in predictor.kinds:
+        return None
+    p = predictor.predict(structure, name)
+    z = np.asarray(p.tensor, dtype=float)
+    if z.shape != (len(structure), 3, 3):
+        raise ValueError(f"kind {name!r} gives tensors of shape {z.shape}, not one 3x3 Born charge per atom ({len(structure)}, 3, 3)")
+    # The model already imposes site symmetry (and the sum rule when trained with it); projecting
+    # again makes the sum rule exact for any per-atom kind and leaves a symmetric Z* unchanged.
+    zp = project_per_atom(structure, z, acoustic_sum_rule=True)
+    spread = "" if p.uncertainty is None else f", ensemble uncertainty {p.uncertainty:.3g} e"
+    return BornCharges(z=zp, source=f"predicted:{name}", detail=f"predicted by the shipped {name!r} model{spread}")
+
+
+def born_charges(structure, material_id: str | None = None, prefer_dft: bool = True, predictor=None,
+                 use_predicted: bool = True) -> BornCharges:
+    """Born charges from the best source available, projected onto the space group's form with
+    Σ_κ Z*_κ = 0: DFT where the crystal is in the DFPT set (and ``prefer_dft``), else predicted by
+    the installed :data:`BORN_KIND` model (and ``use_predicted``; ``predictor`` as in
+    :func:`predicted_born_charges`), else the formal baseline. ``source`` says which was used;
+    when the model refuses the structure, the formal ``detail`` says why."""
     from gmtnet.symmetry import project_per_atom
 
     if prefer_dft:
         found = dft_born_charges(structure, material_id)
         if found is not None:
             return found
+    why = ""
+    if use_predicted:
+        try:
+            found = predicted_born_charges(structure, predictor=predictor)
+        except ValueError as err:
+            found, why = None, f"; no predicted Z*: {err}"
+        if found is not None:
+            return found
     formal = formal_born_charges(structure)
-    return BornCharges(z=project_per_atom(structure, formal.z, acoustic_sum_rule=True), source=formal.source, detail=formal.detail)
+    return BornCharges(z=project_per_atom(structure, formal.z, acoustic_sum_rule=True), source=formal.source,
+                       detail=formal.detail + why)
 
 
 # --------------------------------------------------------------------------- the whole estimate
@@ -511,7 +573,8 @@ class IonicResponse:
             projected.
         eps_ion: (3, 3) ionic dielectric contribution, dimensionless, structure frame,
             point-group projected.
-        born_source: ``"dft:<dfpt id>"`` or ``"formal"``; ``born_detail`` says more.
+        born_source: ``"dft:<dfpt id>"``, ``"predicted:<kind>"`` or ``"formal"``; ``born_detail``
+            says more.
         point_group: the point group the outputs were projected with (spglib, symprec 0.01 Å).
         projection_residual: relative change of (e_ion, eps_ion) under the projection (what the
             finite differences broke).
@@ -591,7 +654,8 @@ def ionic_response(
             median residual 0.10 eV/Å, and relaxing changed e_ion by a median 70 %; well
             converged cells such as the wurtzites, < 0.01 eV/Å, are left as given).
         delta: finite displacement, Å; eta: finite strain.
-        prefer_dft: use DFT Z* when available (else always the formal baseline).
+        prefer_dft: the best Z* available (:func:`born_charges`: DFT, else predicted, else
+            formal); False: always the formal baseline (``gmtnet ionic --formal``).
         born: explicit Born charges (overrides the lookup).
         symprec: spglib tolerance for the point group the outputs are projected with, Å.
         progress: called with no argument after every potential evaluation (a progress bar);
@@ -620,7 +684,7 @@ def ionic_response(
         if relax:
             atoms, _, f_after = relax_positions(atoms, calc)
         if born is None:
-            born = born_charges(structure, material_id, prefer_dft=prefer_dft)
+            born = born_charges(structure, material_id, prefer_dft=prefer_dft, use_predicted=prefer_dft)
         k = force_constants(atoms, calc, delta, symmetry=analyze_site_symmetry(AseAtomsAdaptor.get_structure(atoms), symprec=symprec))
         lam = strain_coupling(atoms, calc, eta)
     finally:

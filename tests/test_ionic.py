@@ -348,3 +348,91 @@ def test_dft_born_charges_follow_a_rotation_of_the_structure():
     # ZnO's Z* is anisotropic enough that the inverse rotation would fail the comparison.
     wrong = np.einsum("ba,kbc,cd->kad", rot, base.z, rot)
     assert np.abs(got.z - wrong).max() > 1e-2
+
+
+# --------------------------------------------------------------------------- the Z* source order
+
+
+PER_ATOM_NAME = "born_source_order_test"
+
+
+def _per_atom_kind(weights):
+    from gmtnet.kinds import TensorKind
+
+    return TensorKind(name=PER_ATOM_NAME, title="Born effective charge (source-order test)", symbol="Z*", rank=2,
+                      formula="ij", unit="e", per_atom=True, weights=None if weights is None else str(weights))
+
+
+@pytest.fixture(scope="module")
+def random_born_kind(tmp_path_factory):
+    """A per-atom rank-2 kind with a small random two-network ensemble that imposes Σ_κ Z*_κ = 0:
+    stands in for the shipped "born" kind, which may or may not be installed."""
+    import torch
+    from helpers import register_with_random_weights
+    from test_model import SMALL
+
+    from gmtnet.kinds import unregister_kind
+
+    torch.set_num_threads(1)
+    kind = register_with_random_weights(_per_atom_kind, tmp_path_factory.mktemp("born_kind"), sum_rule=True, **SMALL)
+    yield kind
+    unregister_kind(kind)
+
+
+def test_without_an_installed_born_kind_the_charges_are_formal(monkeypatch, tmp_path):
+    from gmtnet.kinds import register_kind, unregister_kind
+
+    gan = wurtzite(*WURTZITES["GaN"])
+    monkeypatch.setattr(ionic, "BORN_KIND", "no_such_kind")
+    assert ionic.predicted_born_charges(gan) is None
+    assert ionic.born_charges(gan).source == "formal"
+    # registered, but its weights are not there (the state before the kind ships)
+    kind = register_kind(_per_atom_kind(tmp_path / "missing"))
+    try:
+        monkeypatch.setattr(ionic, "BORN_KIND", PER_ATOM_NAME)
+        assert ionic.predicted_born_charges(gan) is None
+        b = ionic.born_charges(gan)
+        assert b.source == "formal" and b.detail.startswith("bond valence")
+    finally:
+        unregister_kind(kind)
+
+
+def test_an_installed_born_kind_comes_after_dft_and_before_formal(random_born_kind, monkeypatch):
+    from gmtnet.data import load_dataset
+    from gmtnet.predict import Predictor
+    from gmtnet.symmetry import analyze_site_symmetry
+
+    monkeypatch.setattr(ionic, "BORN_KIND", PER_ATOM_NAME)
+    gan = wurtzite(*WURTZITES["GaN"])
+    b = ionic.born_charges(gan)  # no DFT match without a material id: the model's Z*
+    assert b.source == f"predicted:{PER_ATOM_NAME}" and "ensemble uncertainty" in b.detail
+    assert b.z.shape == (4, 3, 3) and np.abs(b.z).max() > 0
+    np.testing.assert_allclose(b.z.sum(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(analyze_site_symmetry(gan).project(b.z), b.z, atol=1e-10)
+    # Ga on a 3m site: Z_xx = Z_yy, no off-diagonal part (c along z)
+    assert abs(b.z[0, 0, 0] - b.z[0, 1, 1]) < 1e-10 and np.abs(b.z[0] - np.diag(np.diag(b.z[0]))).max() < 1e-10
+    # the app's cached predictor gives the same charges without loading the ensemble again
+    predictor = Predictor.load(kinds=[random_born_kind], device="cpu")
+    np.testing.assert_allclose(ionic.born_charges(gan, predictor=predictor).z, b.z, rtol=1e-6, atol=1e-8)
+    # a predictor without the kind, or the prediction switched off: formal
+    other = Predictor({}, predictor.device)
+    assert ionic.born_charges(gan, predictor=other).source == "formal"
+    assert ionic.born_charges(gan, use_predicted=False).source == "formal"
+    # a bundled crystal of the DFPT set keeps its DFT charges first
+    df = load_dataset("piezoelectric")
+    zno = df.loc[df["material_id"] == "mp-2133", "structure"].iloc[0]
+    assert ionic.born_charges(zno, "mp-2133").source.startswith("dft:")
+    assert ionic.born_charges(zno, "mp-2133", prefer_dft=False).source == f"predicted:{PER_ATOM_NAME}"
+
+
+def test_a_refusing_born_model_falls_back_to_formal_and_says_why(random_born_kind, monkeypatch):
+    monkeypatch.setattr(ionic, "BORN_KIND", PER_ATOM_NAME)
+
+    class Refusing:
+        kinds = [PER_ATOM_NAME]
+
+        def predict(self, structure, kind):
+            raise ValueError("structure has 900 atoms, more than the limit")
+
+    b = ionic.born_charges(wurtzite(*WURTZITES["GaN"]), predictor=Refusing())
+    assert b.source == "formal" and "no predicted Z*: structure has 900 atoms" in b.detail
