@@ -26,6 +26,7 @@ from pymatgen.core import Structure
 from app.failure import Failure
 from gmtnet.kinds import KINDS
 
+
 def app_kinds() -> tuple[str, ...]:
     """The kinds the app shows, in display order: every registered kind (a kind registered after
     start-up, e.g. by a test, appears; one without weights shows why it has no prediction)."""
@@ -260,6 +261,110 @@ def ensemble_table() -> pd.DataFrame:
             "within ±1σ %": round(100 * cal["within_1sigma"], 1), "Spearman(σ, error)": round(cal["spearman"], 2),
         })
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- the physics route (issue 17)
+
+#: Largest cell (atoms) the app runs the physics route on. Cost grows as (orbits × 6 + 13) force
+#: calls × (seconds per call ∝ atoms): a 40-atom cell without symmetry is 253 calls of ~0.8 s,
+#: about 3.5 minutes, already longer than a page visit should block; the CLI has no limit.
+IONIC_MAX_ATOMS = 40
+#: Seconds per atom per SevenNet-0 force call on the app's CPU: measured 0.02 s on a shared 2-core
+#: machine (0.08 s for wurtzite ZnO, 4 atoms; 0.8 s for a 40-atom SrTiO₃ supercell, one torch
+#: thread; ~0.1-0.2 s for the 5-10-atom cells of benchmarks/results/ionic_physics.json).
+IONIC_SECONDS_PER_ATOM_CALL = 0.02
+#: Seconds to load SevenNet-0 from the sevenn wheel, once per server process (measured 5.7 s).
+IONIC_LOAD_SECONDS = 6.0
+
+_ionic_lock = threading.Lock()
+
+
+def ionic_refusal(structure: Structure) -> Failure | None:
+    """Why the app will not run the physics route on ``structure`` (too many atoms, disordered),
+    as a :class:`~app.failure.Failure`; None when it will."""
+    if not structure.is_ordered:
+        return Failure("the physics route needs an ordered crystal (every site one element)", "ValueError")
+    if len(structure) > IONIC_MAX_ATOMS:
+        return Failure(f"the physics route runs on cells of at most {IONIC_MAX_ATOMS} atoms in the app; this one has "
+                       f"{len(structure)} (use `python -m gmtnet ionic` for larger cells)", "ValueError")
+    return None
+
+
+def ionic_cost(structure: Structure, symprec: float) -> tuple[int, float]:
+    """``(potential evaluations, estimated seconds)`` of :func:`ionic_estimate` for ``structure``
+    before any relaxation: :func:`gmtnet.ionic.n_evaluations` × :data:`IONIC_SECONDS_PER_ATOM_CALL`
+    × atoms, plus :data:`IONIC_LOAD_SECONDS` while SevenNet-0 is not loaded yet in this process."""
+    from gmtnet.ionic import n_evaluations
+
+    calls = n_evaluations(structure, symprec=symprec)
+    seconds = calls * IONIC_SECONDS_PER_ATOM_CALL * len(structure)
+    if not _potential_loaded:
+        seconds += IONIC_LOAD_SECONDS
+    return calls, seconds
+
+
+_potential_loaded = False
+
+
+@st.cache_resource(show_spinner=False)
+def get_potential():
+    """SevenNet-0 as an ASE calculator (:func:`gmtnet.ionic.load_potential`, CPU), once per process."""
+    global _potential_loaded
+    from gmtnet.ionic import load_potential
+
+    calc = load_potential()
+    _potential_loaded = True
+    return calc
+
+
+def _born_predictor():
+    """The app's cached predictor of the per-atom Born-charge kind, or None when that kind is not
+    registered or has no weights (then :func:`gmtnet.ionic.born_charges` uses the formal charges)."""
+    from gmtnet.ionic import BORN_KIND
+
+    if BORN_KIND not in app_kinds():
+        return None
+    try:
+        return get_predictor(BORN_KIND)
+    except FileNotFoundError:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _ionic_cached(key: str, material_id: str | None, symprec: float, _structure: Structure):
+    from gmtnet import ionic
+
+    try:
+        calc = get_potential()
+    except (ImportError, FileNotFoundError) as err:  # sevenn or its checkpoint missing on this install
+        return Failure.from_exception(err)
+    known = getattr(calc, "type_map", None)  # atomic numbers the potential was trained on
+    if known is not None:
+        unknown = sorted({el.symbol for el in _structure.composition.elements if el.Z not in known})
+        if unknown:
+            return Failure(f"SevenNet-0 was not trained on {', '.join(unknown)}: no force constants for this crystal",
+                           "ValueError")
+    try:
+        # One computation at a time: ionic_response counts the calls of the shared calculator by
+        # wrapping it, and two sessions on 2 cores would only slow each other down.
+        with _ionic_lock:
+            born = ionic.born_charges(_structure, material_id, predictor=_born_predictor())
+            return ionic.ionic_response(_structure, calc, material_id=material_id, born=born, symprec=symprec)
+    except ValueError as err:  # no Born charges (metal, elemental), a structure the potential refuses
+        return Failure.from_exception(err)
+
+
+def ionic_estimate(structure: Structure, material_id: str | None, symprec: float):
+    """The physics route for ``structure``: a :class:`gmtnet.ionic.IonicResponse` (e_ion in C/m²
+    and ε_ion, structure frame; Born charges DFT when ``material_id`` is in the DFPT set, else
+    predicted by the installed "born" kind, else formal), or a :class:`~app.failure.Failure` (too
+    many atoms, sevenn missing, an element SevenNet-0 does not know, no Born charges). Cached per
+    structure, Materials Project id and ``symprec`` (Å): a rerun costs nothing. Slow (see
+    :func:`ionic_cost`): the pages call it only on request."""
+    refused = ionic_refusal(structure)
+    if refused is not None:
+        return refused
+    return _ionic_cached(structure_key(structure), material_id, symprec, structure)
 
 
 def reset_models() -> None:

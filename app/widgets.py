@@ -730,3 +730,79 @@ def downloads(structure: Structure, predictions: dict, label: str, key: str) -> 
     c4.download_button("Tensors (CSV)", tables.tensors_csv(predictions), f"{stem}_tensors.csv", "text/csv", key=f"{key}_csv")
     st.caption("The tensors are in the structure frame. A CIF stores only cell lengths and angles, so a reader "
                "may orient the cell differently; the POSCAR (and the JSON) keep the lattice vectors, hence the frame.")
+
+
+# --------------------------------------------------------------------------- the physics route (issue 17)
+
+IONIC_CAPTION = (
+    "Physics estimate, not a DFT replacement: e_ion = (e/Ω) Σ Z\\*·Γ is only the **ionic (internal-strain)** part of "
+    "e; the clamped-ion (electronic) part is **not included**, so compare signs and sizes, not every digit. "
+    "ε_ion = (e²/ε₀Ω) Z\\*·K⁺·Z\\*ᵀ is the ionic contribution to the static ε: compare it with **ε₀ − ε∞**. "
+    "Harmonic, with SevenNet-0 force constants K and internal strain Γ = K⁺Λ (gmtnet.ionic)."
+)
+
+
+def ionic_panel(structure: Structure, material_id: str | None, predictions: dict, key: str = "w_ionic") -> None:
+    """"Born charges × potential: ionic e and ε", run only when its button is pressed.
+
+    States the cost first (:func:`app.service.ionic_cost`), then shows e_ion (IEEE Voigt 3 × 6, C/m²)
+    and ε_ion (3 × 3) beside the network's e and ε₀ − ε∞ from ``predictions`` (``{kind: Prediction |
+    Failure}`` of the same structure), all in the structure frame, with the Born-charge source. A
+    structure computed once in this session is shown again on later runs, from the cache."""
+    st.subheader("Born charges × potential: ionic e and ε")
+    refused = service.ionic_refusal(structure)
+    if refused is not None:
+        show_failure(refused, "No ionic estimate")
+        return
+    tol = session.symprec()
+    try:
+        calls, seconds = service.ionic_cost(structure, tol)
+    except ValueError as err:  # symmetry detection refused the cell
+        show_failure(Failure.from_exception(err), "No ionic estimate")
+        return
+    source = ("DFT (DFPT set) if it is there, else " if material_id else "") + "predicted by the shipped Born-charge model if installed, else formal oxidation states"
+    st.caption(f"Runs SevenNet-0 (pretrained potential, offline) on this cell: **{calls} potential evaluations, about "
+               f"{seconds:.0f} s** on this server ({service.IONIC_SECONDS_PER_ATOM_CALL} s per atom per evaluation, "
+               f"plus loading the potential once), more when the atoms must first be relaxed at fixed cell (residual "
+               f"force above 0.05 eV/Å). Cells up to {service.IONIC_MAX_ATOMS} atoms. Born charges Z\\*: {source}.")
+    done = st.session_state.setdefault(f"{key}_done", set())
+    token = (service.structure_key(structure), material_id, tol)
+    if st.button("Compute ionic e and ε from physics", key=key):
+        with st.spinner(f"SevenNet-0: {calls} potential evaluations, about {seconds:.0f} s…"):
+            result = service.ionic_estimate(structure, material_id, tol)
+        done.add(token)
+    elif token in done:
+        result = service.ionic_estimate(structure, material_id, tol)  # cached: free
+    else:
+        return
+    if isinstance(result, Failure):
+        show_failure(result, "No ionic estimate")
+        return
+    st.markdown(f"Born charges: **{plain(result.born_source)}** ({plain(result.born_detail)}). Point group "
+                f"{result.point_group}; structure frame (Cartesian axes of the cell as loaded); {tables.VOIGT_ORDER_NOTE}.")
+    net_e = predictions.get("piezoelectric")
+    c1, c2 = st.columns(2)
+    c1.markdown("Physics: e_ion (C/m²), ionic part only")
+    c1.dataframe(tables.voigt_table(result.e_voigt, "piezoelectric", clean=True).style.format("{:.4g}"))
+    c2.markdown("Network: e (C/m², GMTNet, total)")
+    if net_e is None or isinstance(net_e, Failure):
+        c2.caption("No network prediction of e for this structure.")
+    else:
+        c2.dataframe(tables.voigt_table(net_e.voigt, "piezoelectric").style.format("{:.4g}"))
+    eps0, epsinf = predictions.get("dielectric"), predictions.get("dielectric_electronic")
+    c1, c2 = st.columns(2)
+    c1.markdown("Physics: ε_ion (dimensionless)")
+    c1.dataframe(tables.voigt_table(result.eps_ion, "dielectric", clean=True).style.format("{:.4g}"))
+    c2.markdown("Network: ε₀ − ε∞ (GMTNet)")
+    if any(p is None or isinstance(p, Failure) for p in (eps0, epsinf)):
+        c2.caption("No network prediction of ε₀ and ε∞ for this structure.")
+    else:
+        c2.dataframe(tables.voigt_table(eps0.voigt - epsinf.voigt, "dielectric").style.format("{:.4g}"))
+    if result.n_unstable:
+        st.warning(f"{result.n_unstable} unstable mode(s) in SevenNet-0's force constants (lowest eigenvalue "
+                   f"{result.min_eigenvalue:.3g} eV/Å²): the harmonic estimate is unreliable for this cell.", icon="⚠️")
+    relaxed = (f"positions relaxed at fixed cell first (largest force {result.max_force_before:.3g} → "
+               f"{result.max_force_after:.3g} eV/Å)" if result.relaxed else
+               f"positions as given (largest residual force {result.max_force_before:.3g} eV/Å)")
+    st.caption(f"{IONIC_CAPTION} {relaxed.capitalize()}; took {result.cost_s:.1f} s, {result.n_calls} potential "
+               "evaluations (cached: showing it again is free).")

@@ -1,4 +1,5 @@
-"""What-if: edit the current crystal, re-detect its symmetry and re-predict its tensors."""
+"""What-if: edit the current crystal, re-detect its symmetry and re-predict its tensors; on request,
+the ionic e and ε from Born charges and a pretrained potential."""
 
 import streamlit as st
 
@@ -41,6 +42,9 @@ if work["edits"]:
         st.caption(plain(curie_caption(crystal.structure, work["structure"])))
     except ValueError as exc:  # e.g. an edit that is not a strained supercell of the original
         st.caption(f"Curie's principle not applied: {plain(str(exc))}")
+# The physics route (on request only): an edited cell is not the bundled crystal, so its DFT Born
+# charges are looked up only while no edit is applied.
+widgets.ionic_panel(work["structure"], None if work["edits"] else crystal.material_id, after)
 st.subheader("Edited structure")
 widgets.structure_view(work["structure"])
 widgets.downloads(work["structure"], after, f"{crystal.label} edited", key="w_dl")
