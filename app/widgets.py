@@ -801,8 +801,8 @@ def ionic_panel(structure: Structure, material_id: str | None, predictions: dict
     if result.n_unstable:
         st.warning(f"{result.n_unstable} unstable mode(s) in SevenNet-0's force constants (lowest eigenvalue "
                    f"{result.min_eigenvalue:.3g} eV/Å²): the harmonic estimate is unreliable for this cell.", icon="⚠️")
-    relaxed = (f"positions relaxed at fixed cell first (largest force {result.max_force_before:.3g} → "
+    relaxed = (f"Positions relaxed at fixed cell first (largest force {result.max_force_before:.3g} → "
                f"{result.max_force_after:.3g} eV/Å)" if result.relaxed else
-               f"positions as given (largest residual force {result.max_force_before:.3g} eV/Å)")
-    st.caption(f"{IONIC_CAPTION} {relaxed.capitalize()}; took {result.cost_s:.1f} s, {result.n_calls} potential "
+               f"Positions as given (largest residual force {result.max_force_before:.3g} eV/Å)")
+    st.caption(f"{IONIC_CAPTION} {relaxed}; took {result.cost_s:.1f} s, {result.n_calls} potential "
                "evaluations (cached: showing it again is free).")
