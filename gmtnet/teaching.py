@@ -29,6 +29,7 @@ __all__ = [
     "operation_table",
     "allowed_form",
     "invariant_basis",
+    "site_invariants",
     "identify_point_group",
     "POLAR_CLASSES",
     "nye_table",
@@ -667,6 +668,34 @@ def _grade_01_6():
     return _number(d[1, 5] / d[0, 0], 1e-6, "d_iJ carries a factor 2 in the shear columns J = 4, 5, 6")
 
 
+def site_invariants(structure, symprec: float | None = None) -> dict[str, int]:
+    """Per element, the number of independent components of a per-atom polar rank-2 tensor (a
+    Born charge Z*_κ, not symmetric) that each atom's **site-symmetry group** allows (Neumann's
+    principle at the site level; :meth:`gmtnet.symmetry.SiteSymmetry.site_group`).
+
+    Raises:
+        ValueError: atoms of one element on sites that allow different numbers (name them by site).
+    """
+    from gmtnet.symmetry import analyze_site_symmetry
+
+    sites = analyze_site_symmetry(structure) if symprec is None else analyze_site_symmetry(structure, symprec=symprec)
+    out: dict[str, int] = {}
+    for k, site in enumerate(structure):
+        n = len(invariant_basis(sites.site_group(k), 2))
+        if out.setdefault(site.specie.symbol, n) != n:
+            raise ValueError(f"{site.specie.symbol} sits on sites with {out[site.specie.symbol]} and {n} independent components")
+    return out
+
+
+def _grade_01_7():
+    from gmtnet.data import load_dfpt
+
+    dfpt = load_dfpt()
+    row = dfpt[(dfpt["formula"] == "KTaO3") & (dfpt["spacegroup_number"] == 221)].iloc[0]
+    return _count_dict(site_invariants(row.structure), "count the invariants of each atom's own site group "
+                       "(analyze_site_symmetry(s).site_group(k)), not of the crystal's point group m-3m")
+
+
 def _grade_02_1():
     from gmtnet.data import load_dataset
     from gmtnet.tensors import to_ieee_frame
@@ -751,6 +780,7 @@ def _build() -> dict[str, Callable[[], Callable]]:
         "01.5": lambda: _set_of({s for s in POINT_GROUPS if table().loc[s, "g (axial rank 2)"] > 0 and table().loc[s, "e (rank 3)"] == 0},
                                 "compare the g (axial rank 2) and e (rank 3) columns of nye_table()"),
         "01.6": _grade_01_6,
+        "01.7": _grade_01_7,
         "02.1": _grade_02_1,
         "02.2": _grade_02_2,
         "02.3": lambda: _set_of({"111"}, "compare young_modulus(s, n) along [1, 0, 0] and [1, 1, 1]/√3 in the cube frame"),

@@ -144,9 +144,9 @@ def test_allowed_form_rejects_missing_kind():
         teaching.allowed_form("4mm")
 
 
-@pytest.mark.parametrize("key", ["01.1", "01.3", "01.5", "01.6", "03.1", "03.2"])
+@pytest.mark.parametrize("key", ["01.1", "01.3", "01.5", "01.6", "01.7", "03.1", "03.2"])
 def test_every_checker_rejects_a_wrong_answer(key):
-    grade = teaching.check(key, {"wrong": 0} if key in ("01.1", "03.2") else ["no such group"])
+    grade = teaching.check(key, {"wrong": 0} if key in ("01.1", "01.7", "03.2") else ["no such group"])
     assert not grade
     assert repr(grade).startswith("✗") and ("Hint:" in repr(grade) or "give a " in repr(grade))
     assert "replace None" in repr(teaching.check(key, None))
@@ -159,3 +159,16 @@ def test_checkers_accept_the_right_answers():
     assert "Hint:" in repr(teaching.check("01.6", -1.0))
     with pytest.raises(ValueError, match="unknown exercise"):
         teaching.check("99.1", 0)
+
+
+def test_site_invariants_follow_the_site_group_not_the_point_group():
+    """Neumann's principle at the site level (exercise 01.7): a Born charge on an m-3m site is
+    isotropic (1 component), on a wurtzite 3m site uniaxial (2), on the 4/mmm oxygen site of a
+    cubic perovskite uniaxial too although the crystal is cubic."""
+    from helpers import perovskite_srtio3, rocksalt_nacl, wurtzite_zno
+
+    assert teaching.site_invariants(rocksalt_nacl()) == {"Na": 1, "Cl": 1}
+    assert teaching.site_invariants(wurtzite_zno()) == {"Zn": 2, "O": 2}
+    assert teaching.site_invariants(perovskite_srtio3()) == {"Sr": 1, "Ti": 1, "O": 2}
+    assert teaching.check("01.7", {"K": 1, "Ta": 1, "O": 2})
+    assert "Hint:" in repr(teaching.check("01.7", {"K": 1, "Ta": 1, "O": 1}))
