@@ -31,11 +31,13 @@
 # 5. generate the full Nye table for all 32 point groups: pyroelectricity, optical activity,
 #    ε and thermal expansion, piezoelectricity, elasticity; and reduce a count by the choice of axes;
 # 6. explain why the cubic class 432 has no piezoelectricity although it lacks inversion (and
-#    is optically active), with the character of the group as the complete argument.
+#    is optically active), with the character of the group as the complete argument;
+# 7. apply Neumann's principle **site by site** to a per-atom tensor, the Born effective charge
+#    Z*: each atom's site-symmetry group fixes its form, and the charges sum to zero.
 #
 # Library used: `gmtnet.pointgroups` (the 32 groups, generated), `gmtnet.symmetry` (the
-# projector), `gmtnet.tensors` (Voigt forms, rotations), `gmtnet.teaching` (tables, figures and
-# the exercise checks). Exercises at the end come with a `check(...)` that says whether an answer
+# projector, site symmetry), `gmtnet.tensors` (Voigt forms, rotations), `gmtnet.data` (DFT Born
+# charges), `gmtnet.teaching` (tables, figures and the exercise checks). Exercises at the end come with a `check(...)` that says whether an answer
 # is right; the worked solutions are in collapsed cells after them.
 
 # %%
@@ -504,6 +506,91 @@ characters
 # invariant in 432, from $l=0$: the group has no improper operations to flip the sign of a
 # pseudoscalar, so an isotropic $g$ survives. Optical activity without piezoelectricity.
 #
+# ## 6 · Neumann's principle at the site level: Born effective charges
+#
+# Some tensors belong to an **atom**, not to the crystal. The Born effective charge
+# $Z^*_{\kappa,\alpha\beta} = \Omega\,\partial P_\alpha/\partial u_{\kappa\beta}$ (units of $e$) says how much
+# polarisation $P_\alpha$ appears when atom $\kappa$ moves along $\beta$: a polar rank-2 tensor, one
+# per atom, **not** symmetric in general. It is the physics behind the ionic parts of $e$ and
+# $\varepsilon$ (the What-if page of the app computes them from Z* and a pretrained potential).
+#
+# Which operations must leave $Z^*_\kappa$ unchanged? Only those that leave the **atom** where it is:
+# the operations $g = \{R_g|t_g\}$ of the space group that map $\kappa$ onto itself (up to a lattice
+# vector) form its **site-symmetry group** $G_\kappa$, a subgroup of the crystal's point group.
+# Neumann's principle site by site reads
+#
+# $$R\,Z^*_\kappa\,R^\mathsf{T} = Z^*_\kappa \quad\text{for } R \in G_\kappa, \qquad Z^*_{g(\kappa)} = R_g\,Z^*_\kappa\,R_g^\mathsf{T}\ \text{for every } g,$$
+#
+# the second relating symmetry-equivalent atoms. On top comes the **acoustic sum rule**
+# $\sum_\kappa Z^*_\kappa = 0$: moving the whole crystal rigidly creates no polarisation (charge
+# neutrality). `gmtnet.symmetry.analyze_site_symmetry` finds the site groups and
+# `project_per_atom` projects any per-atom tensors onto what they allow, sum rule included. Two
+# crystals from the bundled DFPT set (ABINIT, PBEsol; `gmtnet.data.load_dfpt`): rock-salt NaCl
+# and wurtzite GaN.
+
+# %%
+from gmtnet.data import load_dfpt
+from gmtnet.symmetry import analyze_site_symmetry, project_per_atom
+from gmtnet.teaching import invariant_basis
+
+dfpt = load_dfpt()
+crystals = {"NaCl (rock salt)": dfpt[(dfpt.formula == "NaCl") & (dfpt.spacegroup_number == 225)].iloc[0],
+            "GaN (wurtzite)": dfpt[(dfpt.formula == "GaN") & (dfpt.spacegroup_number == 186)].iloc[0]}
+site_rows = []
+for name, row in crystals.items():
+    sites = analyze_site_symmetry(row.structure)
+    for k, site in enumerate(row.structure):
+        site_rows.append({"crystal": name, "point group": row.point_group, "atom": f"{site.specie.symbol}{k}",
+                          "site group": sites.site_symmetry_symbols[k], "|G_κ|": len(sites.site_group(k)),
+                          "independent Z* components": len(invariant_basis(sites.site_group(k), 2))})
+site_table = pd.DataFrame(site_rows)
+assert site_table.loc[site_table.crystal.str.startswith("NaCl"), "independent Z* components"].eq(1).all()
+assert site_table.loc[site_table.crystal.str.startswith("GaN"), "independent Z* components"].eq(2).all()
+site_table
+
+# %% [markdown]
+# In rock salt each atom sits at a centre of full cubic symmetry, $G_\kappa$ = m-3m: **1**
+# independent component, $Z^*_\kappa = Z\,I$, isotropic. In wurtzite the crystal's point group is
+# 6mm, but the 6-fold axis is a screw axis $6_3$: it maps each Ga onto the *other* Ga (with half a
+# lattice vector along $c$), so it relates two atoms instead of constraining one. What stays on a
+# Ga (or N) site is 3m (written `3m.` in the oriented symbol): a 3-fold axis along $c$ and three
+# mirrors, which leave **2** independent components, $Z_{xx} = Z_{yy} \ne Z_{zz}$ with $z \parallel c$.
+# Project random per-atom tensors to see the forms, then compare with DFT:
+
+# %%
+rng_z = np.random.default_rng(7)
+projected = {}
+for name, row in crystals.items():
+    z_random = rng_z.normal(size=(len(row.structure), 3, 3))          # any per-atom 3x3 tensors
+    projected[name] = project_per_atom(row.structure, z_random, acoustic_sum_rule=True)
+    print(f"{name}: allowed Z* of atom 0 (a random tensor, projected):\n", projected[name][0].round(3))
+    print("   sum over atoms:", np.abs(projected[name].sum(axis=0)).max().round(12))
+z_nacl, z_gan = projected["NaCl (rock salt)"][0], projected["GaN (wurtzite)"][0]
+assert np.allclose(z_nacl, z_nacl[0, 0] * np.eye(3))
+assert np.isclose(z_gan[0, 0], z_gan[1, 1]) and not np.isclose(z_gan[0, 0], z_gan[2, 2])
+assert np.allclose(z_gan, np.diag(np.diag(z_gan)))                    # c is along z in this cell
+
+# %%
+for name, row in crystals.items():
+    z_dft = np.asarray(row.born_charges)                               # e, frame of row.structure
+    symmetric = project_per_atom(row.structure, z_dft, acoustic_sum_rule=True)
+    print(f"{name} ({row.material_id}): DFT Z* of {row.structure[0].specie.symbol} (e)\n", z_dft[0].round(3))
+    print(f"   |sum over atoms| = {np.abs(z_dft.sum(axis=0)).max():.1e} e;"
+          f"  change under the site projection = {np.abs(symmetric - z_dft).max():.1e} e")
+    assert np.abs(z_dft.sum(axis=0)).max() < 1e-5 and np.abs(symmetric - z_dft).max() < 1e-3
+z_ga = np.asarray(crystals["GaN (wurtzite)"].born_charges)[0]
+assert crystals["GaN (wurtzite)"].structure[0].specie.symbol == "Ga"
+assert np.isclose(z_ga[0, 0], z_ga[1, 1], atol=1e-3) and z_ga[2, 2] - z_ga[0, 0] > 0.05
+
+# %% [markdown]
+# DFT obeys both rules: the sum is zero and projecting onto the site forms changes nothing
+# (to round-off). GaN's Ga carries a larger charge along $c$ than across it, which a
+# crystal-level argument cannot tell you: for a rank-2 tensor 6mm and 3m happen to allow the same
+# uniaxial form, but in a **cubic** crystal the two levels differ. In a cubic perovskite such as
+# KTaO₃ the crystal's ε is isotropic, yet each oxygen sits on a site with a 4-fold axis along its
+# Ta–O bond only, so its Z* is uniaxial (exercise 7). A GMTNet model of Z* imposes exactly these
+# site forms and the sum rule by construction (`gmtnet.symmetry.SiteSymmetry.project`).
+#
 # ## Exercises
 #
 # Each exercise has a cell that calls `check("01.k", answer)`: replace `None` by your answer
@@ -524,6 +611,9 @@ characters
 #    piezoelectric?
 # 6. **The factor 2.** In class 32, what is $d_{26}/d_{11}$ (Voigt, pC/N)? Compute it from any
 #    allowed $e$ and $C$ with `piezo_strain_coefficients`.
+# 7. **Site symmetry in a cubic crystal.** KTaO₃ ($Pm\bar3m$, in `load_dfpt()`: formula
+#    `"KTaO3"`, space group 221) has point group m-3m. How many independent components does the
+#    Born charge Z* have on each site? Answer as a dict `{"K": ..., "Ta": ..., "O": ...}`.
 
 # %%
 check("01.1", None)   # e.g. {"4": ..., "-4": ..., "4/m": ...}
@@ -542,6 +632,9 @@ check("01.5", None)   # a list of point-group symbols
 
 # %%
 check("01.6", None)   # a number
+
+# %%
+check("01.7", None)   # e.g. {"K": ..., "Ta": ..., "O": ...}
 
 # %% [markdown]
 # ## Solutions
@@ -627,5 +720,21 @@ grade
 answer = d[1, 5] / d[0, 0]          # d from section 0 (quartz-like constants, class 32)
 print(f"d26/d11 = {answer:.3f}")
 grade = check("01.6", answer)
+assert grade
+grade
+
+# %% [markdown] tags=["solution"] jupyter={"source_hidden": true}
+# **Solution 7.** Count the invariants of each atom's own site group. K and Ta sit on m-3m sites (isotropic, 1 component); each O sits on a 4/mmm site whose 4-fold axis points along its Ta–O–Ta chain, so its Z* is uniaxial about that axis (2 components), though the crystal is cubic. The DFT charges show it: the three oxygens carry the same two values along different axes.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+ktao3 = dfpt[(dfpt.formula == "KTaO3") & (dfpt.spacegroup_number == 221)].iloc[0]
+sites = analyze_site_symmetry(ktao3.structure)
+answer = {}
+for k, site in enumerate(ktao3.structure):
+    answer[site.specie.symbol] = len(invariant_basis(sites.site_group(k), 2))
+print(answer, "| site groups:", sites.site_symmetry_symbols)
+z_o = np.asarray(ktao3.born_charges)[[site.specie.symbol == "O" for site in ktao3.structure]]
+print("DFT Z* diagonals of the three O (e):\n", np.diagonal(z_o, axis1=1, axis2=2).round(2))
+grade = check("01.7", answer)
 assert grade
 grade
