@@ -354,6 +354,15 @@ def _ionic_cached(key: str, material_id: str | None, symprec: float, _structure:
         return Failure.from_exception(err)
 
 
+def reset_ionic() -> None:
+    """Forget the loaded potential and every cached ionic estimate (for a process whose potential
+    or Born-charge model changed, e.g. a test that replaces them)."""
+    global _potential_loaded
+    get_potential.clear()
+    _ionic_cached.clear()
+    _potential_loaded = False
+
+
 def ionic_estimate(structure: Structure, material_id: str | None, symprec: float):
     """The physics route for ``structure``: a :class:`gmtnet.ionic.IonicResponse` (e_ion in C/m²
     and ε_ion, structure frame; Born charges DFT when ``material_id`` is in the DFPT set, else

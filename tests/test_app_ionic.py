@@ -46,9 +46,9 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(ionic, "ionic_response", response)
     monkeypatch.setattr(ionic, "load_potential", load)
-    service._ionic_cached.clear()
+    service.reset_ionic()
     yield counts
-    service._ionic_cached.clear()
+    service.reset_ionic()
 
 
 def whatif(structure, label: str) -> AppTest:
@@ -117,7 +117,7 @@ def test_cell_over_the_atom_limit_is_refused_without_a_button(calls):
 
 def test_a_refused_crystal_shows_a_message_not_a_traceback(calls, monkeypatch):
     monkeypatch.setattr(ionic, "load_potential", lambda *a, **k: object())  # no potential needed
-    service.get_potential.clear()
+    service.reset_ionic()
 
     def refuse(*args, **kwargs):
         raise ValueError("no formal oxidation states for ZnO (test refusal)")
@@ -129,17 +129,17 @@ def test_a_refused_crystal_shows_a_message_not_a_traceback(calls, monkeypatch):
         assert not at.exception, [e.value for e in at.exception]
         assert [e.value for e in at.error] == ["No ionic estimate: no formal oxidation states for ZnO (test refusal)"]
     finally:
-        service.get_potential.clear()
+        service.reset_ionic()
 
 
 def test_an_element_the_potential_does_not_know_is_refused(monkeypatch):
     class Potential:
         type_map = {30: 0}  # knows Zn only
 
-    monkeypatch.setattr(service, "get_potential", lambda: Potential())
-    service._ionic_cached.clear()
+    monkeypatch.setattr(ionic, "load_potential", lambda *a, **k: Potential())
+    service.reset_ionic()
     try:
         failure = service.ionic_estimate(wurtzite_zno(), None, 0.01)
     finally:
-        service._ionic_cached.clear()
+        service.reset_ionic()
     assert failure.error == "ValueError" and failure.message.startswith("SevenNet-0 was not trained on O")
