@@ -407,11 +407,12 @@ def _add_ionic_parser(subparsers) -> None:
         help="ionic piezoelectric e_ion and dielectric ε_ion from SevenNet-0 and Born charges",
         description="The internal-strain (ionic) piezoelectric tensor and the ionic dielectric contribution of a "
         "crystal from SevenNet-0 force constants and Born charges (DFT when the crystal is in the bundled DFPT "
-        "set, else formal oxidation states); see gmtnet.ionic for the conventions.",
+        "set, else predicted by the installed 'born' kind, else formal oxidation states); see gmtnet.ionic for the "
+        "conventions.",
     )
     p.add_argument("structure", help="CIF, POSCAR/CONTCAR, extended XYZ or pymatgen JSON file")
     p.add_argument("--material-id", default=None, help="Materials Project id: use its DFT Born charges when bundled")
-    p.add_argument("--formal", action="store_true", help="use formal-oxidation-state Born charges even when DFT ones exist")
+    p.add_argument("--formal", action="store_true", help="use formal-oxidation-state Born charges even when DFT or predicted ones exist")
     p.add_argument("--relax", choices=("auto", "yes", "no"), default="auto",
                    help="relax the positions at fixed cell with the potential first (auto: when the largest "
                         "residual force exceeds 0.05 eV/Å)")
