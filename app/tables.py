@@ -132,3 +132,22 @@ def lattice_table(structure: Structure) -> pd.DataFrame:
             "V (Å³)": [lat.volume],
         }
     ).round(4)
+
+
+def largest_component_signs(e_physics: np.ndarray, e_network: np.ndarray) -> str | None:
+    """One sentence comparing the sign of the physics estimate's largest piezoelectric component
+    with the network's same component (both 3 × 6 Voigt matrices, IEEE order, C/m², one frame):
+    the sign of a polar crystal's e is a fact of its structure, the check a teacher wants. None
+    when the physics estimate is zero (a non-piezoelectric class)."""
+    a, b = np.asarray(e_physics, dtype=float), np.asarray(e_network, dtype=float)
+    if a.shape != (3, 6) or b.shape != (3, 6):
+        raise ValueError(f"expected two 3x6 piezoelectric Voigt matrices, got {a.shape} and {b.shape}")
+    i = np.unravel_index(int(np.argmax(np.abs(a))), a.shape)
+    if abs(a[i]) < 1e-6:
+        return None
+    name = str(voigt_labels("piezoelectric", "ieee")[i])
+    if abs(b[i]) < 1e-6:
+        verdict = "the network predicts it as zero"
+    else:
+        verdict = "same sign" if np.sign(a[i]) == np.sign(b[i]) else "**opposite signs**"
+    return f"Largest ionic component: {name} = {a[i]:+.3g} C/m² (physics) against {b[i]:+.3g} C/m² (network): {verdict}."

@@ -789,6 +789,9 @@ def ionic_panel(structure: Structure, material_id: str | None, predictions: dict
         c2.caption("No network prediction of e for this structure.")
     else:
         c2.dataframe(tables.voigt_table(net_e.voigt, "piezoelectric").style.format("{:.4g}"))
+        signs = tables.largest_component_signs(result.e_voigt, net_e.voigt)
+        if signs is not None:
+            st.markdown(signs)
     eps0, epsinf = predictions.get("dielectric"), predictions.get("dielectric_electronic")
     c1, c2 = st.columns(2)
     c1.markdown("Physics: ε_ion (dimensionless)")

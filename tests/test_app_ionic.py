@@ -98,6 +98,7 @@ def test_button_runs_sevennet_and_shows_the_tables_beside_the_network(calls):
     assert "Born charges: **" in text and "structure frame" in text and "Voigt order IEEE 176" in text
     source = ionic.born_charges(s).source  # no material id: predicted when the born kind ships, else formal
     assert f"Born charges: **{source}**" in text
+    assert any(m.value.startswith("Largest ionic component: e33 = +") for m in at.markdown)
     notes = captions(at)
     assert "clamped-ion (electronic) part is **not included**" in notes and "ε₀ − ε∞" in notes
     # a rerun (any widget) shows the same result from the cache, without computing again
@@ -143,3 +144,19 @@ def test_an_element_the_potential_does_not_know_is_refused(monkeypatch):
     finally:
         service.reset_ionic()
     assert failure.error == "ValueError" and failure.message.startswith("SevenNet-0 was not trained on O")
+
+
+def test_largest_component_sign_sentence():
+    from app.tables import largest_component_signs
+
+    physics = np.zeros((3, 6))
+    physics[2, 2], physics[2, 0] = 0.40, -0.17
+    network = np.zeros((3, 6))
+    network[2, 2] = -0.32
+    assert largest_component_signs(physics, network) == (
+        "Largest ionic component: e33 = +0.4 C/m² (physics) against -0.32 C/m² (network): **opposite signs**.")
+    assert largest_component_signs(physics, -network).endswith(": same sign.")
+    assert largest_component_signs(physics, np.zeros((3, 6))).endswith("the network predicts it as zero.")
+    assert largest_component_signs(np.zeros((3, 6)), network) is None  # centrosymmetric: nothing to compare
+    with pytest.raises(ValueError, match="3x6"):
+        largest_component_signs(np.zeros((3, 3)), network)
