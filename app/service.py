@@ -266,12 +266,13 @@ def ensemble_table() -> pd.DataFrame:
 # --------------------------------------------------------------------------- the physics route (issue 17)
 
 #: Largest cell (atoms) the app runs the physics route on. Cost grows as (orbits × 6 + 13) force
-#: calls × (seconds per call ∝ atoms): a 40-atom cell without symmetry is 253 calls of ~0.8 s,
-#: about 3.5 minutes, already longer than a page visit should block; the CLI has no limit.
+#: calls × (seconds per call ∝ atoms): the 40-atom crystal of benchmarks/ionic_speed.py took a
+#: median 135 s, and one without symmetry would need 253 calls of ~0.8 s, about 3.5 minutes,
+#: already longer than a page visit should block; the CLI has no limit.
 IONIC_MAX_ATOMS = 40
-#: Seconds per atom per SevenNet-0 force call on the app's CPU: measured 0.02 s on a shared 2-core
-#: machine (0.08 s for wurtzite ZnO, 4 atoms; 0.8 s for a 40-atom SrTiO₃ supercell, one torch
-#: thread; ~0.1-0.2 s for the 5-10-atom cells of benchmarks/results/ionic_physics.json).
+#: Seconds per atom per SevenNet-0 force call on the app's CPU: 0.02 s, one torch thread on a
+#: shared 2-core machine (benchmarks/results/ionic-speed.json: 0.022, 0.014 and 0.032 s for its
+#: 5-, 20- and 40-atom crystals at load 5-10; 0.08 s per call for wurtzite ZnO, 4 atoms).
 IONIC_SECONDS_PER_ATOM_CALL = 0.02
 #: Seconds to load SevenNet-0 from the sevenn wheel, once per server process (measured 5.7 s).
 IONIC_LOAD_SECONDS = 6.0
