@@ -171,6 +171,33 @@ def _stop_time(hhmm: str | None) -> float:
     return time.time() + (stop - now).total_seconds()
 
 
+def cache_force_constants(args) -> None:
+    """K (eV/Å², 3N×3N, unrelaxed as in ``run``) and the volume of the dielectric rows with DFT Z*, one
+    ``.npz`` per crystal under ``--cache`` (not in git): ε_ion = Z*·K⁺·Z*ᵀ for any other Z* source is then
+    free (``predicted-z``). Resumable; 1 torch thread."""
+    import torch
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from gmtnet import ionic
+    from gmtnet.symmetry import analyze_site_symmetry
+
+    torch.set_num_threads(1)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    ids = [r["material_id"] for r in _rows() if r["set"] == "dielectric" and r["status"] == "ok" and r.get("born_dft")]
+    calc = ionic.load_potential()
+    from tqdm import tqdm
+
+    for mid in tqdm(ids, desc="force constants"):
+        out = cache / f"{mid}.npz"
+        if out.exists():
+            continue
+        s = _structure("dielectric", mid)["structure"]
+        atoms = AseAtomsAdaptor.get_atoms(s)
+        k = ionic.force_constants(atoms, calc, symmetry=analyze_site_symmetry(s))
+        np.savez(out, k=k, volume=float(atoms.get_volume()))
+
+
 def run(args) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = _done()
@@ -510,8 +537,10 @@ def main(argv=None) -> None:
     r.add_argument("--max-sites-ambiguous", type=int, default=10)
     r.add_argument("--max-sites-dielectric", type=int, default=8)
     sub.add_parser("report")
+    c = sub.add_parser("cache-k", help="store K of the dielectric rows with DFT Z* (for predicted-Z* comparisons)")
+    c.add_argument("--cache", default="runs/ionic_k")
     args = ap.parse_args(argv)
-    run(args) if args.cmd == "run" else report(args)
+    {"run": run, "report": report, "cache-k": cache_force_constants}[args.cmd](args)
 
 
 if __name__ == "__main__":
