@@ -22,7 +22,10 @@ index pairs that the formula makes symmetric are contracted, from the last, unti
 with no numerical factors (C_IJ = C_ijkl, e_iJ = e_ijk; a rank-2 tensor stays its 3x3 matrix).
 Voigt orders are named: ``"ieee"`` (xx, yy, zz, yz, xz, xy) or ``"vasp"`` (xx, yy, zz, xy, yz, xz).
 
-numpy only at import (e3nn is imported by :meth:`TensorKind.derived_irreps` alone).
+numpy only at import (e3nn is imported by :meth:`TensorKind.derived_irreps` alone). The kind
+modules sit below the rest of the library: they import only this package, :mod:`gmtnet.sphere`
+and :mod:`gmtnet.frames`, and the modules that ask a kind (properties, scalars, surfaces, tensors)
+import them, never the other way round.
 """
 
 from __future__ import annotations
@@ -35,8 +38,12 @@ from typing import ClassVar
 
 import numpy as np
 
+from gmtnet.sphere import principal_axes
+
 __all__ = [
     "VOIGT_PAIRS",
+    "DerivedValue",
+    "quadratic_form",
     "TensorKind",
     "SymmetricMatrixKind",
     "ScalarColumn",
@@ -75,6 +82,30 @@ def clip_spectrum(matrix: np.ndarray, floor: float) -> np.ndarray:
     needs = np.any(w < floor, axis=-1)[..., None, None]
     out = np.where(needs, clipped, m)
     return 0.5 * (out + np.swapaxes(out, -1, -2))
+
+
+@dataclass(frozen=True)
+class DerivedValue:
+    """One displayed quantity: a value, its unit and, where it has any, its direction(s).
+
+    Attributes:
+        value: float, bool (a yes/no check), or ``(k,)`` array (e.g. three principal values).
+        unit: unit string (``""`` for dimensionless).
+        direction: ``(3,)`` unit vector or ``(k, 3)`` unit vectors (one per value), structure frame.
+        direction2: second ``(3,)`` unit vector (⟂ ``direction``), for shear modulus / Poisson ratio.
+        note: short explanation shown as a tooltip or footnote.
+    """
+
+    value: float | bool | np.ndarray
+    unit: str = ""
+    direction: np.ndarray | None = None
+    direction2: np.ndarray | None = None
+    note: str = ""
+
+
+def quadratic_form(matrix: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """nᵀ M n for one ``(3, 3)`` matrix and ``(..., 3)`` unit vectors ``n`` (M's unit)."""
+    return np.einsum("...i,ij,...j->...", n, np.asarray(matrix, dtype=float), n)
 
 
 @dataclass(frozen=True)
@@ -206,6 +237,14 @@ class TensorKind:
         t = np.asarray(tensor, dtype=float)
         if t.shape[t.ndim - self.rank:] != self.shape:
             raise ValueError(f"{what or self.name + ' tensor'} must end in shape {self.shape}, got array of shape {t.shape}")
+        return t
+
+    def check_single(self, tensor) -> np.ndarray:
+        """``tensor`` as float64, ValueError unless it is exactly one tensor of the kind's shape
+        (per atom: one site's tensor)."""
+        t = np.asarray(tensor, dtype=float)
+        if t.shape != self.shape:
+            raise ValueError(f"{self.name} tensor must have shape {self.shape}, got {t.shape}")
         return t
 
     # ------------------------------------------------------------------ index symmetry
@@ -415,7 +454,7 @@ class TensorKind:
     costly_extrema: ClassVar[bool] = False
 
     def derived_properties(self, tensor: np.ndarray, structure=None, extrema: bool = True) -> dict:
-        """name → :class:`gmtnet.properties.DerivedValue` for display (none by default)."""
+        """name → :class:`DerivedValue` for display (none by default)."""
         return {}
 
     def paired_tensors(self, tensor: np.ndarray, partners: Mapping[str, np.ndarray]) -> dict:
@@ -474,14 +513,10 @@ class SymmetricMatrixKind(TensorKind):
     def surface_function(self, tensor, quantity):
         if quantity != self.surface_quantities[0].name:
             return super().surface_function(tensor, quantity)
-        from gmtnet.properties import dielectric_along  # nᵀTn for any symmetric matrix
-
         t = np.asarray(tensor, dtype=float)
-        return lambda n: dielectric_along(t, n)
+        return lambda n: quadratic_form(t, n)
 
     def derived_properties(self, tensor, structure=None, extrema=True) -> dict:
-        from gmtnet.properties import DerivedValue, principal_axes
-
         t = np.asarray(tensor, dtype=float)
         w, axes = principal_axes(t)
         return {
