@@ -20,7 +20,7 @@ from app.text import plain
 from gmtnet.catalog import CATALOG_COLUMNS
 from gmtnet.data import CRYSTAL_SYSTEMS
 from gmtnet.io import FORMATS, MAX_FILE_BYTES, StructureError
-from gmtnet.kinds import KINDS, get_kind
+from gmtnet.kinds import KINDS, TensorKind, get_kind
 from gmtnet.symmetry import analyze_symmetry
 
 #: Largest upload accepted, in bytes (the structure itself is limited to MAX_ATOMS sites).
@@ -358,16 +358,14 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     with cols[0]:
         if pred.std is None:
             st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"), width="stretch")
+            st.dataframe(tables.voigt_table(pred.voigt, k).style.format("{:.4g}"), width="stretch")
         else:
             st.markdown(f"Predicted {k.symbol} ± 1σ ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table_with_std(pred.voigt, pred.std_voigt, kind), width="stretch")
+            st.dataframe(tables.voigt_table_with_std(pred.voigt, pred.std_voigt, k), width="stretch")
     if reference is not None:
-        from gmtnet.tensors import to_voigt
-
         with cols[1]:
             st.markdown(f"DFT reference {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind).style.format("{:.4g}"),
+            st.dataframe(tables.voigt_table(k.to_voigt(reference["tensor"], "ieee"), k).style.format("{:.4g}"),
                          width="stretch")
     st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
@@ -496,7 +494,7 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
         return
     from gmtnet.rounding import reference_verdicts
 
-    cmp = tables.comparison(pred.tensor, np.asarray(reference["tensor"]), kind, c)
+    cmp = tables.comparison(pred.tensor, np.asarray(reference["tensor"]), k, c)
     verdicts = reference_verdicts(c, np.asarray(reference["tensor"]), reference.get("rounding_step"),
                                   reference.get("rotated", True))
     st.dataframe(
@@ -678,7 +676,7 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 continue
             new = newly_allowed(pb.constraints, pa.constraints)
             freed = released_equalities(pb.constraints, pa.constraints)
-            k = get_kind(kind)
+            k = pb.kind
             freed_text = ", ".join(f"{a} = {'−' if sign < 0 else ''}{b}" for a, b, sign in freed) or "none"
             st.markdown(
                 f"Independent components: **{pb.constraints.n_independent} → {pa.constraints.n_independent}**. "
@@ -690,7 +688,7 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
             elif pb.members is not None and pa.members is not None and len(pb.members) == len(pa.members):
                 from gmtnet.models.ensemble import change_uncertainty
 
-                size, sigma = change_uncertainty(pb.members, pa.members, kind, pa.std_scale)
+                size, sigma = change_uncertainty(pb.members, pa.members, k, pa.std_scale)
                 st.markdown(change_statement(
                     size, sigma, k.unit_label, detail=f"1σ from the ensemble's paired members; uncertainty of each "
                     f"tensor alone: {pb.uncertainty:.3g} before, {pa.uncertainty:.3g} after"))
@@ -698,18 +696,16 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 st.warning(f"Edited structure: {plain(w)}", icon="⚠️")
             c1, c2 = st.columns(2)
             c1.markdown(f"Before ({k.unit_label}, structure frame; {tables.VOIGT_ORDER_NOTE})")
-            c1.dataframe(tables.voigt_table(pb.voigt, kind).style.format("{:.4g}"))
+            c1.dataframe(tables.voigt_table(pb.voigt, k).style.format("{:.4g}"))
             c2.markdown(f"After ({k.unit_label}, structure frame); newly allowed components highlighted")
-            c2.dataframe(_highlight(tables.voigt_table(pa.voigt, kind), kind, new).format("{:.4g}"))
+            c2.dataframe(_highlight(tables.voigt_table(pa.voigt, k), k, new).format("{:.4g}"))
             c1.dataframe(tables.allowed_form(pb.constraints))
             c2.dataframe(tables.allowed_form(pa.constraints))
 
 
-def _highlight(frame: pd.DataFrame, kind: str, names: list[str]):
-    from gmtnet.tensors import voigt_labels
-
-    labels = voigt_labels(kind, "ieee")
-    sym = get_kind(kind).voigt_symmetric
+def _highlight(frame: pd.DataFrame, k: TensorKind, names: list[str]):
+    labels = k.voigt_labels("ieee")
+    sym = k.voigt_symmetric
     mark = np.isin(labels, names) | (np.isin(labels.T, names) if sym else False)
     styles = np.where(mark, "background-color: #ffd54f; font-weight: bold", "")
     return frame.style.apply(lambda _: pd.DataFrame(styles, index=frame.index, columns=frame.columns), axis=None)
