@@ -386,6 +386,9 @@ def per_site_panel(pred, structure: Structure, frame: str = "structure") -> None
     k = pred.kind
     elements = tuple(sp.symbol for sp in structure.species)
     rows = pd.DataFrame(AtomTensors(pred.tensor, pred.sites, elements).rows())
+    # the kind's scalars of each site's tensor (e.g. tr/3 and anisotropy), as extra columns
+    for c in k.site_scalar_columns:
+        rows[f"{c.name} ({c.unit or 'dimensionless'})"] = [x[c.name] for x in k.site_scalars(pred.tensor)]
     st.markdown(f"Predicted {k.symbol} per site ({k.unit_label}, {frame_label(frame)}); each site's tensor obeys "
                 "its site-symmetry group, and equivalent sites carry rotated copies")
     st.dataframe(rows, hide_index=True)
@@ -562,12 +565,20 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     if len(quantities) > 1:
         q = st.radio("Quantity", quantities, format_func=lambda x: f"{x.label} ({x.unit or 'dimensionless'})",
                      horizontal=True, key=f"{key}_q_{kind}")
-    tensors, titles = [pred.tensor], ["prediction"]
+    tensor, member_tensors, titles = pred.tensor, pred.members, ["prediction"]
+    if pred.kind.per_atom:  # drawn one site at a time
+        sites = pred.sites
+        site = st.selectbox("Site", range(len(pred.tensor)), key=f"{key}_site_{kind}",
+                            format_func=lambda i: f"site {i} (Wyckoff {sites.wyckoffs[i]}, site symmetry {sites.site_symmetry_symbols[i]})")
+        tensor = pred.tensor[site]
+        member_tensors = None if pred.members is None else pred.members[:, site]
+        titles = [f"prediction, site {site}"]
+    tensors = [tensor]
     if reference is not None:
         tensors.append(np.asarray(reference["tensor"]))
         titles.append("DFT reference")
-    members = [pred.members] + [None] * (len(tensors) - 1)
-    keyed = tensors + ([pred.members] if pred.members is not None else [])
+    members = [member_tensors] + [None] * (len(tensors) - 1)
+    keyed = tensors + ([member_tensors] if member_tensors is not None else [])
     band = (f" The shaded band on the polar cuts is the prediction ±1σ (calibrated spread of the "
             f"{len(pred.members)}-network ensemble along each direction)." if pred.members is not None else "")
     # Only the open tab is built and drawn: each 3D scene is a WebGL context that takes the browser

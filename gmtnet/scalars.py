@@ -54,16 +54,15 @@ def scalar_columns(kind: str | TensorKind, tensor: np.ndarray, elastic: np.ndarr
 
     Args:
         kind: tensor kind (name or object).
-        tensor: full-rank tensor of that kind (structure frame, kind's units).
+        tensor: full-rank tensor of that kind (structure frame, kind's units; per atom
+            ``(n_atoms, 3, ..., 3)``).
         elastic: the predicted ``(3, 3, 3, 3)`` stiffness (GPa, same frame) of the same crystal,
             for a kind that pairs with ``"elastic"`` (e: ``d_long_max``); None leaves it NaN.
         partners: the same crystal's tensors of the kinds in ``kind.scalar_partners`` by name
             (``elastic`` is shorthand for ``{"elastic": ...}``).
     """
     k = get_kind(kind)
-    t = np.asarray(tensor, dtype=float)
-    if t.shape != k.shape and not (k.per_atom and t.shape[1:] == k.shape):
-        raise ValueError(f"{k.name} tensor must have shape {k.shape}, got {t.shape}")
+    t = k.check_single(tensor)
     given = dict(partners or {})
     if elastic is not None:
         given.setdefault("elastic", elastic)
