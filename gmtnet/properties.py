@@ -40,36 +40,17 @@ from gmtnet.kinds.piezoelectric import (longitudinal_piezo, max_longitudinal_pie
 from gmtnet.sphere import Extremum, canonical_sign, fibonacci_sphere, principal_axes
 
 __all__ = [
-    "TPA_PER_GPA",
-    "MANDEL_SCALE",
-    "Extremum",
-    "DerivedValue",
-    "fibonacci_sphere",
-    "canonical_sign",
-    "principal_axes",
-    "dielectric_principal",
-    "average_dielectric",
-    "refractive_indices",
-    "average_refractive_index",
-    "birefringence",
-    "dielectric_along",
-    "longitudinal_piezo",
-    "piezo_eij_max",
-    "piezo_operator_norm",
-    "max_longitudinal_piezo",
+    # defined here
+    "derived_properties", "properties_table", "to_mandel",
+    # re-exported, by the module that defines them
+    "DerivedValue",  # gmtnet.kinds.base
+    "Extremum", "fibonacci_sphere", "canonical_sign", "principal_axes",  # gmtnet.sphere
+    "dielectric_principal", "average_dielectric", "refractive_indices", "average_refractive_index",  # gmtnet.kinds.dielectric
+    "birefringence", "dielectric_along",
+    "longitudinal_piezo", "piezo_eij_max", "piezo_operator_norm", "max_longitudinal_piezo",  # gmtnet.kinds.piezoelectric
     "piezo_strain_coefficients",
-    "to_mandel",
-    "compliance",
-    "stiffness_eigenvalues",
-    "is_mechanically_stable",
-    "elastic_moduli",
-    "young_modulus",
-    "linear_compressibility",
-    "shear_modulus",
-    "poisson_ratio",
-    "elastic_extrema",
-    "derived_properties",
-    "properties_table",
+    "TPA_PER_GPA", "MANDEL_SCALE", "compliance", "stiffness_eigenvalues", "is_mechanically_stable",  # gmtnet.kinds.elastic
+    "elastic_moduli", "young_modulus", "linear_compressibility", "shear_modulus", "poisson_ratio", "elastic_extrema",
 ]
 
 
