@@ -7,7 +7,8 @@ library, CLI, screening and app ask the kind instead of branching on its rank or
   ``"ijk=ikj"``, ``"ijkl=jikl=klij"``, ``"ij"`` for none): the permutation group, the component
   orbits, the index-permutation average (:meth:`TensorKind.symmetrize`), the O(3) irreps
   (:meth:`TensorKind.derived_irreps`) and the Voigt matrix form, all derived from the formula;
-* one tensor per crystal or one per atom (``per_atom``);
+* one tensor per crystal or one per atom (``per_atom``; a per-atom kind gets per-site scalars,
+  their extremes over the sites as columns and the surface of one site, from its rank);
 * units, display names, Voigt labels and the dataset holding the labels;
 * admissibility (:meth:`TensorKind.make_admissible`, :meth:`TensorKind.min_eigenvalue`), by
   default none;
