@@ -12,7 +12,7 @@ import pandas as pd
 from pymatgen.core import Structure
 
 from app.failure import Failure
-from gmtnet.kinds import get_kind
+from gmtnet.kinds import TensorKind
 from gmtnet.metrics import frobenius_errors, paper_form
 from gmtnet.symmetry import SymmetryConstraints
 from gmtnet.tensors import to_voigt, voigt_labels
@@ -20,9 +20,9 @@ from gmtnet.tensors import to_voigt, voigt_labels
 VOIGT_ORDER_NOTE = "Voigt order IEEE 176: 1 = xx, 2 = yy, 3 = zz, 4 = yz, 5 = xz, 6 = xy"
 
 
-def axis_labels(kind) -> tuple[list[str], list[str]]:
+def axis_labels(k: TensorKind) -> tuple[list[str], list[str]]:
     """Row and column labels of the kind's Voigt matrix (IEEE order)."""
-    return get_kind(kind).voigt_axis_labels()
+    return k.voigt_axis_labels()
 
 
 #: Display only: entries smaller than this times the largest entry are shown as 0 (float64
@@ -30,25 +30,25 @@ def axis_labels(kind) -> tuple[list[str], list[str]]:
 DISPLAY_ZERO = 1e-12
 
 
-def voigt_table(voigt: np.ndarray, kind: str, clean: bool = False) -> pd.DataFrame:
+def voigt_table(voigt: np.ndarray, k: TensorKind, clean: bool = False) -> pd.DataFrame:
     """The Voigt matrix (IEEE order, kind's units) as a labelled DataFrame, values as given
     (predictions carry exact zeros already); ``clean`` shows round-off below
     :data:`DISPLAY_ZERO` × max|entry| as 0."""
     v = np.asarray(voigt, dtype=float)
     if clean and v.size:
         v = np.where(np.abs(v) < DISPLAY_ZERO * np.abs(v).max(), 0.0, v)
-    rows, cols = axis_labels(kind)
+    rows, cols = axis_labels(k)
     return pd.DataFrame(v, index=rows, columns=cols)
 
 
-def voigt_table_with_std(voigt: np.ndarray, std: np.ndarray, kind: str) -> pd.DataFrame:
+def voigt_table_with_std(voigt: np.ndarray, std: np.ndarray, k: TensorKind) -> pd.DataFrame:
     """``value ± σ`` strings for a Voigt matrix and its calibrated standard deviation (IEEE order,
     kind's units); components with σ = 0 (forbidden by symmetry, so exactly 0) show the value alone."""
     v, s = np.asarray(voigt, dtype=float), np.asarray(std, dtype=float)
     if v.shape != s.shape:
         raise ValueError(f"Voigt matrix {v.shape} and its deviation {s.shape} differ in shape")
     cells = np.vectorize(lambda x, e: f"{x:.4g}" if e == 0 else f"{x:.4g} ± {e:.2g}")(v, s)
-    rows, cols = axis_labels(kind)
+    rows, cols = axis_labels(k)
     return pd.DataFrame(cells, index=rows, columns=cols)
 
 
@@ -75,13 +75,12 @@ def allowed_form(constraints: SymmetryConstraints) -> pd.DataFrame:
     return pd.DataFrame(form, index=rows, columns=cols)
 
 
-def comparison(pred: np.ndarray, ref: np.ndarray, kind: str, constraints: SymmetryConstraints) -> dict:
+def comparison(pred: np.ndarray, ref: np.ndarray, k: TensorKind, constraints: SymmetryConstraints) -> dict:
     """Prediction against a DFT reference, both full rank in the same structure frame.
 
     Returns Frobenius error (paper's matrix form, kind's units), the relative error, and the
     zero/equality checks and residual of *each* tensor against the crystal's allowed form.
     """
-    k = get_kind(kind)
     err = float(frobenius_errors(pred[None], ref[None], k)[0])
     norm = float(np.linalg.norm(paper_form(ref[None], k)[0]))
     out = {"frobenius": err, "relative": err / norm if norm else float("nan"), "ref_norm": norm}

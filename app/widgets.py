@@ -20,7 +20,7 @@ from app.text import plain
 from gmtnet.catalog import CATALOG_COLUMNS
 from gmtnet.data import CRYSTAL_SYSTEMS
 from gmtnet.io import FORMATS, MAX_FILE_BYTES, StructureError
-from gmtnet.kinds import KINDS, get_kind
+from gmtnet.kinds import KINDS, TensorKind, get_kind
 from gmtnet.symmetry import analyze_symmetry
 
 #: Largest upload accepted, in bytes (the structure itself is limited to MAX_ATOMS sites).
@@ -358,16 +358,14 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
     with cols[0]:
         if pred.std is None:
             st.markdown(f"Predicted {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table(pred.voigt, kind).style.format("{:.4g}"), width="stretch")
+            st.dataframe(tables.voigt_table(pred.voigt, k).style.format("{:.4g}"), width="stretch")
         else:
             st.markdown(f"Predicted {k.symbol} ± 1σ ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table_with_std(pred.voigt, pred.std_voigt, kind), width="stretch")
+            st.dataframe(tables.voigt_table_with_std(pred.voigt, pred.std_voigt, k), width="stretch")
     if reference is not None:
-        from gmtnet.tensors import to_voigt
-
         with cols[1]:
             st.markdown(f"DFT reference {k.symbol} ({k.unit_label}, {frame_label(frame)})")
-            st.dataframe(tables.voigt_table(to_voigt(reference["tensor"], kind, "ieee"), kind).style.format("{:.4g}"),
+            st.dataframe(tables.voigt_table(k.to_voigt(reference["tensor"], "ieee"), k).style.format("{:.4g}"),
                          width="stretch")
     st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
@@ -388,6 +386,9 @@ def per_site_panel(pred, structure: Structure, frame: str = "structure") -> None
     k = pred.kind
     elements = tuple(sp.symbol for sp in structure.species)
     rows = pd.DataFrame(AtomTensors(pred.tensor, pred.sites, elements).rows())
+    # the kind's scalars of each site's tensor (e.g. tr/3 and anisotropy), as extra columns
+    for c in k.site_scalar_columns:
+        rows[f"{c.name} ({c.unit or 'dimensionless'})"] = [x[c.name] for x in k.site_scalars(pred.tensor)]
     st.markdown(f"Predicted {k.symbol} per site ({k.unit_label}, {frame_label(frame)}); each site's tensor obeys "
                 "its site-symmetry group, and equivalent sites carry rotated copies")
     st.dataframe(rows, hide_index=True)
@@ -496,7 +497,7 @@ def symmetry_panel(kind: str, pred, reference: dict | None, key: str = "main", f
         return
     from gmtnet.rounding import reference_verdicts
 
-    cmp = tables.comparison(pred.tensor, np.asarray(reference["tensor"]), kind, c)
+    cmp = tables.comparison(pred.tensor, np.asarray(reference["tensor"]), k, c)
     verdicts = reference_verdicts(c, np.asarray(reference["tensor"]), reference.get("rounding_step"),
                                   reference.get("rotated", True))
     st.dataframe(
@@ -564,12 +565,20 @@ def surfaces_panel(kind: str, pred, reference: dict | None, key: str = "main", f
     if len(quantities) > 1:
         q = st.radio("Quantity", quantities, format_func=lambda x: f"{x.label} ({x.unit or 'dimensionless'})",
                      horizontal=True, key=f"{key}_q_{kind}")
-    tensors, titles = [pred.tensor], ["prediction"]
+    tensor, member_tensors, titles = pred.tensor, pred.members, ["prediction"]
+    if pred.kind.per_atom:  # drawn one site at a time
+        sites = pred.sites
+        site = st.selectbox("Site", range(len(pred.tensor)), key=f"{key}_site_{kind}",
+                            format_func=lambda i: f"site {i} (Wyckoff {sites.wyckoffs[i]}, site symmetry {sites.site_symmetry_symbols[i]})")
+        tensor = pred.tensor[site]
+        member_tensors = None if pred.members is None else pred.members[:, site]
+        titles = [f"prediction, site {site}"]
+    tensors = [tensor]
     if reference is not None:
         tensors.append(np.asarray(reference["tensor"]))
         titles.append("DFT reference")
-    members = [pred.members] + [None] * (len(tensors) - 1)
-    keyed = tensors + ([pred.members] if pred.members is not None else [])
+    members = [member_tensors] + [None] * (len(tensors) - 1)
+    keyed = tensors + ([member_tensors] if member_tensors is not None else [])
     band = (f" The shaded band on the polar cuts is the prediction ±1σ (calibrated spread of the "
             f"{len(pred.members)}-network ensemble along each direction)." if pred.members is not None else "")
     # Only the open tab is built and drawn: each 3D scene is a WebGL context that takes the browser
@@ -678,7 +687,7 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 continue
             new = newly_allowed(pb.constraints, pa.constraints)
             freed = released_equalities(pb.constraints, pa.constraints)
-            k = get_kind(kind)
+            k = pb.kind
             freed_text = ", ".join(f"{a} = {'−' if sign < 0 else ''}{b}" for a, b, sign in freed) or "none"
             st.markdown(
                 f"Independent components: **{pb.constraints.n_independent} → {pa.constraints.n_independent}**. "
@@ -690,7 +699,7 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
             elif pb.members is not None and pa.members is not None and len(pb.members) == len(pa.members):
                 from gmtnet.models.ensemble import change_uncertainty
 
-                size, sigma = change_uncertainty(pb.members, pa.members, kind, pa.std_scale)
+                size, sigma = change_uncertainty(pb.members, pa.members, k, pa.std_scale)
                 st.markdown(change_statement(
                     size, sigma, k.unit_label, detail=f"1σ from the ensemble's paired members; uncertainty of each "
                     f"tensor alone: {pb.uncertainty:.3g} before, {pa.uncertainty:.3g} after"))
@@ -698,18 +707,16 @@ def before_after_panel(before: Structure, after: Structure, pred_before: dict, p
                 st.warning(f"Edited structure: {plain(w)}", icon="⚠️")
             c1, c2 = st.columns(2)
             c1.markdown(f"Before ({k.unit_label}, structure frame; {tables.VOIGT_ORDER_NOTE})")
-            c1.dataframe(tables.voigt_table(pb.voigt, kind).style.format("{:.4g}"))
+            c1.dataframe(tables.voigt_table(pb.voigt, k).style.format("{:.4g}"))
             c2.markdown(f"After ({k.unit_label}, structure frame); newly allowed components highlighted")
-            c2.dataframe(_highlight(tables.voigt_table(pa.voigt, kind), kind, new).format("{:.4g}"))
+            c2.dataframe(_highlight(tables.voigt_table(pa.voigt, k), k, new).format("{:.4g}"))
             c1.dataframe(tables.allowed_form(pb.constraints))
             c2.dataframe(tables.allowed_form(pa.constraints))
 
 
-def _highlight(frame: pd.DataFrame, kind: str, names: list[str]):
-    from gmtnet.tensors import voigt_labels
-
-    labels = voigt_labels(kind, "ieee")
-    sym = get_kind(kind).voigt_symmetric
+def _highlight(frame: pd.DataFrame, k: TensorKind, names: list[str]):
+    labels = k.voigt_labels("ieee")
+    sym = k.voigt_symmetric
     mark = np.isin(labels, names) | (np.isin(labels.T, names) if sym else False)
     styles = np.where(mark, "background-color: #ffd54f; font-weight: bold", "")
     return frame.style.apply(lambda _: pd.DataFrame(styles, index=frame.index, columns=frame.columns), axis=None)

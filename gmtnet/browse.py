@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmtnet.kinds import DATASETS, KINDS, get_kind
+from gmtnet.kinds import DATASETS, KINDS, TensorKind, get_kind
 from gmtnet.scalars import SCALAR_COLUMNS
 
 __all__ = [
@@ -125,12 +125,11 @@ def add_metal_flags(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _dft_scalars(kind: str) -> pd.DataFrame:
-    """``dft_<scalar>`` of every bundled DFT tensor of ``kind`` (index: material_id)."""
+def _dft_scalars(k: TensorKind) -> pd.DataFrame:
+    """``dft_<scalar>`` of every bundled DFT tensor of kind ``k`` (index: material_id)."""
     from gmtnet.data import load_dataset
     from gmtnet.scalars import scalar_columns
 
-    k = get_kind(kind)
     df = load_dataset(k)
     # the partners' DFT tensors of the same material (e: C, for d = e·S)
     partners: dict[str, dict] = {}
@@ -172,9 +171,9 @@ def build_catalog_predictions(out: str | Path | None = None, workers: int = 2, c
         table = read_screen(Path(tmp) / "screen", with_tensors=False)
     seconds = time.perf_counter() - t0
     parts = []
-    for kind in KINDS:
-        rows = table[table["kind"] == kind].set_index("id")
-        parts.append(rows.join(_dft_scalars(kind), how="left").reset_index())
+    for k in KINDS.values():
+        rows = table[table["kind"] == k.name].set_index("id")
+        parts.append(rows.join(_dft_scalars(k), how="left").reset_index())
     full = pd.concat(parts, ignore_index=True)
     meta = cat.set_index("material_id")[["split"]]
     full = full.join(meta, on="id")

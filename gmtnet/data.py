@@ -11,7 +11,7 @@ how to cite are in ``DATA_CARD.md`` there):
 
 Every tensor is full rank, shape ``(3,) * rank``, float64, in source units and in the Cartesian
 frame of the row's ``structure`` (the cell it was computed on; tensors the source gave in the
-IEEE frame were rotated back). A kind's label column is ``gmtnet.kinds.get_kind(kind).column``.
+IEEE frame were rotated back). A kind's label column is its :attr:`gmtnet.kinds.TensorKind.column`.
 Where the IEEE convention leaves the orientation open, ``candidates`` lists every structure-frame
 tensor the label may be (:mod:`gmtnet.orientation`); :func:`label_candidates` gives them for any
 kind.

@@ -455,8 +455,8 @@ class Predictor:
         if lower is None or lower not in self.models:
             out = np.stack([k.make_admissible(s) for s in symmetric])
         else:
-            bound_kind = get_kind(lower)
             ensemble = self.models[lower]
+            bound_kind = ensemble.kind
             if ensemble.config.num_neighbors != self.models[k.name].config.num_neighbors:
                 graphs = [build_graph(structures[i], num_neighbors=ensemble.config.num_neighbors) for i in ok]
             bound = self._lower_members(lower, [structures[i] for i in ok], symprec, graphs, proj, cons, batch_size)

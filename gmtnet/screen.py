@@ -52,7 +52,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gmtnet.kinds import get_kind
+from gmtnet.kinds import KINDS, TensorKind, get_kind, register_kind
 from gmtnet.scalars import SCALAR_COLUMNS, boolean_columns, scalar_columns
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "read_chunk",
     "screen_chunk",
     "screen_structures",
+    "screen_kinds",
     "worker_predictor",
     "run_screen",
     "local_cluster",
@@ -280,7 +281,26 @@ def read_chunk(chunk: Chunk) -> Iterator[tuple[str, str, object]]:
 _PREDICTORS: dict[tuple, object] = {}
 
 
-def worker_predictor(kinds: Sequence[str], device: str = "cpu", torch_threads: int | None = 1, members: int | None = None):
+def screen_kinds(kinds: Sequence[str | TensorKind]) -> list[TensorKind]:
+    """The kinds of a screen as this process's registered :class:`~gmtnet.kinds.TensorKind` objects.
+
+    A name is looked up in the registry (ValueError if unknown). A kind object is used as given
+    when its name is free or already its own; this is how a kind registered at run time reaches a
+    Dask worker process, which imports only the shipped kinds: :func:`run_screen` sends the kind
+    objects with each task (Dask pickles them), and the task registers them here before use. A
+    worker where a kind of that name is registered already keeps its own (the shipped kinds: the
+    same package on both sides).
+    """
+    out = []
+    for k in kinds:
+        if isinstance(k, TensorKind):
+            out.append(KINDS.get(k.name) or register_kind(k))
+        else:
+            out.append(get_kind(k))
+    return out
+
+
+def worker_predictor(kinds: Sequence[str | TensorKind], device: str = "cpu", torch_threads: int | None = 1, members: int | None = None):
     """The :class:`~gmtnet.predict.Predictor` of this process for ``kinds``, loaded on first use.
 
     Dask runs many tasks in one worker process; the models load once per process (a second or
@@ -288,7 +308,8 @@ def worker_predictor(kinds: Sequence[str], device: str = "cpu", torch_threads: i
     single-threaded worker per core; None leaves torch's default). ``members``: networks per
     ensemble (None: all, with uncertainty; 1: the fast single network).
     """
-    key = (tuple(kinds), device, torch_threads, members)
+    kinds = screen_kinds(kinds)
+    key = (tuple(k.name for k in kinds), device, torch_threads, members)
     predictor = _PREDICTORS.get(key)
     if predictor is None:
         import torch
@@ -297,31 +318,32 @@ def worker_predictor(kinds: Sequence[str], device: str = "cpu", torch_threads: i
 
         if torch_threads:
             torch.set_num_threads(int(torch_threads))
-        predictor = _PREDICTORS[key] = Predictor.load(kinds=list(kinds), device=device, members=members)
+        predictor = _PREDICTORS[key] = Predictor.load(kinds=kinds, device=device, members=members)
     return predictor
 
 
-def _error_rows(sid: str, source: str, kinds: Sequence[str], message: str) -> list[dict]:
-    return [{"id": sid, "source": source, "kind": k, "unit": get_kind(k).unit, "error": message} for k in kinds]
+def _error_rows(sid: str, source: str, kinds: Sequence[TensorKind], message: str) -> list[dict]:
+    return [{"id": sid, "source": source, "kind": k.name, "unit": k.unit, "error": message} for k in kinds]
 
 
 def screen_structures(
-    predictor, items: Sequence[tuple[str, str, object]], kinds: Sequence[str], symprec: float | None = None,
+    predictor, items: Sequence[tuple[str, str, object]], kinds: Sequence[str | TensorKind], symprec: float | None = None,
 ) -> list[dict]:
     """Rows (dicts with :data:`OUTPUT_COLUMNS` and the scalars) for ``(id, source, Structure or
     Exception)`` items: one row per item and kind, in item order then ``kinds`` order."""
     from gmtnet.predict import PredictionError
     from gmtnet.symmetry import DEFAULT_SYMPREC
 
+    kinds = screen_kinds(kinds)
     tol = DEFAULT_SYMPREC if symprec is None else symprec
     good = [i for i, (_, _, s) in enumerate(items) if not isinstance(s, BaseException)]
     structures = [items[i][2] for i in good]
-    preds: dict[str, list] = {}
+    preds: dict[str, list] = {}  # by kind name: the partners below are named
     for k in kinds:
         try:
-            preds[k] = predictor.predict_many(structures, k, symprec=tol) if structures else []
+            preds[k.name] = predictor.predict_many(structures, k, symprec=tol) if structures else []
         except Exception:  # noqa: BLE001 - one bad batch must not lose the chunk: go one by one
-            preds[k] = [_predict_one(predictor, s, k, tol, j) for j, s in enumerate(structures)]
+            preds[k.name] = [_predict_one(predictor, s, k, tol, j) for j, s in enumerate(structures)]
     by_item = {i: j for j, i in enumerate(good)}
     rows: list[dict] = []
     for i, (sid, source, s) in enumerate(items):
@@ -332,14 +354,14 @@ def screen_structures(
         # the same crystal's tensors, for the kinds that pair with another (d = e·S needs C)
         tensors = {k: (None if isinstance(p[j], PredictionError) else p[j].tensor) for k, p in preds.items()}
         for k in kinds:
-            r = preds[k][j]
+            r = preds[k.name][j]
             if isinstance(r, PredictionError):
                 # predict_many numbers its messages by batch position, meaningless in the table.
                 rows += _error_rows(sid, source, [k], re.sub(r"^structure \d+: ", "", r.message))
                 continue
             sym = r.symmetry
             row = {
-                "id": sid, "source": source, "kind": k, "unit": r.kind.unit,
+                "id": sid, "source": source, "kind": k.name, "unit": k.unit,
                 "formula": s.composition.reduced_formula, "nsites": len(s),
                 "spacegroup_number": sym.spacegroup_number, "spacegroup_symbol": sym.spacegroup_symbol,
                 "point_group": sym.point_group, "crystal_system": sym.crystal_system,
@@ -354,7 +376,7 @@ def screen_structures(
     return rows
 
 
-def _predict_one(predictor, structure, kind: str, symprec: float, index: int):
+def _predict_one(predictor, structure, kind: TensorKind, symprec: float, index: int):
     from gmtnet.predict import PredictionError
 
     try:
@@ -373,11 +395,12 @@ def _part_path(out_dir: Path, index: int) -> Path:
 
 
 def screen_chunk(
-    chunk: Chunk, out_dir: str, kinds: Sequence[str], symprec: float | None = None,
+    chunk: Chunk, out_dir: str, kinds: Sequence[str | TensorKind], symprec: float | None = None,
     device: str = "cpu", torch_threads: int | None = 1, members: int | None = None,
 ) -> dict:
     """Screen one chunk and write its part file atomically; the Dask task.
 
+    ``kinds``: names, or kind objects (:func:`screen_kinds` registers those this process lacks).
     Idempotent: a chunk whose part file exists is not recomputed, and a retried or duplicated task
     rewrites the same content under the same name (``os.replace`` of a unique temporary file).
 
@@ -391,6 +414,7 @@ def screen_chunk(
         n = pq.ParquetFile(final).metadata.num_rows
         return {"index": chunk.index, "structures": chunk.size, "rows": n, "errors": None, "skipped": True,
                 **_process_facts()}
+    kinds = screen_kinds(kinds)
     predictor = worker_predictor(kinds, device, torch_threads, members)
     rows = screen_structures(predictor, list(read_chunk(chunk)), kinds, symprec)
     table = pa.Table.from_pylist(rows, schema=_schema())
@@ -429,11 +453,11 @@ class ScreenSummary:
         return asdict(self)
 
 
-def _manifest(source: Path, kinds: Sequence[str], chunk_size: int, symprec: float | None, chunks: list[Chunk],
+def _manifest(source: Path, kinds: Sequence[TensorKind], chunk_size: int, symprec: float | None, chunks: list[Chunk],
               members: int | None = None) -> dict:
     return {
         "input": str(source.resolve()),
-        "kinds": list(kinds),
+        "kinds": [k.name for k in kinds],
         "chunk_size": chunk_size,
         "symprec": symprec,
         "chunks": len(chunks),
@@ -442,7 +466,7 @@ def _manifest(source: Path, kinds: Sequence[str], chunk_size: int, symprec: floa
         "uncertainty": "calibrated 1σ Frobenius norm, kind's unit (null with one network)",
         "frame": "Cartesian frame of each input structure",
         "voigt_order": "ieee (xx, yy, zz, yz, xz, xy)",
-        "units": {k: get_kind(k).unit_label for k in kinds},
+        "units": {k.name: k.unit_label for k in kinds},
         "scalar_columns": {name: {"unit": u, "meaning": d} for name, (u, d, _) in SCALAR_COLUMNS.items()},
     }
 
@@ -468,7 +492,7 @@ def _check_manifest(out: Path, manifest: dict) -> None:
 def run_screen(
     source: str | Path,
     out_dir: str | Path,
-    kinds: Sequence[str] | None = None,
+    kinds: Sequence[str | TensorKind] | None = None,
     workers: int = 2,
     scheduler: str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -485,8 +509,10 @@ def run_screen(
     Args:
         source: folder, .parquet, .jsonl or ASE .db (see :func:`plan_chunks`).
         out_dir: output folder (created); part files of finished chunks there are kept (resume).
-        kinds: tensor kinds (default: the registered kinds whose weights are installed,
-            :func:`gmtnet.predict.installed_kinds`).
+        kinds: tensor kinds, names or objects (default: the registered kinds whose weights are
+            installed, :func:`gmtnet.predict.installed_kinds`). They are resolved here, once, and
+            travel to the workers as objects, so a kind registered at run time screens on Dask
+            workers too (:func:`screen_kinds`).
         workers: local Dask worker processes when no ``scheduler`` is given; 0 runs in-process.
         scheduler: address of an existing Dask scheduler (``tcp://host:8786``).
         chunk_size: structures per task.
@@ -507,23 +533,23 @@ def run_screen(
     if not kinds:
         from gmtnet.predict import installed_kinds
 
-        names = installed_kinds()
-    else:
-        names = [get_kind(k).name for k in kinds]
+        kinds = installed_kinds()
+    chosen = screen_kinds(kinds)
+    names = [k.name for k in chosen]
     if len(set(names)) != len(names):
         raise ValueError(f"kinds repeated: {names}")
     if workers < 0:
         raise ValueError(f"workers must be ≥ 0, got {workers}")
     src, out = Path(source), Path(out_dir)
     chunks = plan_chunks(src, chunk_size)
-    _check_manifest(out, _manifest(src, names, chunk_size, symprec, chunks, members))
+    _check_manifest(out, _manifest(src, chosen, chunk_size, symprec, chunks, members))
     pending = [c for c in chunks if not _part_path(out, c.index).exists()]
     total = sum(c.size for c in chunks)
     done_before = len(chunks) - len(pending)
     bar = tqdm(total=total, initial=total - sum(c.size for c in pending), unit="structure",
                desc="screen", disable=not progress, smoothing=0.1)
     t0 = time.perf_counter()
-    args = (str(out), names, symprec, device, torch_threads, members)
+    args = (str(out), tuple(chosen), symprec, device, torch_threads, members)
 
     def finished(info: dict) -> None:
         bar.update(info["structures"])

@@ -340,12 +340,6 @@ def tensor_representation(rotations: np.ndarray, rank: int) -> np.ndarray:
     return rho
 
 
-def _index_symmetrizer(kind: str | TensorKind) -> np.ndarray:
-    """S: average over intrinsic index permutations, ``(3**rank, 3**rank)``."""
-    o, w = _orbit_matrices(get_kind(kind))
-    return o.T @ (w[:, None] * o)
-
-
 def neumann_projector(rotations: np.ndarray, kind: str | TensorKind) -> np.ndarray:
     """Exact orthogonal projector onto tensors of ``kind`` invariant under ``rotations``.
 

@@ -497,7 +497,7 @@ def evaluate_model(
         model=cfg.architecture,
         split=split if fold is None else f"fold {fold}",
         random_frame_seed=random_frame_seed,
-        unit=get_kind(cfg.kind).unit_label,
+        unit=cfg.tensor_kind.unit_label,
         model_dir=str(model_dir),
         device=_device_name(next(model.parameters()).device),
         seconds=round(time.perf_counter() - t0, 2),

@@ -156,27 +156,14 @@ def describe(cycle: list[str], graph: dict[str, dict[str, int]]) -> str:
     return " -> ".join(f"{a} (line {graph[a][b]})" for a, b in zip(cycle, cycle[1:])) + f" -> {cycle[-1]}"
 
 
-#: Known back-edges, left open on purpose and listed so that no new one can hide: the kind modules'
-#: hooks call the physics functions of these modules (lazy imports inside the hooks), while those
-#: modules' public entry points ask the kind. Removing them means moving the entry points above
-#: ``gmtnet.kinds`` (issue 19, open follow-up); every other cycle fails the tests below.
-KINDS_BACK_EDGES = ("gmtnet.properties", "gmtnet.scalars", "gmtnet.tensors")
-
-
-def without_known_back_edges(graph: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    return {src: {dst: line for dst, line in targets.items()
-                  if not ((src == "gmtnet.kinds" or src.startswith("gmtnet.kinds.")) and dst in KINDS_BACK_EDGES)}
-            for src, targets in graph.items()}
-
-
 def test_no_import_cycle_between_modules():
-    graph = without_known_back_edges(import_graph())
+    graph = import_graph()
     cycle = find_cycle(graph)
     assert cycle is None, f"import cycle: {describe(cycle, graph)}"
 
 
 def test_no_import_cycle_between_subpackages():
-    graph = merged_graph(without_known_back_edges(import_graph()))
+    graph = merged_graph(import_graph())
     cycle = find_cycle(graph)
     assert cycle is None, f"import cycle between packages: {describe(cycle, graph)}"
 

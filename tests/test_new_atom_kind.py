@@ -5,8 +5,10 @@ Born effective charge Z*_κ,αβ is; its small randomly initialised two-network 
 sum rule Σ_κ Z*_κ = 0. ``Predictor.predict`` gives one ``(n_atoms, 3, 3)`` tensor per crystal
 (routed through :func:`gmtnet.models.per_atom.predict_atoms`), each atom obeying its site
 symmetry; the CLI prints it, ``gmtnet screen`` stores it flattened in the ``tensor`` column
-(``n_atoms * 9`` values in site order; the kind has no scalar columns), and Explore shows a table
-per site with its Wyckoff letter and site-symmetry group.
+(``n_atoms * 9`` values in site order) with the kind's default per-site scalars reduced over the
+sites (tr/3 and anisotropy, smallest and largest), and Explore shows a table per site with its
+Wyckoff letter, site-symmetry group and site scalars, and the longitudinal surface of a chosen
+site.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 from helpers import perovskite_srtio3, register_with_random_weights, rocksalt_nacl, wurtzite_zno
 from test_model import SMALL
 
-from gmtnet.kinds import TensorKind, unregister_kind
+from gmtnet.kinds import TensorKind, get_kind, unregister_kind
 from gmtnet.symmetry import analyze_site_symmetry
 
 NAME = "born_charge_kind_test"
@@ -85,7 +87,58 @@ def test_cli_predict_and_screen(atom_kind, tmp_path):
     assert code == 0
     df = read_screen(tmp_path / "out")
     assert list(df["kind"]) == [NAME] and df["error"].isna().all()
-    np.testing.assert_allclose(np.asarray(df["tensor"].iloc[0]).reshape(4, 3, 3), record["tensor"], rtol=1e-12)
+    z = np.asarray(df["tensor"].iloc[0]).reshape(4, 3, 3)
+    np.testing.assert_allclose(z, record["tensor"], rtol=1e-12)
+    iso = np.trace(z, axis1=1, axis2=2) / 3
+    assert df[f"{NAME}_iso_min"].iloc[0] == pytest.approx(iso.min(), rel=1e-12, abs=1e-15)
+    assert df[f"{NAME}_iso_max"].iloc[0] == pytest.approx(iso.max(), rel=1e-12, abs=1e-15)
+    assert np.isfinite(df[f"{NAME}_aniso_max"].iloc[0])
+
+
+def test_site_scalars_and_columns(atom_kind, predictor):
+    from gmtnet.properties import derived_properties, properties_table
+    from gmtnet.scalars import SCALAR_COLUMNS, scalar_columns
+
+    z = predictor.predict(wurtzite_zno(), NAME).tensor
+    iso = np.trace(z, axis1=1, axis2=2) / 3
+    aniso = np.linalg.norm((z - iso[:, None, None] * np.eye(3)).reshape(4, 9), axis=1)
+    sites = atom_kind.site_scalars(z)
+    np.testing.assert_allclose([x["iso"] for x in sites], iso, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose([x["aniso"] for x in sites], aniso, rtol=1e-14, atol=1e-15)
+    # a hand-made isotropic site has no anisotropy; a traceless one no isotropic part
+    hand = atom_kind.site_scalars(np.stack([2.0 * np.eye(3), np.diag([1.0, -1.0, 0.0])]))
+    assert hand == [{"iso": 2.0, "aniso": 0.0}, {"iso": 0.0, "aniso": pytest.approx(np.sqrt(2.0))}]
+    cols = scalar_columns(NAME, z)
+    assert cols == {f"{NAME}_iso_min": iso.min(), f"{NAME}_iso_max": iso.max(),
+                    f"{NAME}_aniso_min": pytest.approx(aniso.min()), f"{NAME}_aniso_max": pytest.approx(aniso.max())}
+    assert SCALAR_COLUMNS[f"{NAME}_aniso_max"][0] == "e" and SCALAR_COLUMNS[f"{NAME}_iso_min"][2] == (NAME,)
+    rows = {r["quantity"]: r for r in properties_table(derived_properties(z, NAME))}
+    assert set(rows) == {"iso per site", "aniso per site"} and rows["iso per site"]["unit"] == "e"
+    assert rows["iso per site"]["value"].count(",") == 3  # four sites
+    with pytest.raises(ValueError, match="n_atoms"):
+        scalar_columns(NAME, z[0][None, :2])
+    with pytest.raises(ValueError, match="per crystal"):
+        get_kind("dielectric").site_scalars(np.eye(3)[None])
+
+
+def test_surfaces_are_drawn_one_site_at_a_time(atom_kind, predictor):
+    from gmtnet.surfaces import directional_values, polar_cut, quantities_for
+
+    z = predictor.predict(perovskite_srtio3(), NAME).tensor
+    (q,) = quantities_for(NAME)
+    assert q.kinds == (NAME,) and q.signed and q.unit == "e"
+    n, v = directional_values(z, NAME, q.name, 7, 9, site=2)
+    np.testing.assert_allclose(v, np.einsum("...i,ij,...j->...", n, z[2], n), rtol=1e-13, atol=1e-14)
+    np.testing.assert_array_equal(directional_values(z[2], NAME, q.name, 7, 9)[1], v)  # that site's tensor alone
+    _, d, cut = polar_cut(z, NAME, q.name, "xz", 11, site=0)
+    # Sr sits on an m-3m site: its Z* is isotropic, so the cut is a circle
+    np.testing.assert_allclose(cut, z[0, 0, 0], rtol=1e-12)
+    with pytest.raises(ValueError, match="one site"):
+        directional_values(z, NAME, q.name)
+    with pytest.raises(ValueError, match="out of range"):
+        directional_values(z, NAME, q.name, site=5)
+    with pytest.raises(ValueError, match="no site"):
+        directional_values(np.eye(3), "dielectric", "dielectric", site=0)
 
 
 def test_explore_shows_a_table_per_site(atom_kind):
@@ -110,8 +163,15 @@ def test_explore_shows_a_table_per_site(atom_kind):
         assert len(tables) == 1
         sites = tables[0]
         assert sorted(sites["element"]) == ["O", "O", "Zn", "Zn"] and set(sites["site_symmetry"]) == {"3m."}
-        assert set(sites["wyckoff"]) == {"b"}
-        assert any("Z* has no directional quantity" in c.value for c in at.caption)
+        assert set(sites["wyckoff"]) == {"b"} and {"iso (e)", "aniso (e)"} <= set(sites.columns)
+        # the longitudinal surface of one chosen site
+        pick = at.selectbox(key=f"main_site_{NAME}")
+        assert list(pick.options) and "Wyckoff b" in pick.options[0]
+        assert len(at.get("plotly_chart")) == 1
+        pick.select_index(3)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert len(at.get("plotly_chart")) == 1
     finally:
         if main_module is not None:
             sys.modules["__main__"] = main_module

@@ -125,7 +125,10 @@ def test_cli_predict(new_kind, tmp_path):
     assert record["kind"] == NAME and np.asarray(record["tensor"]).shape == (3, 3)
 
 
-def test_cli_screen(new_kind, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_cli_screen(new_kind, tmp_path, workers):
+    """In this process (0) and on a Dask worker process (1), which imports only the shipped kinds:
+    the screen sends the kind object with each task and the worker registers it."""
     from gmtnet.cli import main
     from gmtnet.screen import read_screen
 
@@ -133,10 +136,11 @@ def test_cli_screen(new_kind, tmp_path):
     folder.mkdir()
     for name, make in (("nacl", rocksalt_nacl), ("zno", wurtzite_zno)):
         make().to(filename=str(folder / f"{name}.cif"))
-    # workers 0: the kind is registered in this process only (Dask workers would not know it)
-    with redirect_stdout(io.StringIO()):
-        code = main(["screen", str(folder), "--out", str(tmp_path / "out"), "--kinds", NAME, "--workers", "0", "--quiet"])
-    assert code == 0
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["screen", str(folder), "--out", str(tmp_path / "out"), "--kinds", NAME, "--workers", str(workers),
+                     "--quiet"])
+    assert code == 0, out.getvalue()
     df = read_screen(tmp_path / "out")
     assert list(df["kind"]) == [NAME, NAME] and set(df["unit"]) == {"1/K"} and df["error"].isna().all()
     for _, row in df.iterrows():

@@ -214,10 +214,12 @@ def test_polar_cuts_draw_a_band_from_the_members(predictor):
 
 def test_voigt_table_with_std_marks_only_uncertain_components():
     from app.tables import voigt_table_with_std
+    from gmtnet.kinds import get_kind
 
+    eps = get_kind("dielectric")  # the app's tables take the kind object, resolved at the page
     v = np.diag([3.0, 3.0, 5.0])
     s = np.diag([0.1, 0.1, 0.0])
-    table = voigt_table_with_std(v, s, "dielectric")
+    table = voigt_table_with_std(v, s, eps)
     assert table.iloc[0, 0] == "3 ± 0.1" and table.iloc[2, 2] == "5" and table.iloc[0, 1] == "0"
     with pytest.raises(ValueError, match="differ in shape"):
-        voigt_table_with_std(v, s[:2], "dielectric")
+        voigt_table_with_std(v, s[:2], eps)

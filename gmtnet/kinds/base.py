@@ -7,7 +7,8 @@ library, CLI, screening and app ask the kind instead of branching on its rank or
   ``"ijk=ikj"``, ``"ijkl=jikl=klij"``, ``"ij"`` for none): the permutation group, the component
   orbits, the index-permutation average (:meth:`TensorKind.symmetrize`), the O(3) irreps
   (:meth:`TensorKind.derived_irreps`) and the Voigt matrix form, all derived from the formula;
-* one tensor per crystal or one per atom (``per_atom``);
+* one tensor per crystal or one per atom (``per_atom``; a per-atom kind gets per-site scalars,
+  their extremes over the sites as columns and the surface of one site, from its rank);
 * units, display names, Voigt labels and the dataset holding the labels;
 * admissibility (:meth:`TensorKind.make_admissible`, :meth:`TensorKind.min_eigenvalue`), by
   default none;
@@ -22,7 +23,10 @@ index pairs that the formula makes symmetric are contracted, from the last, unti
 with no numerical factors (C_IJ = C_ijkl, e_iJ = e_ijk; a rank-2 tensor stays its 3x3 matrix).
 Voigt orders are named: ``"ieee"`` (xx, yy, zz, yz, xz, xy) or ``"vasp"`` (xx, yy, zz, xy, yz, xz).
 
-numpy only at import (e3nn is imported by :meth:`TensorKind.derived_irreps` alone).
+numpy only at import (e3nn is imported by :meth:`TensorKind.derived_irreps` alone). The kind
+modules sit below the rest of the library: they import only this package, :mod:`gmtnet.sphere`
+and :mod:`gmtnet.frames`, and the modules that ask a kind (properties, scalars, surfaces, tensors)
+import them, never the other way round.
 """
 
 from __future__ import annotations
@@ -35,8 +39,13 @@ from typing import ClassVar
 
 import numpy as np
 
+from gmtnet.sphere import principal_axes
+
 __all__ = [
     "VOIGT_PAIRS",
+    "DerivedValue",
+    "quadratic_form",
+    "longitudinal",
     "TensorKind",
     "SymmetricMatrixKind",
     "ScalarColumn",
@@ -75,6 +84,38 @@ def clip_spectrum(matrix: np.ndarray, floor: float) -> np.ndarray:
     needs = np.any(w < floor, axis=-1)[..., None, None]
     out = np.where(needs, clipped, m)
     return 0.5 * (out + np.swapaxes(out, -1, -2))
+
+
+@dataclass(frozen=True)
+class DerivedValue:
+    """One displayed quantity: a value, its unit and, where it has any, its direction(s).
+
+    Attributes:
+        value: float, bool (a yes/no check), or ``(k,)`` array (e.g. three principal values).
+        unit: unit string (``""`` for dimensionless).
+        direction: ``(3,)`` unit vector or ``(k, 3)`` unit vectors (one per value), structure frame.
+        direction2: second ``(3,)`` unit vector (⟂ ``direction``), for shear modulus / Poisson ratio.
+        note: short explanation shown as a tooltip or footnote.
+    """
+
+    value: float | bool | np.ndarray
+    unit: str = ""
+    direction: np.ndarray | None = None
+    direction2: np.ndarray | None = None
+    note: str = ""
+
+
+def quadratic_form(matrix: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """nᵀ M n for one ``(3, 3)`` matrix and ``(..., 3)`` unit vectors ``n`` (M's unit)."""
+    return np.einsum("...i,ij,...j->...", n, np.asarray(matrix, dtype=float), n)
+
+
+def longitudinal(tensor: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """T_{i…} n_i … (every index contracted with n) for one rank-r tensor and ``(..., 3)`` unit
+    vectors ``n``, in T's unit: nᵀTn for rank 2 (only T's symmetric part counts), e(n) for rank 3."""
+    t = np.asarray(tensor, dtype=float)
+    idx = "ijklmnop"[: t.ndim]
+    return np.einsum(f"{idx}," + ",".join(f"...{c}" for c in idx) + "->...", t, *([n] * t.ndim))
 
 
 @dataclass(frozen=True)
@@ -206,6 +247,17 @@ class TensorKind:
         t = np.asarray(tensor, dtype=float)
         if t.shape[t.ndim - self.rank:] != self.shape:
             raise ValueError(f"{what or self.name + ' tensor'} must end in shape {self.shape}, got array of shape {t.shape}")
+        return t
+
+    def check_single(self, tensor) -> np.ndarray:
+        """``tensor`` as float64, ValueError unless it is exactly one crystal's tensor: the kind's
+        shape, or ``(n_atoms, *shape)`` with n_atoms ≥ 1 for a per-atom kind."""
+        t = np.asarray(tensor, dtype=float)
+        if self.per_atom:
+            if t.ndim != self.rank + 1 or t.shape[1:] != self.shape or not len(t):
+                raise ValueError(f"{self.name} tensor must have shape (n_atoms, {', '.join(['3'] * self.rank)}), got {t.shape}")
+        elif t.shape != self.shape:
+            raise ValueError(f"{self.name} tensor must have shape {self.shape}, got {t.shape}")
         return t
 
     # ------------------------------------------------------------------ index symmetry
@@ -396,27 +448,86 @@ class TensorKind:
         """Admissible ``tensor`` given the (admissible) tensor of :attr:`bounded_below_by`."""
         raise ValueError(f"{self.name} is bounded by no other kind")
 
-    # ------------------------------------------------------------------ derived quantities (none by default)
-    #: The table columns :meth:`scalars` fills.
-    scalar_columns: ClassVar[tuple[ScalarColumn, ...]] = ()
-    #: Directional quantities :meth:`surface_function` evaluates.
-    surface_quantities: ClassVar[tuple[SurfaceQuantity, ...]] = ()
+    # ------------------------------------------------------------------ derived quantities
+    # A per-crystal kind derives nothing by default (a subclass with physics declares its own). A
+    # per-atom kind has a default derived from its rank alone: scalars of each site's tensor
+    # (:attr:`site_scalar_columns`), their extremes over the sites as table columns, and the
+    # longitudinal surface T(n) = T_{i…} n_i … of one chosen site.
+
+    @property
+    def site_scalar_columns(self) -> tuple[ScalarColumn, ...]:
+        """Scalars of one site's tensor (per-atom kinds; none per crystal), named without the kind:
+        rank 2: ``iso`` = tr(T)/3 (the isotropic part) and ``aniso`` = ‖T − (tr T/3)·1‖_F (how far
+        the site's tensor is from isotropic, antisymmetric part included); other ranks: ``norm`` =
+        ‖T‖_F. All in the kind's unit."""
+        if not self.per_atom:
+            return ()
+        s, u = self.symbol, self.unit
+        if self.rank == 2:
+            return (ScalarColumn("iso", u, f"isotropic part tr({s})/3 of a site's {s}"),
+                    ScalarColumn("aniso", u, f"anisotropy ‖{s} − (tr {s}/3)·1‖_F of a site's {s}"))
+        return (ScalarColumn("norm", u, f"Frobenius norm of a site's {s}"),)
+
+    def site_scalars(self, tensor) -> list[dict[str, float]]:
+        """:attr:`site_scalar_columns` of every site of ``(n_atoms, *shape)`` (kind's unit), one
+        dict per site in site order; ValueError for a per-crystal kind."""
+        if not self.per_atom:
+            raise ValueError(f"{self.name} is one tensor per crystal, not per site")
+        t = self.check_single(tensor)
+        if self.rank == 2:
+            iso = np.trace(t, axis1=-2, axis2=-1) / 3.0
+            aniso = np.linalg.norm((t - iso[:, None, None] * np.eye(3)).reshape(len(t), -1), axis=1)
+            return [{"iso": float(i), "aniso": float(a)} for i, a in zip(iso, aniso)]
+        return [{"norm": float(x)} for x in np.linalg.norm(t.reshape(len(t), -1), axis=1)]
+
+    @property
+    def scalar_columns(self) -> tuple[ScalarColumn, ...]:
+        """The table columns :meth:`scalars` fills: none per crystal by default; a per-atom kind's
+        are the smallest and largest over the sites of each site scalar, ``{name}_{scalar}_min`` /
+        ``_max``."""
+        return tuple(ScalarColumn(f"{self.name}_{c.name}_{m}", c.unit, f"{w} over the sites: {c.description}")
+                     for c in self.site_scalar_columns for m, w in (("min", "smallest"), ("max", "largest")))
+
+    @property
+    def surface_quantities(self) -> tuple[SurfaceQuantity, ...]:
+        """Directional quantities :meth:`surface_function` evaluates: none per crystal by default; a
+        per-atom kind: the longitudinal T(n) of one site (:mod:`gmtnet.surfaces` takes the site)."""
+        if not self.per_atom:
+            return ()
+        idx = "ijklmnop"[: self.rank]
+        return (SurfaceQuantity(f"{self.name}_site", (), f"{self.symbol}(n) = {self.symbol}_{idx} "
+                                + " ".join(f"n_{c}" for c in idx) + " of one site", self.unit, signed=True),)
 
     def scalars(self, tensor: np.ndarray, partners: Mapping[str, np.ndarray | None] | None = None) -> dict:
-        """Values of :attr:`scalar_columns` for one full-rank tensor; ``partners`` maps the names
-        in :attr:`scalar_partners` to the same crystal's tensors (or None)."""
-        return {}
+        """Values of :attr:`scalar_columns` for one full-rank tensor (per atom: ``(n_atoms, *shape)``);
+        ``partners`` maps the names in :attr:`scalar_partners` to the same crystal's tensors (or None)."""
+        if not self.per_atom:
+            return {}
+        sites = self.site_scalars(tensor)
+        return {f"{self.name}_{c.name}_{m}": float(f(np.array([x[c.name] for x in sites])))
+                for c in self.site_scalar_columns for m, f in (("min", np.min), ("max", np.max))}
 
     def surface_function(self, tensor: np.ndarray, quantity: str) -> Callable[[np.ndarray], np.ndarray]:
-        """f: unit vectors ``(..., 3)`` → values of ``quantity`` for one tensor."""
+        """f: unit vectors ``(..., 3)`` → values of ``quantity`` for one tensor (per atom: one site's)."""
+        if self.per_atom and quantity in {q.name for q in self.surface_quantities}:
+            t = np.asarray(tensor, dtype=float)
+            if t.shape != self.shape:
+                raise ValueError(f"{quantity} is drawn for one site: give a tensor of shape {self.shape}, got {t.shape}")
+            return lambda n: longitudinal(t, n)
         raise ValueError(f"{self.name} has no directional quantity {quantity!r}")
 
     #: True when :meth:`derived_properties` has costly directional ``extrema`` worth a switch.
     costly_extrema: ClassVar[bool] = False
 
     def derived_properties(self, tensor: np.ndarray, structure=None, extrema: bool = True) -> dict:
-        """name → :class:`gmtnet.properties.DerivedValue` for display (none by default)."""
-        return {}
+        """name → :class:`DerivedValue` for display: none per crystal by default; a per-atom kind's
+        site scalars, each as the values of all sites in site order."""
+        if not self.per_atom:
+            return {}
+        sites = self.site_scalars(tensor)
+        return {f"{c.name} per site": DerivedValue(np.array([x[c.name] for x in sites]), c.unit,
+                                                   note=f"{c.description}; sites in structure order")
+                for c in self.site_scalar_columns}
 
     def paired_tensors(self, tensor: np.ndarray, partners: Mapping[str, np.ndarray]) -> dict:
         """Tensors derived from this one and the same crystal's :attr:`scalar_partners` (given by
@@ -474,14 +585,10 @@ class SymmetricMatrixKind(TensorKind):
     def surface_function(self, tensor, quantity):
         if quantity != self.surface_quantities[0].name:
             return super().surface_function(tensor, quantity)
-        from gmtnet.properties import dielectric_along  # nᵀTn for any symmetric matrix
-
         t = np.asarray(tensor, dtype=float)
-        return lambda n: dielectric_along(t, n)
+        return lambda n: quadratic_form(t, n)
 
     def derived_properties(self, tensor, structure=None, extrema=True) -> dict:
-        from gmtnet.properties import DerivedValue, principal_axes
-
         t = np.asarray(tensor, dtype=float)
         w, axes = principal_axes(t)
         return {

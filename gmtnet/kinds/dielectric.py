@@ -5,6 +5,9 @@ vacuum contributes 1; the electronic and ionic polarisabilities add positive sem
 parts), and ε₀ = ε∞ + ε_ionic with ε_ionic ⪰ 0, so ε₀ ⪰ ε∞ (ε₀ is ``bounded_below_by`` ε∞).
 Clipping the spectrum is the Frobenius-nearest admissible tensor and commutes with the Neumann
 projector (:mod:`gmtnet.admissible` explains why).
+
+The physics of ε lives here: principal values and axes, averages, refractive indices and
+birefringence (n = √ε∞), ε(n) = nᵀεn; :mod:`gmtnet.properties` re-exports these functions.
 """
 
 from __future__ import annotations
@@ -15,9 +18,23 @@ from typing import ClassVar
 
 import numpy as np
 
-from gmtnet.kinds.base import ScalarColumn, SurfaceQuantity, SymmetricMatrixKind, clip_spectrum
+from gmtnet.kinds.base import (DerivedValue, ScalarColumn, SurfaceQuantity, SymmetricMatrixKind, clip_spectrum,
+                               quadratic_form)
+from gmtnet.sphere import principal_axes
 
-__all__ = ["DIELECTRIC_FLOOR", "clip_dielectric", "DielectricKind", "STATIC", "ELECTRONIC"]
+__all__ = [
+    "DIELECTRIC_FLOOR",
+    "clip_dielectric",
+    "dielectric_principal",
+    "average_dielectric",
+    "refractive_indices",
+    "average_refractive_index",
+    "birefringence",
+    "dielectric_along",
+    "DielectricKind",
+    "STATIC",
+    "ELECTRONIC",
+]
 
 #: Smallest eigenvalue allowed for ε₀ and ε∞ (the vacuum value).
 DIELECTRIC_FLOOR = 1.0
@@ -29,6 +46,52 @@ def clip_dielectric(eps: np.ndarray, floor: float = DIELECTRIC_FLOOR) -> np.ndar
     if e.shape[-2:] != (3, 3):
         raise ValueError(f"dielectric tensor must end in shape (3, 3), got {e.shape}")
     return clip_spectrum(e, floor)
+
+
+def dielectric_principal(eps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal values and axes of a dielectric tensor.
+
+    Args:
+        eps: ``(3, 3)`` dielectric tensor (dimensionless), structure frame.
+
+    Returns:
+        ``(values, axes)``: ``(3,)`` eigenvalues ascending (dimensionless) and ``(3, 3)`` unit
+        vectors as **rows**, ``axes[i]`` belonging to ``values[i]`` (sign chosen with the largest
+        component positive).
+    """
+    return principal_axes(STATIC.check_single(eps))
+
+
+def average_dielectric(eps: np.ndarray) -> float:
+    """Orientational average ε̄ = tr(ε)/3 (dimensionless)."""
+    return float(np.trace(STATIC.check_single(eps)) / 3.0)
+
+
+def refractive_indices(eps_inf: np.ndarray) -> np.ndarray:
+    """Principal refractive indices n_i = √λ_i of the high-frequency tensor ε∞, ascending.
+
+    NaN where an eigenvalue is negative (no propagating wave; an unphysical prediction).
+    """
+    w, _ = dielectric_principal(eps_inf)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(w)
+
+
+def average_refractive_index(eps_inf: np.ndarray) -> float:
+    """n̄ = √(tr(ε∞)/3), the Materials Project convention ``n = sqrt(poly_electronic)``."""
+    mean = average_dielectric(eps_inf)
+    return math.sqrt(mean) if mean >= 0 else math.nan
+
+
+def birefringence(eps_inf: np.ndarray) -> float:
+    """n_max − n_min of the principal refractive indices (0 for a cubic crystal)."""
+    n = refractive_indices(eps_inf)
+    return float(n[-1] - n[0])
+
+
+def dielectric_along(eps: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """ε(n) = nᵀ ε n for ``(..., 3)`` unit vectors ``n`` (dimensionless)."""
+    return quadratic_form(eps, n)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,9 +131,6 @@ class DielectricKind(SymmetricMatrixKind):
         return out
 
     def derived_properties(self, tensor, structure=None, extrema=True) -> dict:
-        from gmtnet.properties import (DerivedValue, average_dielectric, average_refractive_index, birefringence,
-                                       dielectric_principal, refractive_indices)
-
         eps = np.asarray(tensor, dtype=float)
         w, axes = dielectric_principal(eps)
         out = {

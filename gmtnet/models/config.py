@@ -110,6 +110,12 @@ class ModelConfig:
         self.r_max = float(self.r_max)
         self.target_scale = float(self.target_scale)
 
+    @property
+    def tensor_kind(self) -> TensorKind:
+        """The registered kind named by :attr:`kind`: where a saved model's kind name becomes the
+        object its network, ensemble and evaluation use."""
+        return KINDS[self.kind]
+
     def to_dict(self) -> dict:
         """Plain JSON-serialisable dict of every field."""
         return asdict(self)

@@ -200,7 +200,7 @@ class ModelEnsemble:
 
     @property
     def kind(self) -> TensorKind:
-        return get_kind(self.config.kind)
+        return self.config.tensor_kind
 
     def __len__(self) -> int:
         return len(self.members)

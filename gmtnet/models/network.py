@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from gmtnet.graph import CrystalGraph, collate
-from gmtnet.kinds import get_kind
 from gmtnet.models.config import ARCHITECTURES, ModelConfig
 from gmtnet.models.etgnn import ETGNNBaseline
 from gmtnet.models.gmtnet import GMTNet
@@ -102,6 +101,6 @@ def run_model(model: torch.nn.Module, graphs: Sequence[CrystalGraph], projectors
     axis = 0 if members is None else 1
     if out:
         return np.concatenate(out, axis=axis)
-    shape = (model.kind if members else get_kind(model.config.kind)).shape
+    shape = model.kind.shape  # every TensorModel and StackedGMTNet carries its kind object
     return np.zeros((0, *shape) if members is None else (members, 0, *shape))
 

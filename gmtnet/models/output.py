@@ -93,7 +93,7 @@ class TensorModel(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.kind = get_kind(config.kind)
+        self.kind = config.tensor_kind
         self.dim_out = 3**self.kind.rank
 
     def raw(self, batch: GraphBatch) -> torch.Tensor:  # pragma: no cover - abstract
