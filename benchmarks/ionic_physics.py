@@ -220,7 +220,7 @@ def predicted_z(args) -> None:
     born = predictor.models[ionic.BORN_KIND]
     born_folds = born.meta.get("member_folds") or list(range(len(born.members)))
     member_of = {int(f): i for i, f in enumerate(born_folds)}
-    picked, eps_pred, eps_dft, eps_formal, d_ref, eps0_ref, epsinf_net = [], [], [], [], [], [], []
+    picked, eps_pred, eps_dft, eps_formal, d_ref, eps0_ref, epsinf_net, eps0_net = [], [], [], [], [], [], [], []
     for mid, r in ok.items():
         f = cache / f"{mid}.npz"
         if not f.exists() or mid not in dfpt.index:
@@ -246,8 +246,12 @@ def predicted_z(args) -> None:
         pe = predictor.predict(row["structure"], "dielectric_electronic")
         mof = {int(x): i for i, x in enumerate(ens.meta["member_folds"])}
         epsinf_net.append(pe.tensor if row["split"] == "test" else pe.members[mof[int(row["group_fold"])]])
+        ens0 = predictor.models["dielectric"]
+        p0 = predictor.predict(row["structure"], "dielectric")
+        mof0 = {int(x): i for i, x in enumerate(ens0.meta["member_folds"])}
+        eps0_net.append(p0.tensor if row["split"] == "test" else p0.members[mof0[int(row["group_fold"])]])
     eps_pred, eps_dft, eps_formal = np.array(eps_pred), np.array(eps_dft), np.array(eps_formal)
-    d_ref, eps0_ref, epsinf_net = np.array(d_ref), np.array(eps0_ref), np.array(epsinf_net)
+    d_ref, eps0_ref, epsinf_net, eps0_net = np.array(d_ref), np.array(eps0_ref), np.array(epsinf_net), np.array(eps0_net)
     has_formal = ~np.isnan(eps_formal).any(axis=(1, 2))
     doc = {
         "command": "PYTHONPATH=. python benchmarks/ionic_physics.py predicted-z",
@@ -260,6 +264,8 @@ def predicted_z(args) -> None:
             "dft_Z": ewt(eps_dft, d_ref, "dielectric", 0.25),
             "formal_Z (rows with formal)": ewt(eps_formal[has_formal], d_ref[has_formal], "dielectric", 0.25),
         },
+        "eps0_EwT25_network_alone": ewt(eps0_net, eps0_ref, "dielectric", 0.25),
+        "eps0_minus_epsinf_EwT25_network_alone": ewt(eps0_net - epsinf_net, d_ref, "dielectric", 0.25),
         "eps0_EwT25_network_epsinf_plus_eps_ion": {
             "predicted_Z": ewt(epsinf_net + eps_pred, eps0_ref, "dielectric", 0.25),
             "dft_Z": ewt(epsinf_net + eps_dft, eps0_ref, "dielectric", 0.25),

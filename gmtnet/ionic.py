@@ -80,6 +80,9 @@ __all__ = [
     "predicted_born_charges",
     "born_charges",
     "BORN_KIND",
+    "PIEZO_KIND",
+    "STATIC_KIND",
+    "ELECTRONIC_KIND",
     "max_force",
     "n_evaluations",
     "relax_positions",
@@ -99,6 +102,12 @@ RELAX_FORCE = 0.05
 #: The per-atom tensor kind whose prediction is the second Born-charge source (after DFT, before the
 #: formal charges); used only when it is registered and its weights are installed.
 BORN_KIND = "born"
+
+#: The kinds of the tensors this module computes: e_ion is a piezoelectric (stress) tensor, ε_ion the
+#: ionic part of the static dielectric tensor, to be compared with ε₀ − ε∞ (the electronic kind).
+PIEZO_KIND = "piezoelectric"
+STATIC_KIND = "dielectric"
+ELECTRONIC_KIND = "dielectric_electronic"
 
 #: IEEE Voigt pairs (xx, yy, zz, yz, xz, xy).
 _IEEE_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -338,7 +347,7 @@ def ionic_piezo(z: np.ndarray, gamma: np.ndarray, volume: float) -> np.ndarray:
     if not volume > 0:
         raise ValueError(f"volume must be positive (Å³), got {volume!r}")
     voigt = _born_matrix(z, gamma.shape[0] // 3) @ gamma / volume * E_PER_A2_TO_C_PER_M2
-    return from_voigt(voigt, "piezoelectric", "ieee")
+    return from_voigt(voigt, PIEZO_KIND, "ieee")
 
 
 def ionic_dielectric(z: np.ndarray, k: np.ndarray, volume: float) -> np.ndarray:
@@ -608,7 +617,7 @@ class IonicResponse:
         """e_ion as a 3 × 6 matrix, IEEE Voigt order (xx, yy, zz, yz, xz, xy), C/m²."""
         from gmtnet.tensors import to_voigt
 
-        return to_voigt(self.e_ion, "piezoelectric", "ieee")
+        return to_voigt(self.e_ion, PIEZO_KIND, "ieee")
 
 
 class _Counting:
@@ -694,8 +703,8 @@ def ionic_response(
     e = ionic_piezo(born.z, gamma, volume)
     eps = ionic_dielectric(born.z, k, volume)
     sym = analyze_symmetry(structure, symprec=symprec)
-    ep = (neumann_projector(sym.rotations, "piezoelectric") @ e.reshape(-1)).reshape(3, 3, 3)
-    dp = (neumann_projector(sym.rotations, "dielectric") @ eps.reshape(-1)).reshape(3, 3)
+    ep = (neumann_projector(sym.rotations, PIEZO_KIND) @ e.reshape(-1)).reshape(3, 3, 3)
+    dp = (neumann_projector(sym.rotations, STATIC_KIND) @ eps.reshape(-1)).reshape(3, 3)
 
     def rel(a, b):
         return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))

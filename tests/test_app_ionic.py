@@ -87,10 +87,13 @@ def test_button_runs_sevennet_and_shows_the_tables_beside_the_network(calls):
     assert not at.error, [e.value for e in at.error]
     assert calls["ionic_response"] == 1
     tables = at.dataframe[n_tables:]
-    assert len(tables) == 4  # e_ion | network e, ε_ion | network ε₀ − ε∞
-    e_ion, e_net, eps_ion, eps_net = (t.value for t in tables)
+    assert len(tables) == 6  # e_ion | network e, ε_ion | network ε₀ − ε∞, ε∞ + ε_ion | network ε₀
+    e_ion, e_net, eps_ion, eps_net, eps0_phys, eps0_net = (t.value for t in tables)
     assert list(e_ion.columns) == list(e_net.columns) and e_ion.shape == (3, 6) and eps_ion.shape == (3, 3)
     assert eps_net.shape == (3, 3)
+    # ε∞ + ε_ion is the network's ε∞ plus the physics table: ε₀(net) − [ε∞ + ε_ion] = (ε₀ − ε∞)(net) − ε_ion
+    f = lambda t: np.asarray(t, dtype=float)  # noqa: E731
+    assert np.allclose(f(eps0_net) - f(eps0_phys), f(eps_net) - f(eps_ion), atol=1e-9)
     # wurtzite with +c from Zn to O along the c-parallel bond (the helper's cell): e33 > 0, e31 < 0
     assert e_ion.iloc[2, 2] > 0 and e_ion.iloc[2, 0] < 0
     assert np.allclose(np.asarray(eps_ion, dtype=float), np.asarray(eps_ion, dtype=float).T)
@@ -101,9 +104,10 @@ def test_button_runs_sevennet_and_shows_the_tables_beside_the_network(calls):
     assert any(m.value.startswith("Largest ionic component: e33 = +") for m in at.markdown)
     notes = captions(at)
     assert "clamped-ion (electronic) part is **not included**" in notes and "ε₀ − ε∞" in notes
+    assert "ε∞ + ε_ion is a physics-informed estimate" in notes
     # a rerun (any widget) shows the same result from the cache, without computing again
     at.run()
-    assert len(at.dataframe) == n_tables + 4 and calls["ionic_response"] == 1
+    assert len(at.dataframe) == n_tables + 6 and calls["ionic_response"] == 1
 
 
 def test_cell_over_the_atom_limit_is_refused_without_a_button(calls):
