@@ -327,6 +327,12 @@ def test_cli_ionic_prints_and_writes_the_result(tmp_path, capsys):
     e = np.array(doc["e_ion_voigt_ieee_C_per_m2"])
     assert e.shape == (3, 6) and e[2, 2] > 0.3 and e[2, 0] < -0.1
     assert doc["born_source"] == "formal" and doc["frame"] == "structure" and doc["n_calls"] == 1 + 6 * 2 + 12
+    # ε₀ estimate: the installed ε∞ network's prediction plus ε_ion, printed and written
+    from gmtnet.predict import Predictor
+
+    eps_inf = Predictor.load(["dielectric_electronic"], device="cpu").predict(wurtzite(*WURTZITES["AlN"]), "dielectric_electronic").tensor
+    assert "ε₀ estimate = ε∞ (network) + ε_ion" in text
+    assert np.allclose(doc["eps0_estimate_epsinf_network_plus_eps_ion"], eps_inf + np.array(doc["eps_ion"]), atol=1e-6)
     bad = tmp_path / "bad.cif"
     bad.write_text("not a structure")
     assert main(["ionic", str(bad)]) == 1
