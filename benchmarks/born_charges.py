@@ -1,0 +1,248 @@
+"""Born effective charges Z*: grouped 5-fold cross-validation, the shipped committee, and its card.
+
+Usage (from the repository root; one fold per call so folds can run in parallel processes)::
+
+    OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python benchmarks/born_charges.py run --fold 0 --epochs 40
+    .venv/bin/python benchmarks/born_charges.py report          # out-of-fold + test metrics, baseline
+    .venv/bin/python benchmarks/born_charges.py ship            # committee -> gmtnet/resources/weights/born
+
+* ``run``: member *k* trains from scratch (``gmtnet.train.train`` with ``group_cv_fold=k``: the
+  one training loop, per-atom loss, site symmetry and the exact acoustic sum rule in the forward
+  pass) on the non-test DFPT rows outside grouped fold *k* (one chemical system per fold), keeps
+  its last weights; wall time, threads and load average go to ``runs/born/fold-<k>/wall.json``.
+* ``report``: each member predicts its own held-out fold (out-of-fold, OOF); the committee mean
+  predicts the fixed test split, which no member saw. Metrics (:func:`gmtnet.metrics.per_atom_metrics`):
+  MAE per component (e), EwT25 per atom (||ΔZ*_κ||_F / ||Z*_κ||_F ≤ 0.25) and per crystal, beside
+  the trivial baseline: formal oxidation states on the diagonal, shifted to obey the sum rule
+  (:func:`gmtnet.ionic.formal_born_charges`; crystals it cannot assign are scored with all zeros,
+  and counted). Writes ``benchmarks/results/born-charges.json`` and ``BORN_CHARGES.md`` and prints
+  the table and the median errors.
+* ``ship``: copies the members into ``gmtnet/resources/weights/born`` with ``ensemble.json``
+  (σ scale fitted out of fold) and writes its ``MODEL_CARD.md`` from the report.
+
+Runs go to ``runs/born/fold-<k>/`` (not in git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+RUNS = REPO / "runs" / "born"
+RESULTS = REPO / "benchmarks" / "results"
+WEIGHTS = REPO / "gmtnet" / "resources" / "weights" / "born"
+KIND = "born"
+N_FOLDS = 5
+
+
+def run_fold(fold: int, epochs: int, options: dict, lr: float, batch_size: int) -> None:
+    import torch
+
+    from gmtnet.train import TrainConfig, train
+
+    torch.set_num_threads(1)
+    out = RUNS / f"fold-{fold}"
+    cfg = TrainConfig(kind=KIND, epochs=epochs, device="cpu", seed=fold, group_cv_fold=fold, lr=lr,
+                      batch_size=batch_size, model_options=options)
+    command = "benchmarks/born_charges.py " + " ".join(sys.argv[1:])
+    t0 = time.perf_counter()
+    summary = train(cfg, out, progress=False, command=command)
+    wall = time.perf_counter() - t0
+    info = {"fold": fold, "wall_seconds": round(wall, 1), "train_seconds": summary["train_seconds"],
+            "epochs_run": summary["epochs_run"], "train_crystals": summary["train_crystals"],
+            "parameters": summary["parameters"], "threads": torch.get_num_threads(),
+            "load_average_end": os.getloadavg(), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.system()})",
+            "command": command}
+    (out / "wall.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(json.dumps(info))
+
+
+def _baseline(structures) -> tuple[list[np.ndarray], int]:
+    """Formal-charge Z* per crystal (zeros where no oxidation states can be assigned) and the count
+    of crystals that fell back to zeros."""
+    from gmtnet.ionic import formal_born_charges
+
+    out, failed = [], 0
+    for s in structures:
+        try:
+            out.append(formal_born_charges(s).z)
+        except ValueError:
+            out.append(np.zeros((len(s), 3, 3)))
+            failed += 1
+    return out, failed
+
+
+def _members() -> list[Path]:
+    dirs = [RUNS / f"fold-{k}" for k in range(N_FOLDS)]
+    return [d for d in dirs if (d / "model.safetensors").is_file() and (d / "summary.json").is_file()]
+
+
+def _bootstrap(values: np.ndarray, seed: int = 0) -> list[float]:
+    from gmtnet.metrics import bootstrap_ci
+
+    return [float(x) for x in bootstrap_ci(values.astype(float), seed=seed)]
+
+
+def report() -> dict:
+    import torch
+
+    from gmtnet.metrics import per_atom_metrics
+    from gmtnet.models.network import load_model
+    from gmtnet.train import predict_atom_examples, prepare_atom_examples
+
+    torch.set_num_threads(1)
+    members = _members()
+    if not members:
+        raise SystemExit(f"no finished fold under {RUNS}")
+    models = {int(d.name.split("-")[1]): load_model(d, "cpu") for d in members}
+    nn = next(iter(models.values())).config.num_neighbors
+    oof_pred, oof_true, oof_base, oof_spread, failed, per_fold = [], [], [], [], 0, {}
+    for k, model in sorted(models.items()):
+        ex = prepare_atom_examples(KIND, "train", nn, progress=False, folds=(k,), fold_column="group_fold")
+        every = [predict_atom_examples(m, ex) for m in models.values()]
+        pred = every[list(models).index(k)]  # the member that never saw fold k
+        base, f = _baseline(ex.structures)
+        per_fold[k] = {"model": per_atom_metrics(pred, ex.targets), "baseline": per_atom_metrics(base, ex.targets)}
+        oof_pred += pred
+        oof_true += ex.targets
+        oof_base += base
+        # raw σ: the whole committee's spread on the crystal (as scripts/ship_ensembles.py --committee)
+        oof_spread += [np.std([e[i] for e in every], axis=0, ddof=1) for i in range(len(ex))]
+        failed += f
+    test = prepare_atom_examples(KIND, "test", nn, progress=False)
+    test_every = [predict_atom_examples(m, test) for m in models.values()]
+    test_pred = [np.mean([e[i] for e in test_every], axis=0) for i in range(len(test))]
+    test_spread = [np.std([e[i] for e in test_every], axis=0, ddof=1) for i in range(len(test))]
+    test_base, test_failed = _baseline(test.structures)
+    # σ scale fitted out of fold: 68.3 % of the OOF components within ±σ (σ = scale × spread)
+    ratio = np.abs(np.concatenate(oof_pred) - np.concatenate(oof_true)).ravel() / np.maximum(np.concatenate(oof_spread).ravel(), 1e-12)
+    std_scale = float(np.quantile(ratio, 0.683))
+    within = np.abs(np.concatenate(test_pred) - np.concatenate(test.targets)) <= std_scale * np.concatenate(test_spread)
+    calibration = {"oof_within_1sigma": 0.683, "test_within_1sigma": float(within.mean())}
+
+    def crystal_ok(pred, true):
+        return np.array([np.linalg.norm(p - t) / np.linalg.norm(t) <= 0.25 for p, t in zip(pred, true)])
+
+    result = {
+        "meta": {"kind": KIND, "members": [str(d.relative_to(REPO)) for d in members], "unit": "e",
+                 "ewt": "||ΔZ||_F / ||Z||_F ≤ 0.25, per atom (atom_ewt25) and per crystal over its stacked atoms (crystal_ewt25)",
+                 "baseline": "formal oxidation states on the diagonal, shifted to Σ_κ Z*_κ = 0 (gmtnet.ionic.formal_born_charges); all zeros where none can be assigned",
+                 "threads": 1, "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.system()})"},
+        "oof": {"model": per_atom_metrics(oof_pred, oof_true), "baseline": per_atom_metrics(oof_base, oof_true),
+                "baseline_unassigned": failed,
+                "model_crystal_ewt25_ci": _bootstrap(crystal_ok(oof_pred, oof_true)),
+                "baseline_crystal_ewt25_ci": _bootstrap(crystal_ok(oof_base, oof_true))},
+        "per_fold": per_fold,
+        "test": {"model": per_atom_metrics(test_pred, test.targets), "baseline": per_atom_metrics(test_base, test.targets),
+                 "baseline_unassigned": test_failed,
+                 "model_crystal_ewt25_ci": _bootstrap(crystal_ok(test_pred, test.targets)),
+                 "baseline_crystal_ewt25_ci": _bootstrap(crystal_ok(test_base, test.targets))},
+        "std_scale": std_scale,
+        "calibration": calibration,
+        "wall": [json.loads((d / "wall.json").read_text()) for d in members if (d / "wall.json").is_file()],
+    }
+    atom_err = np.concatenate([np.linalg.norm((p - t).reshape(len(t), -1), axis=1) for p, t in zip(oof_pred, oof_true)])
+    result["oof"]["median_atom_error"] = float(np.median(atom_err))
+    base_err = np.concatenate([np.linalg.norm((p - t).reshape(len(t), -1), axis=1) for p, t in zip(oof_base, oof_true)])
+    result["oof"]["median_atom_error_baseline"] = float(np.median(base_err))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "born-charges.json").write_text(json.dumps(result, indent=2) + "\n")
+    md = markdown(result)
+    (RESULTS / "BORN_CHARGES.md").write_text(md)
+    print(md)
+    return result
+
+
+def _row(name: str, m: dict, n_note: str = "") -> str:
+    return (f"| {name} | {m['n_crystals']}{n_note} | {m['n_atoms']} | {m['mae']:.3f} | {m['fnorm']:.3f} | "
+            f"{100 * m['atom_ewt25']:.1f} % | {100 * m['crystal_ewt25']:.1f} % |")
+
+
+def table(result: dict) -> str:
+    head = ("| set, predictor | crystals | atoms | MAE per component (e) | mean ‖ΔZ*‖_F per atom (e) | EwT25 per atom | EwT25 per crystal |\n"
+            "|---|---|---|---|---|---|---|")
+    oof, test = result["oof"], result["test"]
+    lines = [head,
+             _row("grouped CV out-of-fold, network", oof["model"]),
+             _row("grouped CV out-of-fold, formal charges", oof["baseline"]),
+             _row("fixed test split, committee mean", test["model"]),
+             _row("fixed test split, formal charges", test["baseline"])]
+    ci = (f"\nEwT25 per crystal, 95 % bootstrap intervals: OOF network {100 * oof['model_crystal_ewt25_ci'][0]:.1f}–"
+          f"{100 * oof['model_crystal_ewt25_ci'][1]:.1f} %, formal {100 * oof['baseline_crystal_ewt25_ci'][0]:.1f}–"
+          f"{100 * oof['baseline_crystal_ewt25_ci'][1]:.1f} %; test network {100 * test['model_crystal_ewt25_ci'][0]:.1f}–"
+          f"{100 * test['model_crystal_ewt25_ci'][1]:.1f} %, formal {100 * test['baseline_crystal_ewt25_ci'][0]:.1f}–"
+          f"{100 * test['baseline_crystal_ewt25_ci'][1]:.1f} %.\n"
+          f"Median ‖ΔZ*_κ‖_F per atom, OOF: network {oof['median_atom_error']:.3f} e, formal charges "
+          f"{oof['median_atom_error_baseline']:.3f} e. Formal charges could not be assigned (scored as zeros) for "
+          f"{oof['baseline_unassigned']} OOF and {test['baseline_unassigned']} test crystals.\n")
+    return "\n".join(lines) + "\n" + ci
+
+
+def markdown(result: dict) -> str:
+    folds = "\n".join(
+        f"| {k} | {v['model']['n_crystals']} | {v['model']['mae']:.3f} | {v['baseline']['mae']:.3f} | "
+        f"{100 * v['model']['atom_ewt25']:.1f} % | {100 * v['baseline']['atom_ewt25']:.1f} % |"
+        for k, v in sorted(result["per_fold"].items(), key=lambda kv: int(kv[0])))
+    wall = "\n".join(f"- fold {w['fold']}: {w['wall_seconds'] / 60:.1f} min wall ({w['train_seconds'] / 60:.1f} min training, "
+                     f"{w['epochs_run']} epochs, {w['train_crystals']} crystals, {w['threads']} thread, load average at the end "
+                     f"{w['load_average_end'][0]:.1f}); `{w['command']}`" for w in result["wall"])
+    return (
+        "# Born effective charges Z*: grouped cross-validation and the shipped committee\n\n"
+        "Written by `benchmarks/born_charges.py report` (data: `gmtnet.data.load_dfpt`, unflagged rows, "
+        "ABINIT/PBEsol DFPT, Petretto et al. 2018). Grouped folds: chemical system (`group_fold`); member *k* never saw "
+        "fold *k* nor the fixed test split. Z* in e, structure frame, field index first.\n\n"
+        + table(result)
+        + "\n## Per fold (out of fold)\n\n| fold | crystals | MAE network (e) | MAE formal (e) | EwT25/atom network | EwT25/atom formal |\n"
+        "|---|---|---|---|---|---|\n" + folds + "\n\n## Members\n\n" + wall + "\n"
+    )
+
+
+def ship() -> None:
+    from gmtnet.models.ensemble import save_ensemble
+
+    result = json.loads((RESULTS / "born-charges.json").read_text())
+    members = [REPO / m for m in result["meta"]["members"]]
+    save_ensemble(members, WEIGHTS, {"kind": KIND, "std_scale": result["std_scale"],
+                                     "note": "grouped-CV committee: member k trained without grouped fold k "
+                                             "(benchmarks/born_charges.py)"})
+    print(f"shipped {len(members)} members to {WEIGHTS.relative_to(REPO)}")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="train one grouped-CV member")
+    r.add_argument("--fold", type=int, required=True)
+    r.add_argument("--epochs", type=int, default=40)
+    r.add_argument("--lr", type=float, default=2e-3)
+    r.add_argument("--batch-size", type=int, default=32)
+    r.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
+    sub.add_parser("report", help="out-of-fold and test metrics beside the formal-charge baseline")
+    sub.add_parser("ship", help="copy the members to gmtnet/resources/weights/born")
+    args = ap.parse_args(argv)
+    if args.cmd == "run":
+        if not 0 <= args.fold < N_FOLDS:
+            raise SystemExit(f"--fold must be in 0..{N_FOLDS - 1}")
+        options = {}
+        for item in args.option:
+            name, _, value = item.partition("=")
+            options[name] = json.loads(value)
+        run_fold(args.fold, args.epochs, options, args.lr, args.batch_size)
+    elif args.cmd == "report":
+        report()
+    else:
+        ship()
+
+
+if __name__ == "__main__":
+    main()
