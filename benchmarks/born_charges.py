@@ -215,7 +215,71 @@ def ship() -> None:
     save_ensemble(members, WEIGHTS, {"kind": KIND, "std_scale": result["std_scale"],
                                      "note": "grouped-CV committee: member k trained without grouped fold k "
                                              "(benchmarks/born_charges.py)"})
+    (WEIGHTS / "MODEL_CARD.md").write_text(model_card(result))
     print(f"shipped {len(members)} members to {WEIGHTS.relative_to(REPO)}")
+
+
+def model_card(result: dict) -> str:
+    """The committee's card: what it predicts, data, recipe with commands and wall times, accuracy."""
+    cfg = json.loads((REPO / result["meta"]["members"][0] / "config.json").read_text())
+    train, model = cfg["train"], cfg["model"]
+    walls = result["wall"]
+    total_h = sum(w["wall_seconds"] for w in walls) / 3600
+    members = "\n".join(f"  - `{w['command']}`: {w['wall_seconds'] / 60:.1f} min wall ({w['train_seconds'] / 60:.1f} min training, "
+                         f"{w['epochs_run']} epochs, {w['train_crystals']} crystals, load average at the end {w['load_average_end'][0]:.1f})"
+                         for w in walls)
+    n = len(result["meta"]["members"])
+    cal = result["calibration"]
+    return f"""# GMTNet model card: Born effective charges Z* (per atom), a grouped cross-validation committee
+
+## What it predicts
+- One 3x3 tensor per atom, Z*_κ,iα in units of **e** (the elementary charge), in the **Cartesian frame of the
+  input structure**, sites in the structure's order, as the mean of {n} GMTNet networks.
+  **Index convention: the first index i is the electric-field / polarisation direction, the second α the
+  atomic displacement** (Z*_κ,iα = Ω/e ∂P_i/∂u_κα), the convention of the DFPT labels (ABINIT; see
+  `gmtnet/resources/data/DATA_CARD.md`, "Index convention of Z*"). No Voigt contraction: the tensor has no
+  index symmetry; `Prediction.voigt` is the same (n_atoms, 3, 3) array.
+- **Exact by construction**, in any frame: every member's per-atom output is projected with the crystal's
+  site symmetry (each Z*_κ invariant under its site-symmetry group; symmetry-equivalent atoms related by the
+  operations that map them) and the **acoustic sum rule** Σ_κ Z*_κ = 0 (the crystal mean subtracted), and the
+  committee mean is projected again in float64: both hold to ~1e-15 relative (`tests/test_born.py` checks
+  1e-10 in random rotated and inverted frames).
+- `Prediction.std`: per component, the committee's spread times a σ scale of {result['std_scale']:.3g} fitted out
+  of fold (68.3 % of the out-of-fold components within ±σ; {100 * cal['test_within_1sigma']:.1f} % on the test split);
+  `Prediction.sites`: site-symmetry symbols, Wyckoff letters and equivalent atoms.
+- Defined for insulators: a likely metal gets a warning.
+
+## Data, members and training
+- Data: the 1,510 usable DFPT Z* sets of `gmtnet.data.load_dfpt` (Petretto et al. 2018, ABINIT/PBEsol; 10 rows
+  flagged near-metallic left out), fixed test split (152 crystals) left out of every member. The other 1,358 are cut
+  into 5 grouped folds by **chemical system** (`group_fold`), so a held-out fold is chemistry its member never saw.
+- Member *k* is trained **from scratch** on the non-test rows outside grouped fold *k*
+  (`gmtnet.train.train`, `TrainConfig(kind="born", group_cv_fold=k)`: the project's one training loop), loss
+  `gmtnet.models.per_atom.per_atom_loss` (mean over crystals of the mean over atoms of ‖ΔZ*_κ‖_F / target scale),
+  {train['epochs']} epochs, lr {train['lr']}, batch {train['batch_size']}, EMA {train['ema_decay']}, seed *k*; its last
+  weights are kept (nothing chosen on held-out data). Architecture: GMTNet with the default widths
+  (hidden_mul {model['hidden_mul']}, {model['num_equivariant_layers']} equivariant layers, lmax {model['lmax']}, {model['num_neighbors']} neighbours),
+  `per_atom` and `sum_rule` on, target scale {model['target_scale']:.4g} e.
+- Commands, from the repository root as `PYTHONPATH=. OMP_NUM_THREADS=1 .venv/bin/python <command>`
+  (also in `member-k/config.json`), 1 CPU thread each, two members at a time, on {result['meta']['machine']}
+  shared with other jobs:
+{members}
+  Total {total_h:.2f} CPU-thread hours.
+- Out-of-fold metrics, test metrics and this card: `benchmarks/born_charges.py report` then
+  `benchmarks/born_charges.py ship` (`benchmarks/results/BORN_CHARGES.md`, `born-charges.json`).
+
+## Accuracy
+Out of fold (each member on its own held-out grouped fold) and on the fixed test split (committee mean), beside the
+trivial baseline: formal oxidation states on the diagonal, shifted to obey the sum rule
+(`gmtnet.ionic.formal_born_charges`). EwT25: ‖ΔZ*‖_F / ‖Z*‖_F ≤ 0.25, per atom and per crystal (all its atoms stacked).
+
+{table(result)}
+## Limits
+- PBEsol DFPT labels; semiconductors and insulators of ≤ 40 atoms per cell. Large anomalous charges (Z* far
+  from the formal charge, e.g. in ferroelectric perovskites) are where the errors are largest.
+- The antisymmetric part of Z* (allowed on sites with a 3-, 4- or 6-fold axis and no mirror through it) is learned
+  in the data's field-first order; a user with displacement-first data must transpose it.
+"""
 
 
 def main(argv=None) -> None:
