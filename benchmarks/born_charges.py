@@ -67,18 +67,28 @@ def run_fold(fold: int, epochs: int, options: dict, lr: float, batch_size: int) 
     print(json.dumps(info))
 
 
-def _baseline(structures) -> tuple[list[np.ndarray], int]:
+BASELINE_CACHE = RUNS / "formal-baseline.json"
+
+
+def _baseline(structures, ids) -> tuple[list[np.ndarray], int]:
     """Formal-charge Z* per crystal (zeros where no oxidation states can be assigned) and the count
-    of crystals that fell back to zeros."""
+    of crystals that fell back to zeros. Cached by material id in ``runs/born`` (bond-valence
+    analysis costs ~0.1 s a crystal; the labels' frames never change)."""
     from gmtnet.ionic import formal_born_charges
 
+    cache = json.loads(BASELINE_CACHE.read_text()) if BASELINE_CACHE.is_file() else {}
     out, failed = [], 0
-    for s in structures:
-        try:
-            out.append(formal_born_charges(s).z)
-        except ValueError:
-            out.append(np.zeros((len(s), 3, 3)))
-            failed += 1
+    for s, mid in zip(structures, ids, strict=True):
+        if mid not in cache:
+            try:
+                cache[mid] = formal_born_charges(s).z.tolist()
+            except ValueError:
+                cache[mid] = None
+        z = cache[mid]
+        failed += z is None
+        out.append(np.zeros((len(s), 3, 3)) if z is None else np.asarray(z))
+    BASELINE_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    BASELINE_CACHE.write_text(json.dumps(cache))
     return out, failed
 
 
@@ -111,7 +121,7 @@ def report() -> dict:
         ex = prepare_atom_examples(KIND, "train", nn, progress=False, folds=(k,), fold_column="group_fold")
         every = [predict_atom_examples(m, ex) for m in models.values()]
         pred = every[list(models).index(k)]  # the member that never saw fold k
-        base, f = _baseline(ex.structures)
+        base, f = _baseline(ex.structures, ex.material_ids)
         per_fold[k] = {"model": per_atom_metrics(pred, ex.targets), "baseline": per_atom_metrics(base, ex.targets)}
         oof_pred += pred
         oof_true += ex.targets
@@ -123,7 +133,7 @@ def report() -> dict:
     test_every = [predict_atom_examples(m, test) for m in models.values()]
     test_pred = [np.mean([e[i] for e in test_every], axis=0) for i in range(len(test))]
     test_spread = [np.std([e[i] for e in test_every], axis=0, ddof=1) for i in range(len(test))]
-    test_base, test_failed = _baseline(test.structures)
+    test_base, test_failed = _baseline(test.structures, test.material_ids)
     # σ scale fitted out of fold: 68.3 % of the OOF components within ±σ (σ = scale × spread)
     ratio = np.abs(np.concatenate(oof_pred) - np.concatenate(oof_true)).ravel() / np.maximum(np.concatenate(oof_spread).ravel(), 1e-12)
     std_scale = float(np.quantile(ratio, 0.683))
@@ -210,9 +220,20 @@ def markdown(result: dict) -> str:
 def ship() -> None:
     from gmtnet.models.ensemble import save_ensemble
 
+    from gmtnet.data import load_dataset
+    from gmtnet.domain import TrainingDomain
+    from gmtnet.graph import build_graph
+    from gmtnet.models.network import load_model
+
     result = json.loads((RESULTS / "born-charges.json").read_text())
     members = [REPO / m for m in result["meta"]["members"]]
-    save_ensemble(members, WEIGHTS, {"kind": KIND, "std_scale": result["std_scale"],
+    # the out-of-domain warnings: every non-test crystal some member trained on
+    df = load_dataset(KIND, include_flagged=False)
+    train_df = df[df["split"] != "test"]
+    nn = load_model(members[0], "cpu").config.num_neighbors
+    domain = TrainingDomain.from_training(train_df["structure"], [build_graph(s, num_neighbors=nn) for s in train_df["structure"]])
+    save_ensemble(members, WEIGHTS, {"kind": KIND, "std_scale": result["std_scale"], "domain": domain.to_dict(),
+                                     "calibration": result["calibration"],
                                      "note": "grouped-CV committee: member k trained without grouped fold k "
                                              "(benchmarks/born_charges.py)"})
     (WEIGHTS / "MODEL_CARD.md").write_text(model_card(result))
