@@ -532,7 +532,7 @@ def test_kind_without_weights_is_a_typed_failure_on_every_page(without_elastic_w
     assert [e for e in errors(at) if "no shipped weights for 'elastic'" in e] == errors(at) and len(errors(at)) == 1
 
     at = run_ok(page("model"))
-    assert list(at.dataframe[0].value["target"]) == [k for k in KINDS if k != "elastic"]
+    assert list(at.dataframe[0].value["target"]) == [k for k in KINDS if k != "elastic" and not KINDS[k].per_atom]
     at.selectbox(key="m_kind").select("elastic")
     run_ok(at)
     assert any(e.startswith("No parity plot: no shipped weights for 'elastic'") for e in errors(at)), errors(at)
