@@ -150,3 +150,36 @@ def test_cli_predict_prints_the_per_site_table(tmp_path):
     z = np.asarray(record["tensor"])
     assert z.shape == (4, 3, 3)
     np.testing.assert_allclose(z.sum(axis=0), 0.0, atol=1e-10 * _scale(z))
+
+
+def test_explore_shows_the_born_table_per_site():
+    import sys
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    main_module = sys.modules.get("__main__")
+    try:
+        at = AppTest.from_file(str(root / "pages" / "explore.py"), default_timeout=300)
+        at.run()
+        at.text_input(key="q_formula").input("ZnO")
+        at.run()
+        at.selectbox(key="q_pick").select("mp-2133")
+        at.run()
+        at.radio(key="x_kind").set_value("born")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not [e.value for e in at.error]
+        tables = [df.value for df in at.dataframe if "site_symmetry" in getattr(df.value, "columns", [])]
+        assert len(tables) == 1
+        sites = tables[0]
+        assert sorted(sites["element"]) == ["O", "O", "Zn", "Zn"] and set(sites["site_symmetry"]) == {"3m."}
+        assert set(sites["wyckoff"]) == {"b"}
+        zn = sites[sites["element"] == "Zn"].iloc[0]
+        assert zn["T11"] > 0 and zn["T33"] > 0  # the cation's charge is positive
+    finally:
+        if main_module is not None:
+            sys.modules["__main__"] = main_module
