@@ -16,6 +16,13 @@ Cross-validation: ``TrainConfig(cv_fold=k)`` trains on the non-test rows of the 
 ``fold`` column) and keeps the final (EMA) weights, with no validation-based selection, so the
 held-out fold k stays untouched until ``evaluate_model(..., fold=k)``.
 
+Per-atom kinds (``kind.per_atom``, Born charges Z*): the same loop and fold options on
+:class:`AtomExamples` (site symmetry instead of the point-group projector, per-atom labels), loss
+:func:`gmtnet.models.per_atom.per_atom_loss` (mean over crystals of the mean over atoms of
+||ΔT_κ||_F / target scale), validation by :func:`gmtnet.metrics.per_atom_metrics` (the log's
+``val_fnorm`` is the mean per-atom error, ``val_ewt25`` the atoms' EwT25); a kind with ``sum_rule``
+gets a model that imposes Σ_κ T_κ = 0 exactly. No user data file, DFPT union or relative loss.
+
 Ensemble members (:mod:`gmtnet.models.ensemble`): ``TrainConfig(init_from=DIR, exclude_fold=m, seed=m)``
 starts from trained weights (keeping their architecture and target scale) and fine-tunes on the
 training split without fold m, selecting on the validation split, so members differ in data,
