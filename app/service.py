@@ -239,12 +239,15 @@ def test_predictions(kind: str) -> pd.DataFrame | Failure:
 
 def ensemble_table() -> pd.DataFrame:
     """The shipped ensembles' test-split figures and calibration (from each ``ensemble.json``); a
-    kind whose weights are not installed has no row."""
+    kind whose weights are not installed has no row, nor has a per-atom kind (Born charges: scored
+    per atom, in its model card)."""
     from gmtnet.models.ensemble import ENSEMBLE_FILE
     from gmtnet.weights import shipped_model_dir
 
     rows = []
     for kind, k in KINDS.items():
+        if k.per_atom:  # scored per atom, not per crystal: its figures are in its model card
+            continue
         try:
             directory = shipped_model_dir(kind)
         except FileNotFoundError:

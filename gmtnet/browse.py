@@ -42,6 +42,7 @@ __all__ = [
     "build_catalog_predictions",
     "dataset_hashes",
     "weights_hashes",
+    "catalog_kinds",
     "scalar_columns_for",
     "read_screen_files",
     "filter_predictions",
@@ -77,13 +78,19 @@ def dataset_hashes() -> dict[str, str]:
     return {d: hashlib.sha256(dataset_file(d).read_bytes()).hexdigest() for d in DATASETS}
 
 
+def catalog_kinds() -> list[str]:
+    """The registered kinds the catalogue predictions cover: one tensor per crystal, with table
+    columns. Per-atom kinds (Born charges) are predicted on request instead (Explore, the CLI)."""
+    return [name for name, k in KINDS.items() if not k.per_atom]
+
+
 def weights_hashes() -> dict[str, str]:
     """SHA-256 over each kind's shipped weight files (every ensemble member, in order): the shipped
     predictions record the models they came from."""
     from gmtnet.weights import shipped_model_dir
 
     out = {}
-    for kind in KINDS:
+    for kind in catalog_kinds():
         h = hashlib.sha256()
         for f in sorted(shipped_model_dir(kind).rglob("*.safetensors")):
             h.update(f.read_bytes())
@@ -166,12 +173,12 @@ def build_catalog_predictions(out: str | Path | None = None, workers: int = 2, c
         with src.open("w") as fh:
             for mid in cat["material_id"]:
                 fh.write(json.dumps({"id": mid, "structure": structures[mid].as_dict()}) + "\n")
-        summary = run_screen(src, Path(tmp) / "screen", kinds=list(KINDS), workers=workers, chunk_size=chunk_size,
+        summary = run_screen(src, Path(tmp) / "screen", kinds=catalog_kinds(), workers=workers, chunk_size=chunk_size,
                              progress=progress)
         table = read_screen(Path(tmp) / "screen", with_tensors=False)
     seconds = time.perf_counter() - t0
     parts = []
-    for k in KINDS.values():
+    for k in (KINDS[name] for name in catalog_kinds()):
         rows = table[table["kind"] == k.name].set_index("id")
         parts.append(rows.join(_dft_scalars(k), how="left").reset_index())
     full = pd.concat(parts, ignore_index=True)

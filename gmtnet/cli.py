@@ -138,6 +138,8 @@ def _add_train_parser(subparsers) -> None:
     p.add_argument("--time-limit", type=float, default=None, help="stop after the epoch that crosses this many seconds")
     p.add_argument("--cv-fold", type=int, default=None, metavar="F",
                    help="cross-validation: train on the non-test rows outside fold F, keep the last weights")
+    p.add_argument("--group-cv-fold", type=int, default=None, metavar="F",
+                   help="grouped cross-validation (one chemical system per fold): train without grouped fold F, keep the last weights")
     p.add_argument("--exclude-fold", type=int, default=None, metavar="F",
                    help="train on the training split without fold F (ensemble members)")
     p.add_argument("--init-from", default=None, metavar="DIR",
@@ -183,7 +185,7 @@ def _run_train(args: argparse.Namespace) -> int:
         kind=args.kind, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         warmup_epochs=args.warmup_epochs,
         seed=args.seed, device=args.device, max_train=args.max_train, time_limit=args.time_limit,
-        cv_fold=args.cv_fold, exclude_fold=args.exclude_fold, init_from=args.init_from,
+        cv_fold=args.cv_fold, group_cv_fold=args.group_cv_fold, exclude_fold=args.exclude_fold, init_from=args.init_from,
         model_options=_parse_options(args.option),
         data=args.data, data_frame=args.frame, data_unit=args.unit, data_voigt_order=args.voigt_order,
         data_tensor_key=args.tensor_key,
@@ -327,12 +329,20 @@ def _run_predict(args: argparse.Namespace) -> int:
             sym = r.symmetry
             print(f"\n{path}: {structure.composition.reduced_formula}, {sym.spacegroup_symbol} "
                   f"(#{sym.spacegroup_number}), point group {sym.point_group}, {sym.crystal_system}")
-            print(f"{r.kind.title} {r.kind.symbol} [{r.kind.unit_label}], Voigt (IEEE order xx yy zz yz xz xy), "
-                  f"structure frame; {sym.n_independent} independent components")
             labels = kind.voigt_labels()
             width = max(len(x) for x in labels.ravel())
             fmt = {"float_kind": lambda x: f"{x:{width + 6}.4f}"}
-            print(np.array2string(r.voigt, formatter=fmt))
+            if kind.per_atom:  # one 3x3 block per site, with the site's symmetry
+                print(f"{r.kind.title} {r.kind.symbol} [{r.kind.unit_label}] per site, structure frame, Cartesian "
+                      f"x y z; first index (rows) the field direction, second (columns) the displacement")
+                for i, (t, sp) in enumerate(zip(r.tensor, structure.species)):
+                    print(f"site {i} {sp.symbol}: Wyckoff {r.sites.wyckoffs[i]}, site symmetry {r.sites.site_symmetry_symbols[i]}, "
+                          f"equivalent to site {int(r.sites.equivalent_atoms[i])}")
+                    print(np.array2string(t, formatter=fmt))
+            else:
+                print(f"{r.kind.title} {r.kind.symbol} [{r.kind.unit_label}], Voigt (IEEE order xx yy zz yz xz xy), "
+                      f"structure frame; {sym.n_independent} independent components")
+                print(np.array2string(r.voigt, formatter=fmt))
             if r.std is not None:
                 unit = f" {r.kind.unit}" if r.kind.unit else ""
                 print(f"± 1σ (calibrated, {len(r.members)}-network ensemble); uncertainty {r.uncertainty:.3g}{unit} (Frobenius norm of σ)")

@@ -464,13 +464,14 @@ def load_dfpt(include_flagged: bool = True) -> pd.DataFrame:
 
 def _label_form(k: TensorKind) -> str:
     rows, cols = k.voigt_shape
-    return f"{k.symbol} {rows}x{cols}" + (" Voigt" if k.voigt_shape != k.shape else "")
+    return f"{k.symbol} {rows}x{cols}" + (" Voigt" if k.voigt_shape != k.shape else "") + (" per atom" if k.per_atom else "")
 
 
 def _summary_row(k: TensorKind) -> dict:
     frame = load_dataset(k)
     usable = frame[frame["flags"].map(len) == 0]
-    labels = np.stack(usable[k.column].to_list())
+    # per-atom kinds: the statistics are over atoms (every site's tensor a sample)
+    labels = (np.concatenate if k.per_atom else np.stack)(usable[k.column].to_list())
     # Voigt order does not matter here: the Frobenius norm is invariant under the relabelling.
     norms = np.linalg.norm(to_voigt(labels, k, order="ieee").reshape(len(labels), -1), axis=1)
     split_counts = usable["split"].value_counts()
@@ -497,7 +498,8 @@ def summary_table(kind: str | TensorKind | None = None) -> pd.DataFrame:
 
     Args:
         kind: one kind or dataset name; None for every kind in :data:`gmtnet.kinds.KINDS`
-            (the three datasets plus ``dielectric_electronic``).
+            (the three datasets plus ``dielectric_electronic``, and ``born`` from the DFPT set,
+            whose norms are per atom: ``Z* 3x3 per atom``).
 
     Returns:
         DataFrame indexed by kind name with columns ``dataset``, ``label`` (the form whose norm

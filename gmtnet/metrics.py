@@ -34,6 +34,7 @@ __all__ = [
     "relative_errors",
     "bootstrap_ci",
     "evaluate",
+    "per_atom_metrics",
 ]
 
 #: EwT thresholds (relative Frobenius error) reported by the paper.
@@ -229,3 +230,42 @@ def evaluate(
             if (classes == c).any()
         }
     return result
+
+
+def per_atom_metrics(pred, true) -> dict:
+    """Accuracy of per-atom tensors (Born charges Z*), crystals given as lists of ``(n_b, 3, ..., 3)``
+    arrays in the kind's units, same frames and site order.
+
+    Returns:
+        ``n_crystals``, ``n_atoms``; ``mae``: mean absolute error per component over all atoms'
+        components (kind's unit); ``fnorm``: mean over crystals of the mean over their atoms of
+        ||ΔT_κ||_F (the training loss, unscaled); ``atom_ewt25/10/5``: share (0..1) of atoms with
+        ||ΔT_κ||_F / ||T_κ||_F ≤ 0.25 / 0.10 / 0.05; ``crystal_ewt25/10/5``: share of crystals
+        whose stacked atoms satisfy it (||ΔT||_F / ||T||_F over all the crystal's components).
+        ``≤`` (not ``<``): an exact prediction of a zero label counts as within.
+    """
+    if len(pred) != len(true):
+        raise ValueError(f"{len(pred)} predicted crystals for {len(true)} labelled ones")
+    if not len(pred):
+        raise ValueError("no crystals to score")
+    p = [np.asarray(a, dtype=float) for a in pred]
+    t = [np.asarray(a, dtype=float) for a in true]
+    for a, b in zip(p, t):
+        if a.shape != b.shape:
+            raise ValueError(f"prediction of shape {a.shape} for a label of shape {b.shape}")
+    diff = np.concatenate([(a - b).reshape(len(b), -1) for a, b in zip(p, t)])
+    ref = np.concatenate([b.reshape(len(b), -1) for b in t])
+    atom_err = np.linalg.norm(diff, axis=1)
+    atom_norm = np.linalg.norm(ref, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        atom_rel = np.where(atom_norm > 0, atom_err / atom_norm, np.where(atom_err > 0, np.inf, 0.0))
+        crystal_rel = np.array([np.linalg.norm(a - b) / np.linalg.norm(b) if np.linalg.norm(b) > 0 else
+                                (np.inf if np.linalg.norm(a - b) > 0 else 0.0) for a, b in zip(p, t)])
+    fnorm_per_crystal = np.array([np.linalg.norm((a - b).reshape(len(b), -1), axis=1).mean() for a, b in zip(p, t)])
+    out = {"n_crystals": len(t), "n_atoms": int(len(ref)), "mae": float(np.abs(diff).mean()),
+           "fnorm": float(fnorm_per_crystal.mean())}
+    for thr in EWT_THRESHOLDS:
+        tag = int(round(thr * 100))
+        out[f"atom_ewt{tag}"] = float(np.mean(atom_rel <= thr))
+        out[f"crystal_ewt{tag}"] = float(np.mean(crystal_rel <= thr))
+    return out

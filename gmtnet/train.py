@@ -16,6 +16,13 @@ Cross-validation: ``TrainConfig(cv_fold=k)`` trains on the non-test rows of the 
 ``fold`` column) and keeps the final (EMA) weights, with no validation-based selection, so the
 held-out fold k stays untouched until ``evaluate_model(..., fold=k)``.
 
+Per-atom kinds (``kind.per_atom``, Born charges Z*): the same loop and fold options on
+:class:`AtomExamples` (site symmetry instead of the point-group projector, per-atom labels), loss
+:func:`gmtnet.models.per_atom.per_atom_loss` (mean over crystals of the mean over atoms of
+||ΔT_κ||_F / target scale), validation by :func:`gmtnet.metrics.per_atom_metrics` (the log's
+``val_fnorm`` is the mean per-atom error, ``val_ewt25`` the atoms' EwT25); a kind with ``sum_rule``
+gets a model that imposes Σ_κ T_κ = 0 exactly. No user data file, DFPT union or relative loss.
+
 Ensemble members (:mod:`gmtnet.models.ensemble`): ``TrainConfig(init_from=DIR, exclude_fold=m, seed=m)``
 starts from trained weights (keeping their architecture and target scale) and fine-tunes on the
 training split without fold m, selecting on the validation split, so members differ in data,
@@ -29,7 +36,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -39,17 +46,19 @@ from pymatgen.core import Lattice, Structure
 from tqdm.auto import tqdm
 
 from gmtnet.data import N_FOLDS, label_candidates, load_dataset
-from gmtnet.graph import CrystalGraph, build_graph, collate
+from gmtnet.graph import CrystalGraph, GraphBatch, build_graph, collate
 from gmtnet.kinds import get_kind
 from gmtnet.metrics import evaluate as compute_metrics
+from gmtnet.metrics import per_atom_metrics
 from gmtnet.orientation import pad_candidates
 from gmtnet.loop import OptimConfig, ema_model, make_optimizer, run_epoch
 from gmtnet.models.config import ARCHITECTURES, ModelConfig
 from gmtnet.models.network import build_model, load_model, resolve_device, run_model, save_model
-from gmtnet.symmetry import DEFAULT_SYMPREC, SymmetryConstraints, symmetry_constraints
+from gmtnet.models.per_atom import per_atom_loss
+from gmtnet.symmetry import DEFAULT_SYMPREC, SiteSymmetry, SymmetryConstraints, analyze_site_symmetry, symmetry_constraints
 from gmtnet.tensors import rotate
 
-__all__ = ["TrainConfig", "Examples", "prepare_examples", "train", "evaluate_model", "evaluate_examples", "candidate_loss"]
+__all__ = ["TrainConfig", "Examples", "prepare_examples", "AtomExamples", "prepare_atom_examples", "predict_atom_examples", "train", "evaluate_model", "evaluate_examples", "candidate_loss"]
 
 LOSSES = ("fnorm", "relative")
 #: Label sources of the ε∞ union: index 0 is the bundled Materials Project set (PBE, scale fixed
@@ -154,6 +163,9 @@ class TrainConfig:
             raise ValueError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
         if self.data is not None and (folds_given or self.add_dfpt):
             raise ValueError("a user data file has no cross-validation folds: drop cv_fold / exclude_fold")
+        if get_kind(self.kind).per_atom and (self.data is not None or self.add_dfpt or self.loss != "fnorm"):
+            raise ValueError(f"{self.kind!r} is per atom: it trains on its bundled labels with the fnorm loss "
+                             "(no user data file, add_dfpt or relative loss)")
         if self.init_from is not None and self.model_options:
             raise ValueError("init_from takes the architecture of the loaded model; drop model_options")
 
@@ -241,6 +253,94 @@ def prepare_examples(
     return Examples(ids, systems, graphs, cons, projectors, padded[:, 0].copy(), padded, mask, groups, sources)
 
 
+@dataclass
+class AtomExamples:
+    """Pre-processed crystals of one split for a per-atom kind: graphs, site-symmetry projector
+    blocks and per-atom labels (``targets[b]``: ``(n_b, 3, ..., 3)`` float64, kind's unit,
+    structure frame, site order). Orientation is never ambiguous for per-atom labels."""
+
+    material_ids: list[str]
+    crystal_systems: list[str]
+    graphs: list[CrystalGraph]
+    sites: list[SiteSymmetry]
+    blocks: list[tuple[np.ndarray, np.ndarray]]
+    targets: list[np.ndarray]
+    structures: list[Structure] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+
+def prepare_atom_examples(
+    kind: str,
+    split: str,
+    num_neighbors: int,
+    symprec: float = DEFAULT_SYMPREC,
+    limit: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    folds: tuple[int, ...] | None = None,
+    fold_column: str = "fold",
+    random_frame_seed: int | None = None,
+) -> AtomExamples:
+    """:func:`prepare_examples` for a per-atom kind (unflagged rows of ``split``, or of ``folds``
+    in ``fold_column``): site symmetry (:func:`gmtnet.symmetry.analyze_site_symmetry`) instead of
+    the point-group projector. ``random_frame_seed`` puts every crystal and its labels in its own
+    random rotated or reflected frame (T_κ → R T_κ Rᵀ for rank 2)."""
+    k = get_kind(kind)
+    if not k.per_atom:
+        raise ValueError(f"{k.name!r} is one tensor per crystal: use prepare_examples")
+    df = load_dataset(k.name, include_flagged=False)
+    df = df[df[fold_column].isin(folds)] if folds is not None else df[df["split"] == split]
+    if limit is not None and limit < len(df):
+        df = df.sample(n=limit, random_state=seed)
+    rng = None if random_frame_seed is None else np.random.default_rng(random_frame_seed)
+    ex = AtomExamples([], [], [], [], [], [], [])
+    what = f"folds {list(folds)}" if folds is not None else split
+    for row in tqdm(df.itertuples(index=False), total=len(df), desc=f"{k.name} {what}: graphs", disable=not progress, leave=False):
+        structure = row.structure
+        labels = np.asarray(getattr(row, k.column), dtype=float)
+        if labels.shape != k.tensor_shape(len(structure)):
+            raise ValueError(f"{row.material_id}: labels of shape {labels.shape} for {len(structure)} atoms")
+        if rng is not None:
+            q = random_orthogonal(rng)
+            structure = Structure(Lattice(structure.lattice.matrix @ q.T), structure.species, structure.frac_coords)
+            labels = rotate(labels, q, rank=k.rank)
+        site = analyze_site_symmetry(structure, symprec=symprec)
+        ex.material_ids.append(row.material_id)
+        ex.crystal_systems.append(row.crystal_system)
+        ex.graphs.append(build_graph(structure, num_neighbors=num_neighbors))
+        ex.sites.append(site)
+        ex.blocks.append(site.projector_blocks(k.rank))
+        ex.targets.append(labels)
+        ex.structures.append(structure)
+    return ex
+
+
+def _atom_batch(ex: AtomExamples, idx) -> GraphBatch:
+    return collate([ex.graphs[i] for i in idx], site_projectors=[ex.blocks[i] for i in idx],
+                   atom_targets=[ex.targets[i] for i in idx])
+
+
+def predict_atom_examples(model, ex: AtomExamples, batch_size: int = 64) -> list[np.ndarray]:
+    """Per-atom predictions of a network, or the members' mean of a list of networks, on ``ex``:
+    per crystal ``(n_b, 3, ..., 3)`` float64 (kind's unit, structure frame), re-projected in
+    float64 with the crystal's site symmetry (and the sum rule when the model imposes it)."""
+    members = model if isinstance(model, list) else [model]
+    device = next(members[0].parameters()).device
+    sum_rule = members[0].config.sum_rule
+    out: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, len(ex), batch_size):
+            idx = list(range(start, min(len(ex), start + batch_size)))
+            batch = _atom_batch(ex, idx).to(device)
+            pred = np.mean([m.eval()(batch).double().cpu().numpy() for m in members], axis=0)
+            bounds = np.cumsum([0] + [ex.graphs[i].num_atoms for i in idx])
+            for i, lo, hi in zip(idx, bounds[:-1], bounds[1:]):
+                out.append(ex.sites[i].project(pred[lo:hi], acoustic_sum_rule=sum_rule))
+    return out
+
+
 def union_frame(kind: str = "dielectric_electronic") -> pd.DataFrame:
     """The unflagged bundled rows of ``kind`` (``label_source`` 0) and, for ε∞ (the only kind the
     DFPT set labels), the unflagged DFPT rows (1), with the columns :func:`prepare_examples` reads."""
@@ -321,7 +421,10 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         model_cfg = ModelConfig(kind=config.kind, architecture=config.model, **config.model_options)
     t_prep = time.perf_counter()
     frame = union_frame(config.kind) if config.add_dfpt else None
-    if config.data is not None:
+    per_atom = get_kind(config.kind).per_atom
+    if per_atom:  # Born charges: site symmetry and per-atom labels; same folds and splits
+        train_ex, val_ex = _atom_splits(config, model_cfg.num_neighbors, progress)
+    elif config.data is not None:
         from gmtnet.userdata import read_tensor_file
 
         user = read_tensor_file(config.data, config.kind, frame=config.data_frame, unit=config.data_unit,
@@ -347,7 +450,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         val_ex = None
     prep_seconds = time.perf_counter() - t_prep
     if init is None:
-        model_cfg.target_scale = _target_scale(train_ex.targets)
+        model_cfg.target_scale = _target_scale(np.concatenate(train_ex.targets) if per_atom else train_ex.targets)
         model = build_model(model_cfg).to(device)
     else:  # the loaded weights predict in units of their own target scale: keep it
         model = init.to(device).train()
@@ -377,13 +480,18 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         (out / "log.csv").unlink(missing_ok=True)
 
     extra = {"train": asdict(config), "command": command}
-    candidates = torch.as_tensor(train_ex.candidates, dtype=torch.float32)
-    candidate_mask = torch.as_tensor(train_ex.candidate_mask)
-    label_sources = torch.as_tensor(np.array(train_ex.sources if train_ex.sources is not None else np.zeros(len(train_ex), np.int64)))
+    if not per_atom:
+        candidates = torch.as_tensor(train_ex.candidates, dtype=torch.float32)
+        candidate_mask = torch.as_tensor(train_ex.candidate_mask)
+        label_sources = torch.as_tensor(np.array(train_ex.sources if train_ex.sources is not None else np.zeros(len(train_ex), np.int64)))
     learned = (torch.arange(len(SOURCES)) > 0).float()
     relative = config.loss == "relative"
     reproject = config.model in REPROJECTED
     log_new = not (out / "log.csv").is_file()
+
+    def atom_batch_loss(idx: list[int]) -> torch.Tensor:
+        batch = _atom_batch(train_ex, idx).to(device)
+        return per_atom_loss(model(batch), batch.atom_targets, batch.node_graph, batch.num_graphs, model_cfg.target_scale)
 
     def batch_loss(idx: list[int]) -> torch.Tensor:
         batch = collate([train_ex.graphs[i] for i in idx], train_ex.projectors[idx]).to(device)
@@ -403,7 +511,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             model.train()
             order = torch.randperm(len(train_ex)).tolist()
             batches = [order[s : s + config.batch_size] for s in range(0, len(order), config.batch_size)]
-            losses = run_epoch(batches, batch_loss, opt, sched, model.parameters, config.grad_clip,
+            losses = run_epoch(batches, atom_batch_loss if per_atom else batch_loss, opt, sched, model.parameters, config.grad_clip,
                                None if ema is None else lambda: ema.update_parameters(model))
             best_model = model if ema is None else ema.module
             best_model.eval()
@@ -412,7 +520,11 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
                 val_fnorm, val_ewt25, best, best_epoch = math.nan, math.nan, math.nan, epoch
                 save_model(best_model, out, extra)
             else:
-                _, val = evaluate_examples(best_model, val_ex, reproject)
+                if per_atom:  # the same two columns: mean per-atom ||ΔT||_F and the atoms' EwT25
+                    atoms = per_atom_metrics(predict_atom_examples(best_model, val_ex), val_ex.targets)
+                    val = {"overall": {"fnorm": atoms["fnorm"], "ewt25": atoms["atom_ewt25"]}}
+                else:
+                    _, val = evaluate_examples(best_model, val_ex, reproject)
                 elapsed += time.perf_counter() - t0
                 val_fnorm, val_ewt25 = val["overall"]["fnorm"], val["overall"]["ewt25"]
                 if val_fnorm < best:
@@ -457,6 +569,24 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _atom_splits(config: TrainConfig, num_neighbors: int, progress: bool) -> tuple[AtomExamples, AtomExamples | None]:
+    """Training and validation examples of a per-atom kind, by the same fold options as the
+    per-crystal kinds (validation ``None`` for cross-validation runs: no selection)."""
+    kw = dict(symprec=config.symprec, progress=progress)
+    if config.cv_fold is not None or config.group_cv_fold is not None:
+        held, column = (config.cv_fold, "fold") if config.cv_fold is not None else (config.group_cv_fold, "group_fold")
+        # the test split carries fold −1 in the fold columns: never in a training fold
+        others = tuple(f for f in range(N_FOLDS) if f != held)
+        return prepare_atom_examples(config.kind, "train", num_neighbors, limit=config.max_train, seed=config.seed,
+                                     folds=others, fold_column=column, **kw), None
+    train_ex = prepare_atom_examples(config.kind, "train", num_neighbors, limit=config.max_train, seed=config.seed, **kw)
+    if config.exclude_fold is not None:
+        fold = load_dataset(config.kind, include_flagged=False).set_index("material_id")["fold"]
+        keep = [i for i, mid in enumerate(train_ex.material_ids) if int(fold[mid]) != config.exclude_fold]
+        train_ex = AtomExamples(*([getattr(train_ex, f.name)[i] for i in keep] for f in fields(AtomExamples)))
+    return train_ex, prepare_atom_examples(config.kind, "val", num_neighbors, **kw)
 
 
 def evaluate_model(

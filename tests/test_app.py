@@ -303,7 +303,7 @@ def test_whatif_without_crystal_asks_for_one():
 def test_model_page_cards_benchmark_parity():
     at = run_ok(page("model"))
     shipped = at.dataframe[0].value
-    assert list(shipped["target"]) == list(KINDS) and (shipped["networks"] == 5).all()
+    assert list(shipped["target"]) == [k for k in KINDS if not KINDS[k].per_atom] and (shipped["networks"] == 5).all()
     assert shipped["within ±1σ %"].between(40, 95).all()
     assert at.dataframe[1].value["target"].nunique() == 4  # the architectures' benchmark
     at.selectbox(key="m_kind").select("elastic")
@@ -532,7 +532,7 @@ def test_kind_without_weights_is_a_typed_failure_on_every_page(without_elastic_w
     assert [e for e in errors(at) if "no shipped weights for 'elastic'" in e] == errors(at) and len(errors(at)) == 1
 
     at = run_ok(page("model"))
-    assert list(at.dataframe[0].value["target"]) == [k for k in KINDS if k != "elastic"]
+    assert list(at.dataframe[0].value["target"]) == [k for k in KINDS if k != "elastic" and not KINDS[k].per_atom]
     at.selectbox(key="m_kind").select("elastic")
     run_ok(at)
     assert any(e.startswith("No parity plot: no shipped weights for 'elastic'") for e in errors(at)), errors(at)

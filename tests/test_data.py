@@ -84,7 +84,7 @@ def test_row_counts_and_unique_ids(dataset):
     assert frame["material_id"].is_unique
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", sorted(n for n, k in KINDS.items() if k.dataset in DATASETS))
 def test_columns_shapes_and_dtypes(kind):
     k = get_kind(kind)
     frame = load_dataset(kind)
@@ -438,3 +438,14 @@ def test_dfpt_crystals_matching_a_test_material_are_test():
     report = _report()["dielectric_dfpt"]
     assert report["rows"] == len(dfpt) and report["usable"] == int(_usable(dfpt).sum())
     assert 1.0 < report["functional_offset"]["mean_eigenvalue_ratio"]["median"] < 1.1
+
+
+def test_born_labels_are_per_atom_in_the_dfpt_set():
+    """The per-atom kind reads the DFPT set: one (nsites, 3, 3) Z* per crystal, in e, finite."""
+    k = get_kind("born")
+    frame = load_dataset("born")
+    assert k.per_atom and k.column == "born_charges" and len(frame) == 1520
+    for s, z in zip(frame["structure"], frame[k.column]):
+        z = np.asarray(z)
+        assert z.shape == k.tensor_shape(len(s)) and np.isfinite(z).all()
+    assert set(frame["split"]) == set(SPLITS)

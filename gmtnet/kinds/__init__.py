@@ -6,7 +6,9 @@ and labels, admissibility, derived scalars, directional surfaces, the kinds it p
 names. The rest of the library asks the kind; a new kind is one new module (or one object built in
 a notebook or a test) passed to :func:`register_kind`.
 
-Shipped kinds: :mod:`.dielectric` (ε₀, ε∞), :mod:`.piezoelectric` (e), :mod:`.elastic` (C).
+Shipped kinds: :mod:`.dielectric` (ε₀, ε∞), :mod:`.piezoelectric` (e), :mod:`.elastic` (C), one
+tensor per crystal; and :mod:`.born` (Born effective charges Z*, one tensor per atom), registered
+after them and installed while its weights exist.
 
 Conventions used throughout the project
 ---------------------------------------
@@ -32,6 +34,7 @@ from gmtnet.kinds.base import (
     TensorKind,
     clip_spectrum,
 )
+from gmtnet.kinds.born import BORN
 from gmtnet.kinds.dielectric import ELECTRONIC, STATIC
 from gmtnet.kinds.elastic import ELASTIC
 from gmtnet.kinds.piezoelectric import PIEZOELECTRIC
@@ -45,6 +48,7 @@ __all__ = [
     "clip_spectrum",
     "KINDS",
     "SHIPPED",
+    "PER_ATOM",
     "get_kind",
     "register_kind",
     "unregister_kind",
@@ -59,6 +63,10 @@ KINDS: dict[str, TensorKind] = {}
 
 #: The kinds this package ships (their weights are in ``gmtnet/resources/weights``).
 SHIPPED: tuple[TensorKind, ...] = (STATIC, ELECTRONIC, PIEZOELECTRIC, ELASTIC)
+
+#: The per-atom kinds this package registers (after :data:`SHIPPED`; installed while their
+#: weights exist in ``gmtnet/resources/weights/<name>``).
+PER_ATOM: tuple[TensorKind, ...] = (BORN,)
 
 #: The three bundled datasets (a dataset may feed several kinds).
 DATASETS: tuple[str, ...] = ("dielectric", "piezoelectric", "elastic")
@@ -159,6 +167,6 @@ class RegistryView(Mapping):
         return repr(self._table())
 
 
-for _kind in SHIPPED:
+for _kind in (*SHIPPED, *PER_ATOM):
     register_kind(_kind)
 del _kind

@@ -174,6 +174,9 @@ class TensorKind:
         dataset: name of the bundled dataset holding the labels (``""``: none bundled).
         column: column of :func:`gmtnet.data.load_dataset` holding the labels.
         per_atom: one tensor per atom (``(n_atoms, 3, ..., 3)``) instead of one per crystal.
+        sum_rule: (per-atom kinds) the tensors sum to zero over a crystal's atoms, as Born charges
+            do (the acoustic sum rule): a model of the kind imposes it exactly
+            (:attr:`gmtnet.models.config.ModelConfig.sum_rule`).
         bounded_below_by: name of a kind whose tensor bounds this one from below (ε₀ ⪰ ε∞): a
             prediction is made admissible together with it (:meth:`admissible_above`).
         scalar_partners: names of kinds whose tensor of the same crystal :meth:`scalars` uses.
@@ -196,6 +199,7 @@ class TensorKind:
     dataset: str = ""
     column: str = ""
     per_atom: bool = False
+    sum_rule: bool = False
     bounded_below_by: str | None = None
     scalar_partners: tuple[str, ...] = ()
     insulators_only: bool = False
@@ -209,6 +213,8 @@ class TensorKind:
             raise ValueError(f"{self.name}: formula {self.formula!r} does not name {self.rank} distinct indices")
         if any(sorted(w) != sorted(words[0]) for w in words[1:]):
             raise ValueError(f"{self.name}: every word of {self.formula!r} must permute {words[0]!r}")
+        if self.sum_rule and not self.per_atom:
+            raise ValueError(f"{self.name}: sum_rule (Σ over atoms = 0) needs per_atom=True")
         if not self.voigt_shape:
             object.__setattr__(self, "voigt_shape", tuple(3 if len(g) == 1 else 6 for g in self._voigt_groups))
         elif tuple(self.voigt_shape) != tuple(3 if len(g) == 1 else 6 for g in self._voigt_groups):

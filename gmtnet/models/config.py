@@ -47,7 +47,7 @@ class ModelConfig:
             (:mod:`gmtnet.models.per_atom`); output ``(N_atoms, 3, ..., 3)``. A kind that says
             whether it is per atom (``kind.per_atom``) sets this.
         sum_rule: with ``per_atom``, impose Σ_κ T_κ = 0 over each crystal's atoms (the acoustic
-            sum rule of Born charges) in the forward pass.
+            sum rule of Born charges) in the forward pass; a kind with ``sum_rule`` sets it.
     """
 
     kind: str = "dielectric"
@@ -82,6 +82,8 @@ class ModelConfig:
                 self.per_atom = True
             else:
                 raise ValueError(f"per_atom=True, but {self.kind!r} is one tensor per crystal")
+        if getattr(KINDS[self.kind], "sum_rule", False):  # the kind's physics (Born charges): always imposed
+            self.sum_rule = True
         if self.sum_rule and not self.per_atom:
             raise ValueError("sum_rule (Σ over atoms = 0) needs per_atom=True")
         if self.architecture not in ARCHITECTURES:
