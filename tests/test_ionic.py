@@ -250,14 +250,30 @@ def seven():
 @pytest.mark.parametrize("name", sorted(WURTZITES))
 def test_wurtzite_signs_with_formal_charges(seven, name):
     """e33 > 0 and e31 < 0 with +c from cation to anion (BFV 1997); reversed polarity flips both."""
-    r = ionic.ionic_response(wurtzite(*WURTZITES[name]), seven)
+    r = ionic.ionic_response(wurtzite(*WURTZITES[name]), seven, prefer_dft=False)
     assert r.born_source == "formal" and r.point_group == "6mm"
     assert r.e_ion[2, 2, 2] > 0.3 and r.e_ion[2, 0, 0] < -0.1
     assert np.all(np.linalg.eigvalsh(r.eps_ion) > 0)
     assert r.n_unstable == 0 and r.max_force_before < ionic.RELAX_FORCE and not r.relaxed  # auto: left as given
-    flipped = ionic.ionic_response(wurtzite(*WURTZITES[name], flip=True), seven)
+    flipped = ionic.ionic_response(wurtzite(*WURTZITES[name], flip=True), seven, prefer_dft=False)
     np.testing.assert_allclose(flipped.e_ion[2, 2, 2], -r.e_ion[2, 2, 2], rtol=1e-3)
     np.testing.assert_allclose(flipped.e_ion[2, 0, 0], -r.e_ion[2, 0, 0], rtol=1e-3)
+
+
+@needs_sevenn
+@pytest.mark.parametrize("name", sorted(WURTZITES))
+def test_wurtzite_signs_with_predicted_charges(seven, name):
+    """The shipped Born-charge model's Z* (the default source for a crystal outside the DFPT set)
+    gives the published signs too, and follows the polarity."""
+    from gmtnet.predict import installed_kinds
+
+    if ionic.BORN_KIND not in installed_kinds():
+        pytest.skip("the Born-charge weights are not installed")
+    r = ionic.ionic_response(wurtzite(*WURTZITES[name]), seven)
+    assert r.born_source == f"predicted:{ionic.BORN_KIND}"
+    assert r.e_ion[2, 2, 2] > 0.3 and r.e_ion[2, 0, 0] < -0.1
+    flipped = ionic.ionic_response(wurtzite(*WURTZITES[name], flip=True), seven)
+    assert flipped.e_ion[2, 2, 2] < -0.3 and flipped.e_ion[2, 0, 0] > 0.1
 
 
 @needs_sevenn
@@ -320,7 +336,7 @@ def test_cli_ionic_prints_and_writes_the_result(tmp_path, capsys):
     cif = tmp_path / "aln.cif"
     wurtzite(*WURTZITES["AlN"]).to(filename=str(cif))
     out = tmp_path / "aln.json"
-    assert main(["ionic", str(cif), "--json", str(out)]) == 0
+    assert main(["ionic", str(cif), "--formal", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "point group 6mm" in text and "C/m²" in text and "Born charges: formal" in text and "structure's Cartesian frame" in text
     doc = json.loads(out.read_text())
