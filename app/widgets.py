@@ -745,9 +745,9 @@ def downloads(structure: Structure, predictions: dict, label: str, key: str) -> 
 #: Measured by ``benchmarks/ionic_physics.py`` (``report`` and ``predicted-z``) on Materials Project
 #: crystals of the DFPT set, every network and Z* model out of fold.
 EPS0_FROM_PHYSICS_CAPTION = (
-    "ε∞ + ε_ion is a physics-informed estimate of the static ε₀. On 364 Materials Project crystals of the DFPT set, "
-    "out of fold, it was within 25 % (Frobenius) of DFT ε₀ for 77 % of them with Z\\* from the Born-charge model "
-    "(80 % with DFT Z\\*, 65 % with formal charges), against 67 % for the network's ε₀ "
+    "ε∞ + ε_ion is a physics-informed estimate of the static ε₀. On 448 Materials Project crystals of the DFPT set, "
+    "out of fold, it was within 25 % (Frobenius) of DFT ε₀ for 75 % of them with Z\\* from the Born-charge model "
+    "(79 % with DFT Z\\*, 63 % with formal charges), against 66 % for the network's ε₀ "
     "(`benchmarks/results/ionic-physics-predicted-z.json`). It needs the potential's run, so it is offered here "
     "on request rather than used for every prediction."
 )
