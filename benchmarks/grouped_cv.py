@@ -42,8 +42,11 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 RUNS = REPO / "runs" / "grouped_cv"
 RESULTS = REPO / "benchmarks" / "results"
 KIND = "dielectric_electronic"
-KINDS = (KIND, "dielectric")
+KINDS = (KIND, "dielectric", "elastic")
 EPS0_PREFIX = "eps0-"
+ELASTIC_PREFIX = "elastic-"
+#: Folder prefix of each kind's runs; ε∞ runs keep their historical unprefixed names.
+PREFIXES = {KIND: "", "dielectric": EPS0_PREFIX, "elastic": ELASTIC_PREFIX}
 N_FOLDS = 5
 
 
@@ -54,12 +57,15 @@ def run_name(kind: str, variant: str, loss: str = "fnorm") -> str:
     if kind != KIND and variant != "mp":
         raise ValueError(f"only the Materials Project set has {kind!r} labels: variant must be 'mp', not {variant!r}")
     name = variant + ("-relative" if loss == "relative" else "")
-    return name if kind == KIND else EPS0_PREFIX + name
+    return PREFIXES[kind] + name
 
 
 def run_kind(name: str) -> str:
     """Inverse of :func:`run_name` for the kind."""
-    return "dielectric" if name.startswith(EPS0_PREFIX) else KIND
+    for kind, prefix in PREFIXES.items():
+        if prefix and name.startswith(prefix):
+            return kind
+    return KIND
 
 
 def _eig(t):
@@ -87,8 +93,10 @@ def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr:
         ex = prepare_examples(kind, "train", model.config.num_neighbors, folds=(fold,), progress=False,
                               frame=frame[frame["label_source"] == source], fold_column="group_fold")
         pred, _ = evaluate_examples(model, ex, model.config.architecture in REPROJECTED)
-        preds[label] = {"ids": ex.material_ids, "pred": pred, "true": ex.targets}
-    np.savez_compressed(out / "oof.npz", **{f"{k}_{f}": np.asarray(v[f]) for k, v in preds.items() for f in ("ids", "pred", "true")})
+        # candidates: every orientation a label may be (elastic rows from IEEE-frame sources have
+        # several); ``true`` is the first, the grading picks the one closest to the prediction
+        preds[label] = {"ids": ex.material_ids, "pred": pred, "true": ex.targets, "cands": ex.candidates, "mask": ex.candidate_mask}
+    np.savez_compressed(out / "oof.npz", **{f"{k}_{f}": np.asarray(v[f]) for k, v in preds.items() for f in v})
     (out / "wall.json").write_text(json.dumps({
         "wall_seconds": round(wall, 1), "train_seconds": summary["train_seconds"], "epochs_run": summary["epochs_run"],
         "train_crystals": summary["train_crystals"], "source_scales": summary["source_scales"],
@@ -163,6 +171,130 @@ def _grade(pred, true) -> dict:
     hit = (rel <= 0.25).astype(float)
     lo, hi = bootstrap_ci(hit)
     return {"n": int(len(true)), "ewt25": float(hit.mean()), "ewt25_ci95": [float(lo), float(hi)], "fnorm": float(err.mean())}
+
+
+#: Pre-registered rule (written before any elastic fold had finished) for replacing the shipped elastic
+#: ensemble (fine-tuned copies of one network) by the grouped-CV committee. The shipped recipe's members
+#: were not re-run on the grouped folds (no CPU time for it, and fine-tuning from the previously shipped
+#: single model, which trained on every non-test crystal, would leak the held-out folds in the old
+#: recipe's favour), so the comparison is on the fixed test split, which no member of either ensemble
+#: saw, through the user's path (projected, admissible members, their mean). The committee ships when
+#: it is not worse there beyond these margins (about half the 95 % interval of EwT25 on 188 crystals):
+ELASTIC_RULE = {"ewt25_drop_max": 0.05, "fnorm_ratio_max": 1.10, "k_vrh_mae_ratio_max": 1.10, "g_vrh_mae_ratio_max": 1.10}
+
+
+def elastic_verdict(committee: dict, shipped: dict, rule: dict = ELASTIC_RULE) -> dict:
+    """Apply :data:`ELASTIC_RULE` to two test-split gradings (:func:`_grade_elastic`); returns each
+    criterion's pass/fail and ``ship`` (all passed)."""
+    checks = {
+        "ewt25": committee["ewt25"] >= shipped["ewt25"] - rule["ewt25_drop_max"],
+        "fnorm": committee["fnorm"] <= rule["fnorm_ratio_max"] * shipped["fnorm"],
+        "k_vrh_mae": committee["k_vrh_mae"] <= rule["k_vrh_mae_ratio_max"] * shipped["k_vrh_mae"],
+        "g_vrh_mae": committee["g_vrh_mae"] <= rule["g_vrh_mae_ratio_max"] * shipped["g_vrh_mae"],
+    }
+    return {"rule": dict(rule), "checks": checks, "ship": all(checks.values())}
+
+
+def _grade_elastic(pred, cands, mask) -> dict:
+    """Elastic grading: each row against its candidate label closest to the prediction (IEEE-frame
+    sources leave the orientation ambiguous). EwT25 (share, 95 % bootstrap interval) and Fnorm (GPa,
+    6x6 IEEE Voigt) of ``pred`` as given; K_VRH and G_VRH mean absolute errors (GPa, 95 % bootstrap
+    intervals) of the physically admissible ``pred`` (:func:`gmtnet.admissible.make_admissible`, what a
+    user gets; the Reuss bound needs a positive-definite C) against the label's, over the rows whose
+    label is positive definite."""
+    from gmtnet.admissible import make_admissible
+    from gmtnet.metrics import bootstrap_ci, closest_candidates, frobenius_errors, relative_errors
+    from gmtnet.scalars import vrh_moduli
+
+    true, _ = closest_candidates(pred, cands, mask, "elastic")
+    err = frobenius_errors(pred, true, "elastic")
+    hit = (relative_errors(pred, true, "elastic") < 0.25).astype(float)
+    out = {"n": int(len(true)), "ewt25": float(hit.mean()), "ewt25_ci95": [float(x) for x in bootstrap_ci(hit)],
+           "fnorm": float(err.mean())}
+    pm = [vrh_moduli(make_admissible(p, "elastic")) for p in pred]
+    tm = [vrh_moduli(t) for t in true]
+    for key in ("k_vrh", "g_vrh"):
+        a = np.array([m[key] for m in pm])
+        b = np.array([m[key] for m in tm])
+        ok = np.isfinite(a) & np.isfinite(b)
+        ae = np.abs(a[ok] - b[ok])
+        out[f"{key}_mae"] = float(ae.mean())
+        out[f"{key}_mae_ci95"] = [float(x) for x in bootstrap_ci(ae)]
+        out[f"{key}_n"] = int(ok.sum())
+    return out
+
+
+def _t_interval(values) -> list[float] | None:
+    """Mean of per-fold values with a two-sided 95 % t interval (``None`` for fewer than two)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return None
+    half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return [float(v.mean()), float(v.mean() - half), float(v.mean() + half)]
+
+
+def _elastic_entry(vdir: Path, folds: list[Path]) -> dict:
+    """Pooled and per-fold out-of-fold grading of an elastic variant (Materials Project rows only)."""
+    entry = {"kind": "elastic", "folds": []}
+    pooled = {"pred": [], "cands": [], "mask": []}
+    for f in folds:
+        z = np.load(f)
+        meta = json.loads((f.parent / "wall.json").read_text())
+        g = _grade_elastic(z["mp_pred"], z["mp_cands"], z["mp_mask"])
+        entry["folds"].append({"fold": int(f.parent.name.split("-")[1]), **meta, "mp": g})
+        width = max(c.shape[1] for c in pooled["cands"]) if pooled["cands"] else 0
+        pooled["pred"].append(z["mp_pred"])
+        pooled["cands"].append(z["mp_cands"])
+        pooled["mask"].append(z["mp_mask"])
+    k = max(c.shape[1] for c in pooled["cands"])  # folds may differ in the most candidates per row: pad
+    cands = np.concatenate([np.concatenate([c, np.repeat(c[:, :1], k - c.shape[1], axis=1)], axis=1) for c in pooled["cands"]])
+    mask = np.concatenate([np.concatenate([m, np.zeros((len(m), k - m.shape[1]), bool)], axis=1) for m in pooled["mask"]])
+    entry["mp"] = {"all": _grade_elastic(np.concatenate(pooled["pred"]), cands, mask)}
+    entry["per_fold_ewt25"] = [f["mp"]["ewt25"] for f in entry["folds"]]
+    entry["epochs"] = entry["folds"][0]["epochs_run"]
+    for key in ("ewt25", "fnorm", "k_vrh_mae", "g_vrh_mae"):
+        ci = _t_interval([f["mp"][key] for f in entry["folds"]])
+        if ci:
+            entry[f"fold_mean_{key}"] = ci
+    cfg = json.loads((folds[0].parent / "config.json").read_text())
+    entry["architecture"] = cfg["model"]
+    entry["train"] = {k: cfg["train"][k] for k in ("epochs", "lr", "batch_size", "warmup_epochs", "loss", "model_options") if k in cfg["train"]}
+    return entry
+
+
+def elastic_test_split(member_dirs: list[Path] | None) -> dict:
+    """Fixed elastic test split through the user's path (:class:`gmtnet.predict.Predictor`: each
+    member projected and made admissible, then averaged): the shipped ensemble and, when given, the
+    committee of ``member_dirs``; with :func:`elastic_verdict` when both are there."""
+    import torch
+
+    from gmtnet.data import label_candidates, load_dataset
+    from gmtnet.kinds import get_kind
+    from gmtnet.models.ensemble import ModelEnsemble, load_ensemble
+    from gmtnet.models.network import load_model
+    from gmtnet.orientation import pad_candidates
+    from gmtnet.predict import Predictor
+    from gmtnet.weights import shipped_model_dir
+
+    df = load_dataset("elastic", include_flagged=False)
+    test = df[df.split == "test"]
+    cands, mask = pad_candidates(label_candidates(test, get_kind("elastic")), get_kind("elastic").shape)
+
+    def graded(ens) -> dict:
+        pred = Predictor({"elastic": ens}, torch.device("cpu")).predict_many(list(test.structure), "elastic")
+        bad = [p.message for p in pred if not hasattr(p, "tensor")]
+        if bad:
+            raise RuntimeError(f"{len(bad)} test rows failed: {bad[:3]}")
+        return _grade_elastic(np.stack([p.tensor for p in pred]), cands, mask) | {"members": len(ens.models), "kind": "elastic"}
+
+    out = {"elastic-shipped": graded(load_ensemble(shipped_model_dir("elastic"), "cpu"))}
+    if member_dirs:
+        name = member_dirs[0].parent.name
+        out[name] = graded(ModelEnsemble([load_model(d, "cpu") for d in member_dirs]))
+        out[name]["verdict"] = elastic_verdict(out[name], out["elastic-shipped"])
+    return out
 
 
 def report() -> dict:
