@@ -132,6 +132,8 @@ def test_split() -> dict:
             if not members:
                 continue
             kind = run_kind(vdir.name)
+            if kind == "elastic":  # rank 4, orientation candidates: elastic_test_split grades these
+                continue
             if kind != KIND and EPS0_PREFIX + "shipped" not in out:
                 out[EPS0_PREFIX + "shipped"] = graded(shipped_model_dir(kind), tmp) | {"members": 5, "kind": kind}
             ens = save_ensemble(members, Path(tmp) / vdir.name, {"std_scale": 1.0})
@@ -244,7 +246,6 @@ def _elastic_entry(vdir: Path, folds: list[Path]) -> dict:
         meta = json.loads((f.parent / "wall.json").read_text())
         g = _grade_elastic(z["mp_pred"], z["mp_cands"], z["mp_mask"])
         entry["folds"].append({"fold": int(f.parent.name.split("-")[1]), **meta, "mp": g})
-        width = max(c.shape[1] for c in pooled["cands"]) if pooled["cands"] else 0
         pooled["pred"].append(z["mp_pred"])
         pooled["cands"].append(z["mp_cands"])
         pooled["mask"].append(z["mp_mask"])
@@ -264,10 +265,15 @@ def _elastic_entry(vdir: Path, folds: list[Path]) -> dict:
     return entry
 
 
-def elastic_test_split(member_dirs: list[Path] | None) -> dict:
+def _elastic_tests(member_dirs: list[Path] | None, previous: dict) -> dict:
     """Fixed elastic test split through the user's path (:class:`gmtnet.predict.Predictor`: each
-    member projected and made admissible, then averaged): the shipped ensemble and, when given, the
-    committee of ``member_dirs``; with :func:`elastic_verdict` when both are there."""
+    member projected and made admissible, then averaged), with :func:`elastic_verdict`.
+
+    Rows: ``elastic-finetuned``, the fine-tuned ensemble shipped before issue 22 (graded now while it
+    is the shipped one, else kept from ``previous``, the last report's test rows); ``elastic-shipped``
+    only once the shipped ensemble is a committee; and the committee of ``member_dirs`` (the five
+    grouped-CV folds of one variant), named after the variant.
+    """
     import torch
 
     from gmtnet.data import label_candidates, load_dataset
@@ -278,9 +284,10 @@ def elastic_test_split(member_dirs: list[Path] | None) -> dict:
     from gmtnet.predict import Predictor
     from gmtnet.weights import shipped_model_dir
 
+    k = get_kind("elastic")
     df = load_dataset("elastic", include_flagged=False)
     test = df[df.split == "test"]
-    cands, mask = pad_candidates(label_candidates(test, get_kind("elastic")), get_kind("elastic").shape)
+    cands, mask = pad_candidates(label_candidates(test, k), k.shape)
 
     def graded(ens) -> dict:
         pred = Predictor({"elastic": ens}, torch.device("cpu")).predict_many(list(test.structure), "elastic")
@@ -289,25 +296,46 @@ def elastic_test_split(member_dirs: list[Path] | None) -> dict:
             raise RuntimeError(f"{len(bad)} test rows failed: {bad[:3]}")
         return _grade_elastic(np.stack([p.tensor for p in pred]), cands, mask) | {"members": len(ens.models), "kind": "elastic"}
 
-    out = {"elastic-shipped": graded(load_ensemble(shipped_model_dir("elastic"), "cpu"))}
+    out = {}
+    shipped = shipped_model_dir("elastic")
+    if json.loads((shipped / "ensemble.json").read_text()).get("recipe") == "committee":
+        out["elastic-shipped"] = graded(load_ensemble(shipped, "cpu"))
+        if "elastic-finetuned" in previous:
+            out["elastic-finetuned"] = previous["elastic-finetuned"]
+    else:
+        out["elastic-finetuned"] = graded(load_ensemble(shipped, "cpu"))
     if member_dirs:
         name = member_dirs[0].parent.name
         out[name] = graded(ModelEnsemble([load_model(d, "cpu") for d in member_dirs]))
-        out[name]["verdict"] = elastic_verdict(out[name], out["elastic-shipped"])
+        if "elastic-finetuned" in out:
+            out[name]["verdict"] = elastic_verdict(out[name], out["elastic-finetuned"])
     return out
 
 
 def report() -> dict:
+    """Grade every finished fold under ``RUNS`` and write ``grouped-cv.json`` and ``GROUPED_CV.md``.
+
+    Variants whose run folders are not on this machine (the runs are not in git) keep the figures
+    of the previous ``grouped-cv.json``, listed in ``kept_from_previous``; so do their test-split rows.
+    """
     from scipy import stats
 
     offset = json.loads((REPO / "gmtnet/resources/data/build_report.json").read_text())[
         "dielectric_dfpt"]["functional_offset"]["mean_eigenvalue_ratio"]["median"]
+    prev_path = RESULTS / "grouped-cv.json"
+    previous = json.loads(prev_path.read_text()) if prev_path.is_file() else {}
     out = {"offset_pbesol_over_pbe": offset, "variants": {}}
+    elastic_members = None
     for vdir in sorted(p for p in RUNS.glob("*") if p.is_dir()):
         folds = sorted(vdir.glob("fold-*/oof.npz"))
         if not folds:
             continue
         kind = run_kind(vdir.name)
+        if kind == "elastic":
+            out["variants"][vdir.name] = _elastic_entry(vdir, folds) | {"committee_calibration": _committee_calibration(vdir)}
+            if len(folds) == N_FOLDS:
+                elastic_members = [f.parent for f in folds]
+            continue
         labels = ("mp", "dfpt") if kind == KIND else ("mp",)  # ε₀: no DFPT labels
         entry = {"kind": kind, "folds": [], "per_fold_ewt25": []}
         pooled = {label: ([], []) for label in labels}
@@ -337,9 +365,19 @@ def report() -> dict:
             half = stats.t.ppf(0.975, len(per) - 1) * per.std(ddof=1) / np.sqrt(len(per))
             entry["fold_mean_ewt25"] = [float(per.mean()), float(per.mean() - half), float(per.mean() + half)]
         out["variants"][vdir.name] = entry
-    out["test_split"] = test_split()
+    fresh = out["variants"]
+    order = list(previous.get("variants", {})) + [n for n in fresh if n not in previous.get("variants", {})]
+    out["variants"] = {n: fresh[n] if n in fresh else previous["variants"][n] for n in order}
+    out["kept_from_previous"] = [n for n in order if n not in fresh]
+    tests = test_split()
+    if any(_kind_of(n, v) == "elastic" for n, v in out["variants"].items()):
+        tests |= _elastic_tests(elastic_members, previous.get("test_split", {}))
+    for name, v in previous.get("test_split", {}).items():
+        if name not in tests:
+            tests[name] = v  # a variant whose runs are not here: its committee's row as last graded
+    out["test_split"] = tests
     out["shipped_recipe"] = _shipped_recipe()
-    if any(v["kind"] != KIND for v in out["variants"].values()):
+    if any(_kind_of(n, v) == "dielectric" for n, v in out["variants"].items()):
         out["shipped_recipe_eps0"] = _shipped_recipe("dielectric")
     out["markdown"] = _markdown(out)
     (RESULTS / "grouped-cv.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -357,15 +395,19 @@ def _cell(g: dict) -> str:
     return f"{_pct(g['ewt25'])} [{_pct(g['ewt25_ci95'][0])}, {_pct(g['ewt25_ci95'][1])}] (n={g['n']})"
 
 
-def _is_eps0(name: str, entry: dict) -> bool:
+def _kind_of(name: str, entry: dict) -> str:
     # grouped-cv.json written before ε₀ runs existed has no "kind": those entries are ε∞
-    return entry.get("kind", run_kind(name)) != KIND
+    return entry.get("kind", run_kind(name))
+
+
+def _is_eps0(name: str, entry: dict) -> bool:
+    return _kind_of(name, entry) == "dielectric"
 
 
 def _markdown(out: dict) -> str:
     rows = []
     for name, e in out["variants"].items():
-        if _is_eps0(name, e):
+        if _kind_of(name, e) != KIND:
             continue
         fm = e.get("fold_mean_ewt25")
         fm_text = f"{_pct(fm[0])} [{_pct(fm[1])}, {_pct(fm[2])}]" if fm else "-"
@@ -386,7 +428,7 @@ def _markdown(out: dict) -> str:
         return "\n".join(
             f"| {name} | {v['members']} | {v['n']} | {_pct(v['ewt25'])} [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}]"
             f" | {v['fnorm']:.3f} | {_pct(v['anisotropic']['ewt25'])} (n={v['anisotropic']['n']}) |"
-            for name, v in t.items() if _is_eps0(name, v) == eps0
+            for name, v in t.items() if _kind_of(name, v) == ("dielectric" if eps0 else KIND)
         )
 
     trows = test_rows(False)
@@ -411,7 +453,7 @@ variant's finished fold models; "shipped" = the ε∞ ensemble shipped when the 
 | model | members | n | EwT25 | Fnorm | EwT25 anisotropic |
 | --- | --- | --- | --- | --- | --- |
 {trows}
-""" + _markdown_eps0(out, test_rows(True))
+""" + _markdown_eps0(out, test_rows(True)) + _markdown_elastic(out)
 
 
 def _markdown_eps0(out: dict, trows: str) -> str:
@@ -472,6 +514,100 @@ ensemble shipped when the report ran, {out.get("shipped_recipe_eps0", "fine-tune
 """
 
 
+def _ci(v: list | None, digits: int = 1, pct: bool = False) -> str:
+    """``mean [lo, hi]`` of a ``[mean, lo, hi]`` triple (``-`` when missing)."""
+    if not v:
+        return "-"
+    f = (lambda x: _pct(x)) if pct else (lambda x: f"{x:.{digits}f}")
+    return f"{f(v[0])} [{f(v[1])}, {f(v[2])}]"
+
+
+def _markdown_elastic(out: dict) -> str:
+    """The elastic section: out-of-fold EwT25, Fnorm and K/G VRH errors of each elastic recipe, its
+    committee's σ calibration, the fixed test split and the verdict of :data:`ELASTIC_RULE`."""
+    rows, cal_rows = [], []
+    for name, e in out["variants"].items():
+        if _kind_of(name, e) != "elastic":
+            continue
+        g = e["mp"]["all"]
+        walls = [f["wall_seconds"] for f in e["folds"]]
+        per_epoch = np.median([f["train_seconds"] / max(f["epochs_run"], 1) for f in e["folds"]])
+        loads = [f["load_average"][0] for f in e["folds"]]
+        rows.append(
+            f"| {name} | {len(e['folds'])} | {_ci(e.get('fold_mean_ewt25'), pct=True)} | {_cell(g)} "
+            f"| {g['fnorm']:.1f} | {_ci(e.get('fold_mean_fnorm'))} "
+            f"| {g['k_vrh_mae']:.1f} [{g['k_vrh_mae_ci95'][0]:.1f}, {g['k_vrh_mae_ci95'][1]:.1f}] | {_ci(e.get('fold_mean_k_vrh_mae'))} "
+            f"| {g['g_vrh_mae']:.1f} [{g['g_vrh_mae_ci95'][0]:.1f}, {g['g_vrh_mae_ci95'][1]:.1f}] | {_ci(e.get('fold_mean_g_vrh_mae'))} "
+            f"| {e['epochs']} | {per_epoch:.0f} | {np.median(walls) / 60:.1f} | {min(loads):.1f}–{max(loads):.1f} |")
+        c = e.get("committee_calibration")
+        if c:
+            cells = [f"{_pct(c[s]['within_1sigma'])} / {c[s]['spearman']:.2f} ({c[s]['n_crystals']})" if s in c else "-"
+                     for s in ("oof", "test")]
+            cal_rows.append(f"| {name} | {c['std_scale']:.3g} | {' | '.join(cells)} |")
+    if not rows:
+        return ""
+    first = next(e for n, e in out["variants"].items() if _kind_of(n, e) == "elastic")
+    arch = first.get("architecture", {})
+    tr = first.get("train", {})
+    arch_text = ", ".join(f"{k} {arch[k]}" for k in ("hidden_mul", "lmax", "num_equivariant_layers", "num_neighbors") if k in arch)
+    tests = {n: v for n, v in out.get("test_split", {}).items() if _kind_of(n, v) == "elastic"}
+    trows = "\n".join(
+        f"| {n} | {v['members']} | {v['n']} | {_cell(v)} | {v['fnorm']:.1f} | {v['k_vrh_mae']:.1f} "
+        f"[{v['k_vrh_mae_ci95'][0]:.1f}, {v['k_vrh_mae_ci95'][1]:.1f}] | {v['g_vrh_mae']:.1f} "
+        f"[{v['g_vrh_mae_ci95'][0]:.1f}, {v['g_vrh_mae_ci95'][1]:.1f}] |" for n, v in tests.items())
+    verdicts = []
+    for n, v in tests.items():
+        if "verdict" in v:
+            ok = v["verdict"]["checks"]
+            verdicts.append(f"- `{n}` against `elastic-finetuned`: " + ", ".join(f"{c} {'passes' if p else 'fails'}" for c, p in ok.items())
+                            + f" → **{'ship the committee' if v['verdict']['ship'] else 'keep the fine-tuned ensemble'}**.")
+    rule = ELASTIC_RULE
+    cal = ("\n".join(cal_rows) if cal_rows else
+           "| (not measured: run `scripts/ship_ensembles.py --kind elastic --committee --out runs/grouped_cv/<variant>/committee`) | | | |")
+    return f"""
+## Elastic grouped 5-fold cross-validation (chemical-system folds)
+
+Runs `benchmarks/grouped_cv.py run --kind elastic --variant mp --fold k --epochs N`, stored as `elastic-<variant>`:
+each fold trained **from scratch** (seed k, shipped architecture: {arch_text}; lr {tr.get('lr', '-')}, batch
+{tr.get('batch_size', '-')}, warm-up {tr.get('warmup_epochs', '-')} epochs, loss {tr.get('loss', '-')}) on the bundled non-test elastic rows
+outside grouped fold k (Materials Project labels only: no DFPT set for C), last weights kept, 2 folds at a time at
+1 CPU thread each, `nice -n 10`. Scored on the held-out fold: each row against its orientation candidate closest to
+the prediction. EwT25 in %, pooled with a 95 % bootstrap interval over crystals, and the fold mean with a t
+interval; Fnorm in GPa (6x6 IEEE Voigt); K_VRH / G_VRH mean absolute error in GPa (`gmtnet.scalars.vrh_moduli`)
+of the physically admissible prediction (`gmtnet.admissible.make_admissible`), pooled with a bootstrap interval and
+as a fold mean with a t interval; load = 1-minute load average when each fold ended.
+
+| variant | folds | EwT25 fold mean | EwT25 pooled | Fnorm pooled | Fnorm fold mean | K_VRH MAE pooled | K_VRH MAE fold mean | G_VRH MAE pooled | G_VRH MAE fold mean | epochs | s/epoch | minutes per fold | load |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+σ calibration of the committee (`scripts/ship_ensembles.py --kind elastic --committee`, σ = the five members'
+spread times the scale fitted on the out-of-fold crystals). Cells: share of components within ±1σ / Spearman
+correlation of the scalar uncertainty with the Frobenius error per crystal (crystals).
+
+| variant | σ scale | out-of-fold | test split |
+| --- | --- | --- | --- |
+{cal}
+
+Fixed test split, through the user's path (`gmtnet.predict.Predictor`: every member projected and made admissible,
+then averaged; EwT25 and Fnorm of that mean); "elastic-finetuned" = the ensemble shipped before issue 22 (fine-tuned
+copies of one network, `gmtnet/resources/weights/elastic` before the committee), "elastic-shipped" = the shipped
+ensemble when the report ran, if it is no longer that one:
+
+| model | members | n | EwT25 | Fnorm | K_VRH MAE | G_VRH MAE |
+| --- | --- | --- | --- | --- | --- | --- |
+{trows}
+
+Rule, fixed before any elastic fold finished (`ELASTIC_RULE` in `benchmarks/grouped_cv.py`): the fine-tuned recipe
+was not re-run on the grouped folds (no CPU time; and fine-tuning from the previously shipped single model, which
+trained on every non-test crystal, would leak the held-out folds in its favour), so the two are compared on the
+fixed test split, which no member of either saw. The committee ships if its EwT25 is at most
+{100 * rule['ewt25_drop_max']:.0f} points below, and its Fnorm, K_VRH MAE and G_VRH MAE at most {rule['fnorm_ratio_max']:.2f}×,
+{rule['k_vrh_mae_ratio_max']:.2f}× and {rule['g_vrh_mae_ratio_max']:.2f}× those of the fine-tuned ensemble.
+{chr(10).join(verdicts) if verdicts else "- (no five-fold committee graded yet)"}
+"""
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -482,7 +618,8 @@ def main(argv=None) -> int:
     r.add_argument("--lr", type=float, default=2e-3)
     r.add_argument("--loss", choices=("fnorm", "relative"), default="fnorm")
     r.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
-    r.add_argument("--kind", choices=KINDS, default=KIND, help="dielectric_electronic (ε∞, default) or dielectric (ε₀, variant mp only)")
+    r.add_argument("--kind", choices=KINDS, default=KIND,
+                   help="dielectric_electronic (ε∞, default), dielectric (ε₀) or elastic (C); the last two: variant mp only")
     sub.add_parser("report")
     sub.add_parser("markdown", help="re-render GROUPED_CV.md from grouped-cv.json without re-grading")
     args = parser.parse_args(argv)
