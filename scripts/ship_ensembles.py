@@ -624,6 +624,8 @@ def main(argv=None) -> None:
     ap.add_argument("--init-commit", default=None,
                     help="git commit whose gmtnet/resources/weights/KIND the members were fine-tuned from")
     ap.add_argument("--electronic", default=None, help="ε∞ ensemble to pair with ε₀ (default: the shipped one)")
+    ap.add_argument("--refresh-grouped-cv", action="store_true",
+                    help="with --card-only: re-read benchmarks/results/grouped-cv.json into the committee's ensemble.json first")
     ap.add_argument("--committee", action="store_true",
                     help="members are grouped-CV fold runs (one per fold): calibrate on their out-of-fold predictions")
     args = ap.parse_args(argv)
@@ -631,6 +633,12 @@ def main(argv=None) -> None:
     out_dir = Path(args.out or DEST / k.name)
     if args.card_only:
         meta = json.loads((out_dir / "ensemble.json").read_text())
+        if args.refresh_grouped_cv:
+            if meta.get("recipe") != "committee":
+                ap.error("--refresh-grouped-cv is for a committee's card")
+            # the committee may be assembled before `grouped_cv.py report` graded it: quote the report as it is now
+            meta["grouped_cv"] = _grouped_cv_summary(k.name)
+            (out_dir / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n")
         (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, load_dataset(k.name, include_flagged=False)))
         return
     if not args.members:
