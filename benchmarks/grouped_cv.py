@@ -155,10 +155,16 @@ def _shipped_recipe(kind: str = KIND) -> str:
 def _committee_calibration(vdir: Path) -> dict | None:
     """Out-of-fold and test-split σ calibration of a variant's committee, from the ``ensemble.json``
     that ``scripts/ship_ensembles.py --committee --out runs/grouped_cv/<variant>/committee`` wrote
+    (or the shipped one, when the committee was shipped without that copy)
     (σ = the committee's spread, scale fitted on the out-of-fold predictions), or ``None``."""
     path = vdir / "committee" / "ensemble.json"
-    if not path.is_file():
-        return None
+    if not path.is_file():  # shipped straight into the package: its ensemble.json, if built from these runs
+        from gmtnet.weights import shipped_model_dir
+
+        path = shipped_model_dir(run_kind(vdir.name)) / "ensemble.json"
+        meta = json.loads(path.read_text())
+        if meta.get("recipe") != "committee" or f"runs/grouped_cv/{vdir.name}/" not in meta.get("command", ""):
+            return None
     meta = json.loads(path.read_text())
     keep = ("within_1sigma", "spearman", "spearman_p", "n_crystals", "n_components")
     return {"std_scale": meta["std_scale"], "command": meta["command"],
