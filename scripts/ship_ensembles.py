@@ -444,7 +444,7 @@ def _committee_data_section(k, meta: dict, counts: dict) -> str:
   loss {tr.get('loss', 'fnorm')}, seed *k*) on the non-test rows of the other grouped folds; its last weights are kept, so no
   epoch or model is chosen on held-out data. **No member trained on a test crystal.** Member *k* is also the
   grouped-CV model of fold *k*: the committee is both the cross-validation estimate and the shipped ensemble.
-{scale_line}- Member commands, run from the repository root as `OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python <command>`
+{scale_line}- Member commands, run from the repository root as `OMP_NUM_THREADS=1 nice .venv/bin/python <command>` (lowered priority)
   (also in `member-k/config.json`):
 {chr(10).join(f'  - `{c}`' for c in meta['member_commands'])}
 - Wall time, 1 CPU thread each, on {meta['machine']} shared with other jobs:
@@ -668,7 +668,8 @@ def main(argv=None) -> None:
             "uncertainty_reference": "out-of-fold crystals",
             "member_folds": folds,
             "oof_metrics": {"all": _hits(oof["mean"], oof["true"], k.name),
-                            "anisotropic": _hits(oof["mean"][aniso], oof["true"][aniso], k.name)},
+                            # rank 2 only: no strongly anisotropic subset is defined for e or C
+                            **({"anisotropic": _hits(oof["mean"][aniso], oof["true"][aniso], k.name)} if aniso.any() else {})},
             "member_runs": _committee_runs(args.members),
             "grouped_cv": _grouped_cv_summary(k.name),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.system()})",
@@ -719,7 +720,8 @@ def main(argv=None) -> None:
                                       ("std_scale", "uncertainty_p95_val", "calibration", "test_warnings", "command", "member_commands")}
     if args.committee:
         aniso_test = anisotropic(test["true"], k.name)
-        metrics["ensemble"]["anisotropic"] = _hits(test["mean"][aniso_test], test["true"][aniso_test], k.name)
+        if aniso_test.any():
+            metrics["ensemble"]["anisotropic"] = _hits(test["mean"][aniso_test], test["true"][aniso_test], k.name)
 
     member_commands = [json.loads((Path(d) / "config.json").read_text()).get("command", "") for d in args.members]
     member_summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in args.members]
