@@ -50,13 +50,13 @@ PREFIXES = {KIND: "", "dielectric": EPS0_PREFIX, "elastic": ELASTIC_PREFIX}
 N_FOLDS = 5
 
 
-def run_name(kind: str, variant: str, loss: str = "fnorm") -> str:
+def run_name(kind: str, variant: str, loss: str = "fnorm", init_from: str | None = None) -> str:
     """Folder under ``runs/grouped_cv`` for a recipe; ε∞ runs keep their historical unprefixed names."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if kind != KIND and variant != "mp":
         raise ValueError(f"only the Materials Project set has {kind!r} labels: variant must be 'mp', not {variant!r}")
-    name = variant + ("-relative" if loss == "relative" else "")
+    name = variant + ("-relative" if loss == "relative" else "") + ("-finetuned" if init_from else "")
     return PREFIXES[kind] + name
 
 
@@ -72,17 +72,21 @@ def _eig(t):
     return np.linalg.eigvalsh(0.5 * (t + np.swapaxes(t, -1, -2)))
 
 
-def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr: float, kind: str = KIND) -> None:
+def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr: float, kind: str = KIND,
+             init_from: str | None = None, warmup_epochs: int | None = None) -> None:
     import torch
 
     from gmtnet.train import REPROJECTED, evaluate_examples, prepare_examples, train, union_frame, TrainConfig
     from gmtnet.models.network import load_model
 
     torch.set_num_threads(1)
-    name = run_name(kind, variant, loss)
+    name = run_name(kind, variant, loss, init_from)
     out = RUNS / name / f"fold-{fold}"
+    # --init-from: the fine-tuning recipe on the grouped folds; the starting weights may have seen the
+    # held-out fold (the previously shipped single model trained on every non-test crystal): leaky
+    extra = {} if warmup_epochs is None else {"warmup_epochs": warmup_epochs}
     cfg = TrainConfig(kind=kind, epochs=epochs, device="cpu", seed=fold, group_cv_fold=fold, add_dfpt=variant == "union",
-                      loss=loss, lr=lr, model_options=options)
+                      loss=loss, lr=lr, model_options=options, init_from=init_from, **extra)
     t0 = time.perf_counter()
     summary = train(cfg, out, progress=False, command=" ".join(sys.argv))
     wall = time.perf_counter() - t0
@@ -300,7 +304,7 @@ def _elastic_tests(member_dirs: list[Path] | None, previous: dict) -> dict:
         bad = [p.message for p in pred if not hasattr(p, "tensor")]
         if bad:
             raise RuntimeError(f"{len(bad)} test rows failed: {bad[:3]}")
-        return _grade_elastic(np.stack([p.tensor for p in pred]), cands, mask) | {"members": len(ens.models), "kind": "elastic"}
+        return _grade_elastic(np.stack([p.tensor for p in pred]), cands, mask) | {"members": len(ens), "kind": "elastic"}
 
     out = {}
     shipped = shipped_model_dir("elastic")
@@ -339,7 +343,7 @@ def report() -> dict:
         kind = run_kind(vdir.name)
         if kind == "elastic":
             out["variants"][vdir.name] = _elastic_entry(vdir, folds) | {"committee_calibration": _committee_calibration(vdir)}
-            if len(folds) == N_FOLDS:
+            if len(folds) == N_FOLDS and vdir.name == ELASTIC_PREFIX + "mp":  # the committee the rule judges
                 elastic_members = [f.parent for f in folds]
             continue
         labels = ("mp", "dfpt") if kind == KIND else ("mp",)  # ε₀: no DFPT labels
@@ -607,10 +611,11 @@ ensemble when the report ran, if it is no longer that one:
 | --- | --- | --- | --- | --- | --- | --- |
 {trows}
 
-Rule, fixed before any elastic fold finished (`ELASTIC_RULE` in `benchmarks/grouped_cv.py`): the fine-tuned recipe
-was not re-run on the grouped folds (no CPU time; and fine-tuning from the previously shipped single model, which
-trained on every non-test crystal, would leak the held-out folds in its favour), so the two are compared on the
-fixed test split, which no member of either saw. The committee ships if its EwT25 is at most
+Rule, fixed before any elastic fold finished (`ELASTIC_RULE` in `benchmarks/grouped_cv.py`): the two recipes are
+compared on the fixed test split, which no member of either saw. On the grouped folds the fine-tuned recipe is
+leaky: it starts from the previously shipped single model, which trained on every non-test crystal, held-out folds
+included (the `elastic-mp-finetuned` row, where present: `--init-from` that model, 10 epochs, lr 5e-4, last
+weights; shown for reference, not used by the rule). The committee ships if its EwT25 is at most
 {100 * rule['ewt25_drop_max']:.0f} points below, and its Fnorm, K_VRH MAE and G_VRH MAE at most {rule['fnorm_ratio_max']:.2f}×,
 {rule['k_vrh_mae_ratio_max']:.2f}× and {rule['g_vrh_mae_ratio_max']:.2f}× those of the fine-tuned ensemble.
 {chr(10).join(verdicts) if verdicts else "- (no five-fold committee graded yet)"}
@@ -627,6 +632,8 @@ def main(argv=None) -> int:
     r.add_argument("--lr", type=float, default=2e-3)
     r.add_argument("--loss", choices=("fnorm", "relative"), default="fnorm")
     r.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
+    r.add_argument("--init-from", default=None, help="start from these weights (stored as <variant>-finetuned; leaky if they saw the fold)")
+    r.add_argument("--warmup-epochs", type=int, default=None)
     r.add_argument("--kind", choices=KINDS, default=KIND,
                    help="dielectric_electronic (ε∞, default), dielectric (ε₀) or elastic (C); the last two: variant mp only")
     sub.add_parser("report")
@@ -635,10 +642,10 @@ def main(argv=None) -> int:
     if args.cmd == "run":
         options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
         try:
-            run_name(args.kind, args.variant, args.loss)
+            run_name(args.kind, args.variant, args.loss, args.init_from)
         except ValueError as exc:
             parser.error(str(exc))
-        run_fold(args.variant, args.fold, args.epochs, options, args.loss, args.lr, args.kind)
+        run_fold(args.variant, args.fold, args.epochs, options, args.loss, args.lr, args.kind, args.init_from, args.warmup_epochs)
     elif args.cmd == "markdown":
         out = json.loads((RESULTS / "grouped-cv.json").read_text())
         out["markdown"] = _markdown(out)
