@@ -33,6 +33,9 @@ def test_eps0_has_no_dfpt_labels_so_union_is_refused_by_name():
 def test_elastic_runs_are_prefixed():
     assert run_name("elastic", "mp") == "elastic-mp"
     assert run_kind("elastic-mp") == "elastic"
+    # the fine-tuning recipe on the same folds is kept apart from the from-scratch committee
+    assert run_name("elastic", "mp", init_from="weights/elastic") == "elastic-mp-finetuned"
+    assert run_kind("elastic-mp-finetuned") == "elastic"
 
 
 def _isotropic(k: float, g: float) -> np.ndarray:
