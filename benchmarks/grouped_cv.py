@@ -574,6 +574,14 @@ def _markdown_elastic(out: dict) -> str:
             ok = v["verdict"]["checks"]
             verdicts.append(f"- `{n}` against `elastic-finetuned`: " + ", ".join(f"{c} {'passes' if p else 'fails'}" for c, p in ok.items())
                             + f" → **{'ship the committee' if v['verdict']['ship'] else 'keep the fine-tuned ensemble'}**.")
+    # per fold, so that a variant with fewer finished folds is compared on the same held-out chemistry
+    elastic = {n: e for n, e in out["variants"].items() if _kind_of(n, e) == "elastic"}
+    per_fold = []
+    for fold in sorted({f["fold"] for e in elastic.values() for f in e["folds"]}):
+        for n, e in elastic.items():
+            g = next((f["mp"] for f in e["folds"] if f["fold"] == fold), None)
+            if g:
+                per_fold.append(f"| {fold} | {n} | {g['n']} | {_pct(g['ewt25'])} | {g['fnorm']:.1f} | {g['k_vrh_mae']:.1f} | {g['g_vrh_mae']:.1f} |")
     rule = ELASTIC_RULE
     cal = ("\n".join(cal_rows) if cal_rows else
            "| (not measured: run `scripts/ship_ensembles.py --kind elastic --committee --out runs/grouped_cv/<variant>/committee`) | | | |")
@@ -593,6 +601,12 @@ as a fold mean with a t interval; load = 1-minute load average when each fold en
 | variant | folds | EwT25 fold mean | EwT25 pooled | Fnorm pooled | Fnorm fold mean | K_VRH MAE pooled | K_VRH MAE fold mean | G_VRH MAE pooled | G_VRH MAE fold mean | epochs | s/epoch | minutes per fold | load |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(rows)}
+
+Per held-out fold (EwT25 %, Fnorm, K_VRH and G_VRH MAE in GPa):
+
+| fold | variant | n | EwT25 | Fnorm | K_VRH MAE | G_VRH MAE |
+| --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(per_fold)}
 
 σ calibration of the committee (`scripts/ship_ensembles.py --kind elastic --committee`, σ = the five members'
 spread times the scale fitted on the out-of-fold crystals). Cells: share of components within ±1σ / Spearman
