@@ -141,7 +141,8 @@ def _grouped_cv_summary(kind: str = "dielectric_electronic", path: Path = Path("
     if not path.is_file():
         return None
     doc = json.loads(path.read_text())
-    keep = ("fold_mean_ewt25", "mp", "dfpt", "epochs")
+    keep = ("fold_mean_ewt25", "mp", "dfpt", "epochs", "fold_mean_fnorm", "fold_mean_k_vrh_mae", "fold_mean_g_vrh_mae",
+            "committee_calibration", "train")
 
     def mine(v):
         return v.get("kind", "dielectric_electronic") == kind
@@ -274,10 +275,87 @@ the shipped ensemble on {scope}: Fnorm {ens['fnorm']:.4g}, EwT25 {_pct(ens['ewt2
 """
 
 
+def _elastic_grouped_cv_table(gcv: dict) -> str:
+    """Elastic grouped-CV table (``benchmarks/grouped_cv.py report``): out-of-fold EwT25, Fnorm and
+    K/G VRH errors, the test split through the Predictor, and the verdict of its pre-registered rule."""
+    def ci(v, pct=False):
+        if not v:
+            return "–"
+        f = _pct if pct else (lambda x: f"{x:.1f}")
+        return f"{f(v[0])} [{f(v[1])}, {f(v[2])}]"
+
+    rows = []
+    for name, v in gcv["variants"].items():
+        g = v["mp"]["all"]
+        rows.append(f"| {name} | {v.get('epochs', '–')} | {ci(v.get('fold_mean_ewt25'), True)} | {_pct(g['ewt25'])} "
+                    f"[{_pct(g['ewt25_ci95'][0])}, {_pct(g['ewt25_ci95'][1])}] (n = {g['n']}) | {g['fnorm']:.1f} "
+                    f"| {g['k_vrh_mae']:.1f} [{g['k_vrh_mae_ci95'][0]:.1f}, {g['k_vrh_mae_ci95'][1]:.1f}] | {ci(v.get('fold_mean_k_vrh_mae'))} "
+                    f"| {g['g_vrh_mae']:.1f} [{g['g_vrh_mae_ci95'][0]:.1f}, {g['g_vrh_mae_ci95'][1]:.1f}] | {ci(v.get('fold_mean_g_vrh_mae'))} |")
+    tests = [f"| {n} | {v['members']} | {v['n']} | {_pct(v['ewt25'])} [{_pct(v['ewt25_ci95'][0])}, {_pct(v['ewt25_ci95'][1])}] "
+             f"| {v['fnorm']:.1f} | {v['k_vrh_mae']:.1f} | {v['g_vrh_mae']:.1f} |" for n, v in gcv.get("test_split", {}).items()]
+    verdicts = [f"- `{n}`: " + ", ".join(f"{c} {'passes' if ok else 'fails'}" for c, ok in v["verdict"]["checks"].items())
+                + f" → {'ship the committee' if v['verdict']['ship'] else 'keep the fine-tuned ensemble'}."
+                for n, v in gcv.get("test_split", {}).items() if "verdict" in v]
+    return f"""Each fold's model trained **from scratch** on the non-test rows outside its grouped fold and scored on that
+fold (`benchmarks/grouped_cv.py report`, `benchmarks/results/GROUPED_CV.md`); last weights kept. EwT25 (%) pooled
+over the out-of-fold crystals with a 95 % bootstrap interval, and as the mean of the 5 folds with a t interval;
+Fnorm in GPa (6x6 IEEE Voigt); K_VRH and G_VRH mean absolute errors in GPa of the admissible prediction
+(`gmtnet.scalars.vrh_moduli`), pooled and as a fold mean.
+
+| recipe | epochs | EwT25, fold mean | EwT25, pooled | Fnorm | K_VRH MAE, pooled | K_VRH MAE, fold mean | G_VRH MAE, pooled | G_VRH MAE, fold mean |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Fixed test split through the user's path (`gmtnet.predict.Predictor`); "elastic-finetuned" = fine-tuned copies of one
+network (the ensemble shipped before issue 22), "elastic-shipped" = the shipped ensemble when the report ran, if it is
+no longer that one:
+
+| model | members | n | EwT25 | Fnorm | K_VRH MAE | G_VRH MAE |
+|---|---|---|---|---|---|---|
+{chr(10).join(tests)}
+
+Rule fixed before any fold finished (`ELASTIC_RULE`, `benchmarks/grouped_cv.py`): the committee replaces the
+fine-tuned ensemble if, on the test split, its EwT25 is at most 5 points lower and its Fnorm, K_VRH MAE and G_VRH
+MAE at most 1.10× higher. On the grouped folds the fine-tuned recipe is leaky (it starts from the previously
+shipped single model, which saw every non-test crystal): its row there, if any, is for reference only.
+{chr(10).join(verdicts)}
+"""
+
+
+def _domain_separation_section(kind: str, path: Path = Path("benchmarks/results/domain-separation.json")) -> str:
+    """Card section: do the warnings separate worse predictions (``benchmarks/domain_separation.py``)?"""
+    if not path.is_file():
+        return ""
+    e = json.loads(path.read_text())["kinds"].get(kind)
+    if not e:
+        return ""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("domain_separation", Path(__file__).resolve().parents[1] / "benchmarks" / "domain_separation.py")
+    ds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ds)
+
+    def alt(part):
+        sc = e[part]["scores"]
+        return (f"the calibrated uncertainty as a score: AUC {sc['unc'].get('auc_ewt25_failure', float('nan')):.2f} for EwT25 failure "
+                f"(σ/‖prediction‖: {sc['rel_unc'].get('auc_ewt25_failure', float('nan')):.2f})"
+                + (", inflated out of fold since four of the five members saw each crystal" if part == "oof" else ""))
+
+    return f"""## Do the warnings separate bad predictions?
+Measured by `benchmarks/domain_separation.py` (`benchmarks/results/DOMAIN_SEPARATION.md`); AUC = probability that a
+warned crystal's error exceeds an unwarned one's (0.5 = no information).
+- Out of fold ({e['oof']['n']} crystals, each predicted by the member that did not see its chemical system and warned
+  against that member's training crystals): {ds.verdict(e['oof'])}; {alt('oof')}.
+- Fixed test split ({e['test']['n']} crystals, the shipped ensemble's own warnings): {ds.verdict(e['test'])}; {alt('test')}.
+"""
+
+
 def _grouped_cv_table(gcv: dict | None) -> str:
     """Before/after grouped-CV table from ``meta['grouped_cv']`` (``grouped-cv.json``)."""
     if not gcv:
         return "(no `benchmarks/results/grouped-cv.json` when this card was written)\n"
+    if any(v.get("mp", {}).get("all", {}).get("k_vrh_mae") is not None for v in gcv["variants"].values()):
+        return _elastic_grouped_cv_table(gcv)
 
     def cell(g):
         return f"{_pct(g['ewt25'])} [{_pct(g['ewt25_ci95'][0])}, {_pct(g['ewt25_ci95'][1])}] (n = {g['n']})"
@@ -365,7 +443,7 @@ def _committee_data_section(k, meta: dict, counts: dict) -> str:
   loss {tr.get('loss', 'fnorm')}, seed *k*) on the non-test rows of the other grouped folds; its last weights are kept, so no
   epoch or model is chosen on held-out data. **No member trained on a test crystal.** Member *k* is also the
   grouped-CV model of fold *k*: the committee is both the cross-validation estimate and the shipped ensemble.
-{scale_line}- Member commands, run from the repository root as `OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python <command>`
+{scale_line}- Member commands, run from the repository root as `OMP_NUM_THREADS=1 nice .venv/bin/python <command>` (lowered priority)
   (also in `member-k/config.json`):
 {chr(10).join(f'  - `{c}`' for c in meta['member_commands'])}
 - Wall time, 1 CPU thread each, on {meta['machine']} shared with other jobs:
@@ -403,8 +481,8 @@ def _committee_calibration_section(k, meta: dict, rel: str, warn_line: str) -> s
   (target 60–76 %); Spearman **{ct['spearman']:.2f}** (p = {ct['spearman_p']:.1g}); mean uncertainty {ct['mean_uncertainty']:.4g} against mean
   error {ct['mean_error']:.4g} {unit}.
 - Reliability (nominal → observed share within the Gaussian interval), test split: {rel}.
-{prev_line}- Warnings: {warn_line} The domain counts every non-test crystal the members trained on, so the
-  out-of-fold crystals cannot test the domain warnings; only the test split does.
+{prev_line}- Warnings: {warn_line} The shipped domain counts every non-test crystal the members trained on; the
+  out-of-fold test of the warnings below uses each member's own training crystals instead.
 """
 
 
@@ -475,6 +553,11 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
 """
         limit_line = ("- The members share one starting point, so their spread under-states the error before calibration (the σ scale\n"
                       "  corrects the average, not every crystal).")
+        live = _grouped_cv_summary(k.name)
+        if live:  # grouped CV was run for this kind but its committee was not shipped: show it anyway
+            data_section += f"""
+## Grouped cross-validation (chemical-system folds): a committee, not shipped
+{_grouped_cv_table(live)}"""
     p95_ref = meta.get("uncertainty_reference", "validation crystals")
     aniso_test = ens.get("anisotropic")
     aniso_line = (f"\nStrongly anisotropic test crystals (largest/smallest DFT eigenvalue > {ANISOTROPY_RATIO:g}, n = {aniso_test['n']}): "
@@ -513,6 +596,7 @@ Strict, on the {uniq.get('n', 0)} rows whose orientation is unique: Fnorm {uniq.
 {_admissibility_and_speed(k.name)}
 
 {calib_section}
+{_domain_separation_section(k.name)}
 ## Training domain (for the warnings)
 {d['n_crystals']} training crystals, {len(d['element_counts'])} elements, {len(d['pairs'])} first-shell element pairs,
 at most {d['max_sites']} sites, {d['volume_per_atom'][0]:.1f}–{d['volume_per_atom'][1]:.1f} Å³ per atom.
@@ -537,6 +621,8 @@ def main(argv=None) -> None:
     ap.add_argument("--init-commit", default=None,
                     help="git commit whose gmtnet/resources/weights/KIND the members were fine-tuned from")
     ap.add_argument("--electronic", default=None, help="ε∞ ensemble to pair with ε₀ (default: the shipped one)")
+    ap.add_argument("--refresh-grouped-cv", action="store_true",
+                    help="with --card-only: re-read benchmarks/results/grouped-cv.json into the committee's ensemble.json first")
     ap.add_argument("--committee", action="store_true",
                     help="members are grouped-CV fold runs (one per fold): calibrate on their out-of-fold predictions")
     args = ap.parse_args(argv)
@@ -544,6 +630,12 @@ def main(argv=None) -> None:
     out_dir = Path(args.out or DEST / k.name)
     if args.card_only:
         meta = json.loads((out_dir / "ensemble.json").read_text())
+        if args.refresh_grouped_cv:
+            if meta.get("recipe") != "committee":
+                ap.error("--refresh-grouped-cv is for a committee's card")
+            # the committee may be assembled before `grouped_cv.py report` graded it: quote the report as it is now
+            meta["grouped_cv"] = _grouped_cv_summary(k.name)
+            (out_dir / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n")
         (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, load_dataset(k.name, include_flagged=False)))
         return
     if not args.members:
@@ -575,7 +667,8 @@ def main(argv=None) -> None:
             "uncertainty_reference": "out-of-fold crystals",
             "member_folds": folds,
             "oof_metrics": {"all": _hits(oof["mean"], oof["true"], k.name),
-                            "anisotropic": _hits(oof["mean"][aniso], oof["true"][aniso], k.name)},
+                            # rank 2 only: no strongly anisotropic subset is defined for e or C
+                            **({"anisotropic": _hits(oof["mean"][aniso], oof["true"][aniso], k.name)} if aniso.any() else {})},
             "member_runs": _committee_runs(args.members),
             "grouped_cv": _grouped_cv_summary(k.name),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.system()})",
@@ -626,7 +719,8 @@ def main(argv=None) -> None:
                                       ("std_scale", "uncertainty_p95_val", "calibration", "test_warnings", "command", "member_commands")}
     if args.committee:
         aniso_test = anisotropic(test["true"], k.name)
-        metrics["ensemble"]["anisotropic"] = _hits(test["mean"][aniso_test], test["true"][aniso_test], k.name)
+        if aniso_test.any():
+            metrics["ensemble"]["anisotropic"] = _hits(test["mean"][aniso_test], test["true"][aniso_test], k.name)
 
     member_commands = [json.loads((Path(d) / "config.json").read_text()).get("command", "") for d in args.members]
     member_summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in args.members]

@@ -106,3 +106,24 @@ def test_the_card_quotes_only_its_own_kinds_grouped_cv(tmp_path):
     assert "DFPT" not in table and "high ε" in table and "40 epochs" in table
     assert "| eps0-mp | 60.0 % [50.0 %, 70.0 %] |" in table
     assert "DFPT (PBE level)" in _grouped_cv_table(eps_inf)
+
+
+def test_the_elastic_card_table_shows_vrh_errors_and_the_rule_verdict(tmp_path):
+    from ship_ensembles import _grouped_cv_summary, _grouped_cv_table
+
+    path = _gcv_doc(tmp_path)
+    doc = json.loads(path.read_text())
+    g = {"n": 188, "ewt25": 0.7, "ewt25_ci95": [0.6, 0.8], "fnorm": 80.0, "k_vrh_mae": 15.0, "k_vrh_mae_ci95": [12.0, 18.0],
+         "g_vrh_mae": 16.0, "g_vrh_mae_ci95": [13.0, 19.0]}
+    doc["variants"]["elastic-mp"] = {"kind": "elastic", "epochs": 20, "fold_mean_ewt25": [0.6, 0.5, 0.7],
+                                     "fold_mean_k_vrh_mae": [15.0, 13.0, 17.0], "mp": {"all": g}}
+    verdict = {"rule": {}, "checks": {"ewt25": True, "fnorm": False, "k_vrh_mae": True, "g_vrh_mae": True}, "ship": False}
+    doc["test_split"] |= {"elastic-finetuned": {**g, "members": 5, "kind": "elastic"},
+                          "elastic-mp": {**g, "members": 5, "kind": "elastic", "verdict": verdict}}
+    path.write_text(json.dumps(doc))
+    el = _grouped_cv_summary("elastic", path)
+    assert list(el["variants"]) == ["elastic-mp"] and list(el["test_split"]) == ["elastic-finetuned", "elastic-mp"]
+    table = _grouped_cv_table(el)
+    assert "| elastic-mp | 20 | 60.0 % [50.0 %, 70.0 %] | 70.0 % [60.0 %, 80.0 %] (n = 188) | 80.0 | 15.0 [12.0, 18.0] | 15.0 [13.0, 17.0] |" in table
+    assert "fnorm fails" in table and "keep the fine-tuned ensemble" in table
+    assert "K_VRH" not in _grouped_cv_table(_grouped_cv_summary("dielectric", path))
