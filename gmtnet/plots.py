@@ -5,7 +5,7 @@ xx, yy, zz, yz, xz, xy) and its unit. Figures are kept light (default surface gr
 several fit in a Streamlit page. Plotly is imported on first use so that ``import gmtnet.plots``
 stays cheap for code that only needs the helpers.
 
-The polar cuts and the Voigt heatmaps are written as plain plotly specs and wrapped in a figure
+The polar cuts, the Voigt heatmaps and the parity plot are written as plain plotly specs and wrapped in a figure
 without plotly's property validation (:func:`_unvalidated_figure`): validation was ~90 % of their
 construction time (27 ms of 28 ms for a polar figure with an ensemble band), paid by the app server
 on every new tensor. The specs are the ones plotly's validated builders produced (the tests check
@@ -378,7 +378,6 @@ def parity_figure(
         Figure with a ``Scatter`` of the points (``name``) and a dashed diagonal named ``"y = x"``,
         equal axis ranges.
     """
-    go = _go()
     t = np.asarray(true, dtype=float).ravel()
     p = np.asarray(pred, dtype=float).ravel()
     if t.shape != p.shape:
@@ -394,18 +393,21 @@ def parity_figure(
     pad = 0.05 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad
     suffix = _unit_suffix(unit)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", line={"dash": "dash", "color": "grey"}, hoverinfo="skip"))
-    fig.add_trace(
-        go.Scatter(
-            x=t, y=p, mode="markers", name=name, text=None if labels is None else list(labels),
-            marker={"size": 6, "opacity": 0.7, "color": TRACE_COLORS[0]},
-            error_y=None if err is None else {"type": "data", "array": err, "thickness": 1, "width": 0,
-                                              "color": "rgba(31,119,180,0.35)"},
-            hovertemplate="%{text}<br>" * (labels is not None) + f"reference %{{x:.4g}}<br>predicted %{{y:.4g}} {unit}<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title={"text": f"reference{suffix}"}, range=[lo, hi])
-    fig.update_yaxes(title={"text": f"predicted{suffix}"}, range=[lo, hi], scaleanchor="x", scaleratio=1)
-    fig.update_layout(title={"text": title or "", "font": {"size": 14}}, height=height, margin={"l": 50, "r": 20, "t": 50, "b": 50})
-    return fig
+    points = {
+        "type": "scatter", "x": t, "y": p, "mode": "markers", "name": name,
+        "marker": {"size": 6, "opacity": 0.7, "color": TRACE_COLORS[0]},
+        "hovertemplate": "%{text}<br>" * (labels is not None) + f"reference %{{x:.4g}}<br>predicted %{{y:.4g}} {unit}<extra></extra>",
+    }
+    if labels is not None:
+        points["text"] = list(labels)
+    if err is not None:
+        points["error_y"] = {"type": "data", "array": err, "thickness": 1, "width": 0, "color": "rgba(31,119,180,0.35)"}
+    data = [{"type": "scatter", "x": [lo, hi], "y": [lo, hi], "mode": "lines", "name": "y = x",
+             "line": {"dash": "dash", "color": "grey"}, "hoverinfo": "skip"}, points]
+    layout = {
+        "xaxis": {"title": {"text": f"reference{suffix}"}, "range": [lo, hi]},
+        "yaxis": {"title": {"text": f"predicted{suffix}"}, "range": [lo, hi], "scaleanchor": "x", "scaleratio": 1},
+        "title": {"text": title or "", "font": {"size": 14}}, "height": height,
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 50},
+    }
+    return _unvalidated_figure(data, layout)

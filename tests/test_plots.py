@@ -101,9 +101,10 @@ def _as_json(fig) -> dict:
     return json.loads(pio.to_json(fig, validate=False))
 
 
-@pytest.mark.parametrize("case", ["polar_band", "polar_one_plane", "heatmap_masks", "heatmap_vasp", "difference"])
+@pytest.mark.parametrize("case", ["polar_band", "polar_one_plane", "heatmap_masks", "heatmap_vasp", "difference",
+                                  "parity_full", "parity_plain"])
 def test_unvalidated_figures_are_what_plotly_validation_gives(case):
-    """The polar cuts and heatmaps skip plotly's validation for speed: validating their spec must
+    """The polar cuts, heatmaps and parity plot skip plotly's validation for speed: validating their spec must
     leave every trace and layout property unchanged (a misspelt property, a colour scale name plotly
     would expand, or a wrong subplot id makes the two differ or raises)."""
     import plotly.graph_objects as go
@@ -120,6 +121,9 @@ def test_unvalidated_figures_are_what_plotly_validation_gives(case):
                                                      cons.voigt_equalities("ieee"), title="t"),
         "heatmap_vasp": lambda: plots.voigt_heatmap(to_voigt(c, "elastic", "vasp"), "elastic", order="vasp"),
         "difference": lambda: plots.difference_heatmap(1.1 * v, v, "piezoelectric"),
+        "parity_full": lambda: plots.parity_figure(v.ravel(), 1.1 * v.ravel(), labels=[f"c{i}" for i in range(v.size)],
+                                                   unit="C/m²", title="t", sigma=np.full(v.size, 0.1)),
+        "parity_plain": lambda: plots.parity_figure([1.0, 2.0], [1.1, 1.9]),
     }[case]()
     assert isinstance(fig, go.Figure)
     assert _as_json(go.Figure(fig.to_dict())) == _as_json(fig)
