@@ -165,8 +165,16 @@ def open_on_explore(sid: str) -> None:
     st.switch_page("pages/explore.py")
 
 
+def deferred(encode, view: pd.DataFrame):
+    """``encode(view)`` as a callable for ``st.download_button(data=...)``: Streamlit calls it only
+    when the button is clicked."""
+    return lambda: encode(view)
+
+
 def downloads(view: pd.DataFrame) -> None:
+    """CSV and Parquet of the shown rows, encoded only on a click: encoding them on every rerun (a
+    filter, a kind, a click in the table) was ~0.25 s of server CPU of each ~0.3 s Browse rerun."""
     c1, c2 = st.columns(2)
-    c1.download_button("Download CSV", to_csv_bytes(view), "gmtnet-browse.csv", "text/csv", key="b_csv")
-    c2.download_button("Download Parquet", to_parquet_bytes(view), "gmtnet-browse.parquet",
+    c1.download_button("Download CSV", deferred(to_csv_bytes, view), "gmtnet-browse.csv", "text/csv", key="b_csv")
+    c2.download_button("Download Parquet", deferred(to_parquet_bytes, view), "gmtnet-browse.parquet",
                        "application/vnd.apache.parquet", key="b_parquet")
