@@ -139,7 +139,7 @@ def table_and_open(view: pd.DataFrame, kind: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _scatter_figure(key: str, x: str, y: str, color: str | None, _rows: pd.DataFrame):
+def scatter_figure(key: str, x: str, y: str, color: str | None, _rows: pd.DataFrame):
     """The Browse scatter of ``_rows`` (identified by ``key``, a hash of its content), shared by
     every session; Streamlit only reads it (it serialises a copy)."""
     import plotly.express as px
@@ -164,7 +164,7 @@ def scatter(view: pd.DataFrame, numeric: list[str], kind: str) -> list[str]:
     # draw the same points again, and plotly express took ~50 ms per build (4 ms to hash).
     digest = hashlib.sha1(pd.util.hash_pandas_object(used, index=False).values.tobytes())
     digest.update(repr(list(used.columns)).encode())
-    fig = _scatter_figure(digest.hexdigest(), x, y, color, used)
+    fig = scatter_figure(digest.hexdigest(), x, y, color, used)
     event = st.plotly_chart(fig, key="b_scatter", on_select="rerun", selection_mode="points")
     points = event.selection.points if event is not None and event.selection else []
     return [p["customdata"][0] for p in points[:1] if p.get("customdata")]

@@ -237,7 +237,7 @@ def test_browse_scatter_is_built_once_per_content(table, monkeypatch):
 
     import app.browse as page_module
 
-    page_module._scatter_figure.clear()
+    page_module.scatter_figure.clear()
     builds = []
     real = px.scatter
     monkeypatch.setattr(px, "scatter", lambda *a, **k: builds.append(1) or real(*a, **k))
