@@ -5,7 +5,7 @@ xx, yy, zz, yz, xz, xy) and its unit. Figures are kept light (default surface gr
 several fit in a Streamlit page. Plotly is imported on first use so that ``import gmtnet.plots``
 stays cheap for code that only needs the helpers.
 
-The polar cuts, the Voigt heatmaps and the parity plot are written as plain plotly specs and wrapped in a figure
+The surfaces, polar cuts, Voigt heatmaps and the parity plot are written as plain plotly specs and wrapped in a figure
 without plotly's property validation (:func:`_unvalidated_figure`): validation was ~90 % of their
 construction time (27 ms of 28 ms for a polar figure with an ensemble band), paid by the app server
 on every new tensor. The specs are the ones plotly's validated builders produced (the tests check
@@ -137,9 +137,6 @@ def surface_figure(
         the same axis ranges, so shapes and colours compare directly. Axes are x, y, z of the
         structure frame, in the quantity's unit.
     """
-    from plotly.subplots import make_subplots
-
-    go = _go()
     q = get_quantity(quantity, kind)
     ts = _as_list(tensors)
     titles = list(titles) if titles is not None else [q.label] * len(ts)
@@ -148,36 +145,36 @@ def surface_figure(
     meshes = [surface_mesh(t, kind, quantity, n_theta, n_phi) for t in ts]
     cmin, cmax = shared_range([m[3] for m in meshes], q.signed)
     extent = max((float(np.nanmax(np.abs(m[3]))) for m in meshes if np.isfinite(m[3]).any()), default=1.0)
-    fig = make_subplots(rows=1, cols=len(ts), specs=[[{"type": "scene"}] * len(ts)], subplot_titles=titles)
+    layout = _subplots_layout("scene", tuple(titles))
+    scenes = _subplot_names("scene", len(ts))
+    data = []
     for i, (x, y, z, v) in enumerate(meshes):
-        fig.add_trace(
-            go.Surface(
-                # float32 halves the figure's JSON (plotly sends arrays as binary); ample for display.
-                x=x.astype(np.float32), y=y.astype(np.float32), z=z.astype(np.float32),
-                surfacecolor=v.astype(np.float32),
-                cmin=cmin, cmax=cmax,
-                colorscale=DIVERGING if q.signed else SEQUENTIAL,
-                showscale=i == len(ts) - 1,
-                colorbar={"title": {"text": f"{q.label}{_unit_suffix(q.unit)}", "side": "right"}},
-                name=titles[i],
-                # Hover shows the signed value (the radius is its magnitude); text is the portable
-                # way to carry it, surfacecolor is not a hover variable in every plotly.js.
-                text=np.vectorize(lambda a: f"{a:.4g} {q.unit}".strip())(v),
-                hovertemplate=f"%{{text}}<extra>{titles[i]}</extra>",
-            ),
-            row=1, col=i + 1,
-        )
+        data.append({
+            "type": "surface", "scene": scenes[i],
+            # float32 halves the figure's JSON (plotly sends arrays as binary); ample for display.
+            "x": x.astype(np.float32), "y": y.astype(np.float32), "z": z.astype(np.float32),
+            "surfacecolor": v.astype(np.float32),
+            "cmin": cmin, "cmax": cmax,
+            "colorscale": _colorscale(DIVERGING if q.signed else SEQUENTIAL),
+            "showscale": i == len(ts) - 1,
+            "colorbar": {"title": {"text": f"{q.label}{_unit_suffix(q.unit)}", "side": "right"}},
+            "name": titles[i],
+            # Hover shows the signed value (the radius is its magnitude); text is the portable
+            # way to carry it, surfacecolor is not a hover variable in every plotly.js.
+            "text": np.vectorize(lambda a: f"{a:.4g} {q.unit}".strip())(v),
+            "hovertemplate": f"%{{text}}<extra>{titles[i]}</extra>",
+        })
     axis = {"range": [-1.05 * extent, 1.05 * extent]}
     unit = _unit_suffix(q.unit)
-    scene = {
-        "xaxis": {**axis, "title": {"text": f"x{unit}"}},
-        "yaxis": {**axis, "title": {"text": f"y{unit}"}},
-        "zaxis": {**axis, "title": {"text": f"z{unit}"}},
-        "aspectmode": "cube",
-    }
-    fig.update_scenes(**scene)
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 40, "b": 0})
-    return fig
+    for scene in scenes:
+        layout[scene].update({
+            "xaxis": {**axis, "title": {"text": f"x{unit}"}},
+            "yaxis": {**axis, "title": {"text": f"y{unit}"}},
+            "zaxis": {**axis, "title": {"text": f"z{unit}"}},
+            "aspectmode": "cube",
+        })
+    layout.update(height=height, margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    return _unvalidated_figure(data, layout)
 
 
 def polar_figure(
