@@ -90,6 +90,27 @@ def figure(builder: str, arrays: list, *args, **kwargs):
 # --------------------------------------------------------------------------- finding a crystal
 
 
+#: The search filters. Streamlit drops the value of a widget that a run does not draw, so they are
+#: handed back while the search is closed. The picker and the table selection are not: reopening the
+#: search must not load their crystal again over one opened since.
+SEARCH_FILTER_KEYS = ("q_formula", "q_id", "q_elements", "q_mode", "q_sg", "q_system", "q_has")
+
+
+def search_expander(expanded: bool) -> None:
+    """"Find a bundled crystal", with :func:`search_panel` built only while the expander is open.
+
+    A closed expander's content would still run on every page: filtering and serialising the
+    3,893-row table cost ~0.04 s of server CPU per page opened by link (where the search is closed),
+    a fifth of such a page (``benchmarks/app_profile.py --links``). Opening it reruns the page."""
+    for k in SEARCH_FILTER_KEYS:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+    box = st.expander("Find a bundled crystal", expanded=expanded, key="x_search_open", on_change="rerun")
+    if box.open:
+        with box:
+            search_panel()
+
+
 def search_panel() -> None:
     """Search filters, the sortable result table (click a row to load it) and a picker."""
     cat = service.get_catalog()

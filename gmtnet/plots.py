@@ -4,10 +4,18 @@ Every figure states its frame (x, y, z are the structure's Cartesian axes), its 
 xx, yy, zz, yz, xz, xy) and its unit. Figures are kept light (default surface grid 60 x 120) so that
 several fit in a Streamlit page. Plotly is imported on first use so that ``import gmtnet.plots``
 stays cheap for code that only needs the helpers.
+
+The surfaces, polar cuts, Voigt heatmaps and the parity plot are written as plain plotly specs and wrapped in a figure
+without plotly's property validation (:func:`_unvalidated_figure`): validation was ~90 % of their
+construction time (27 ms of 28 ms for a polar figure with an ensemble band), paid by the app server
+on every new tensor. The specs are the ones plotly's validated builders produced (the tests check
+that validating them changes nothing), and the returned objects are ordinary ``go.Figure``s.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,6 +45,38 @@ def _go():
     import plotly.graph_objects as go
 
     return go
+
+
+def _unvalidated_figure(data: list[dict], layout: dict):
+    """``go.Figure`` from a plain spec without plotly's per-property validation (plotly's default
+    template is still applied). Only for specs this module writes: their validity is checked in
+    tests/test_plots.py by validating them and comparing."""
+    return _go().Figure({"data": data, "layout": layout}, _validate=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _subplots_layout(subplot_type: str, titles: tuple[str, ...]) -> dict:
+    """Layout of ``make_subplots(1, len(titles))`` with one ``subplot_type`` per column (domains and
+    title annotations), without the template; built once per shape (make_subplots alone took ~30 ms).
+    Callers get a deep copy."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(titles), specs=[[{"type": subplot_type}] * len(titles)],
+                        subplot_titles=list(titles))
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)
+    return copy.deepcopy(layout)
+
+
+@functools.lru_cache(maxsize=8)
+def _colorscale(name: str) -> tuple:
+    """A named plotly colour scale as the (position, colour) pairs plotly's validation expands it to."""
+    return tuple(tuple(pair) for pair in _go().Heatmap(colorscale=name).colorscale)
+
+
+def _subplot_names(subplot_type: str, n: int) -> list[str]:
+    """Plotly's subplot ids: ``polar``, ``polar2``, ... (the first has no number)."""
+    return [subplot_type if i == 0 else f"{subplot_type}{i + 1}" for i in range(n)]
 
 
 def _unit_suffix(unit: str) -> str:
@@ -97,9 +137,6 @@ def surface_figure(
         the same axis ranges, so shapes and colours compare directly. Axes are x, y, z of the
         structure frame, in the quantity's unit.
     """
-    from plotly.subplots import make_subplots
-
-    go = _go()
     q = get_quantity(quantity, kind)
     ts = _as_list(tensors)
     titles = list(titles) if titles is not None else [q.label] * len(ts)
@@ -108,36 +145,36 @@ def surface_figure(
     meshes = [surface_mesh(t, kind, quantity, n_theta, n_phi) for t in ts]
     cmin, cmax = shared_range([m[3] for m in meshes], q.signed)
     extent = max((float(np.nanmax(np.abs(m[3]))) for m in meshes if np.isfinite(m[3]).any()), default=1.0)
-    fig = make_subplots(rows=1, cols=len(ts), specs=[[{"type": "scene"}] * len(ts)], subplot_titles=titles)
+    layout = _subplots_layout("scene", tuple(titles))
+    scenes = _subplot_names("scene", len(ts))
+    data = []
     for i, (x, y, z, v) in enumerate(meshes):
-        fig.add_trace(
-            go.Surface(
-                # float32 halves the figure's JSON (plotly sends arrays as binary); ample for display.
-                x=x.astype(np.float32), y=y.astype(np.float32), z=z.astype(np.float32),
-                surfacecolor=v.astype(np.float32),
-                cmin=cmin, cmax=cmax,
-                colorscale=DIVERGING if q.signed else SEQUENTIAL,
-                showscale=i == len(ts) - 1,
-                colorbar={"title": {"text": f"{q.label}{_unit_suffix(q.unit)}", "side": "right"}},
-                name=titles[i],
-                # Hover shows the signed value (the radius is its magnitude); text is the portable
-                # way to carry it, surfacecolor is not a hover variable in every plotly.js.
-                text=np.vectorize(lambda a: f"{a:.4g} {q.unit}".strip())(v),
-                hovertemplate=f"%{{text}}<extra>{titles[i]}</extra>",
-            ),
-            row=1, col=i + 1,
-        )
+        data.append({
+            "type": "surface", "scene": scenes[i],
+            # float32 halves the figure's JSON (plotly sends arrays as binary); ample for display.
+            "x": x.astype(np.float32), "y": y.astype(np.float32), "z": z.astype(np.float32),
+            "surfacecolor": v.astype(np.float32),
+            "cmin": cmin, "cmax": cmax,
+            "colorscale": _colorscale(DIVERGING if q.signed else SEQUENTIAL),
+            "showscale": i == len(ts) - 1,
+            "colorbar": {"title": {"text": f"{q.label}{_unit_suffix(q.unit)}", "side": "right"}},
+            "name": titles[i],
+            # Hover shows the signed value (the radius is its magnitude); text is the portable
+            # way to carry it, surfacecolor is not a hover variable in every plotly.js.
+            "text": np.vectorize(lambda a: f"{a:.4g} {q.unit}".strip())(v),
+            "hovertemplate": f"%{{text}}<extra>{titles[i]}</extra>",
+        })
     axis = {"range": [-1.05 * extent, 1.05 * extent]}
     unit = _unit_suffix(q.unit)
-    scene = {
-        "xaxis": {**axis, "title": {"text": f"x{unit}"}},
-        "yaxis": {**axis, "title": {"text": f"y{unit}"}},
-        "zaxis": {**axis, "title": {"text": f"z{unit}"}},
-        "aspectmode": "cube",
-    }
-    fig.update_scenes(**scene)
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 40, "b": 0})
-    return fig
+    for scene in scenes:
+        layout[scene].update({
+            "xaxis": {**axis, "title": {"text": f"x{unit}"}},
+            "yaxis": {**axis, "title": {"text": f"y{unit}"}},
+            "zaxis": {**axis, "title": {"text": f"z{unit}"}},
+            "aspectmode": "cube",
+        })
+    layout.update(height=height, margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    return _unvalidated_figure(data, layout)
 
 
 def polar_figure(
@@ -167,9 +204,6 @@ def polar_figure(
         Figure with one polar subplot per plane; radius = |f(n)| in the quantity's unit (hover shows
         the signed value), one colour per tensor, shared legend.
     """
-    from plotly.subplots import make_subplots
-
-    go = _go()
     q = get_quantity(quantity, kind)
     ts = _as_list(tensors)
     default = ["prediction", "reference"] + [f"tensor {i + 1}" for i in range(2, len(ts))]
@@ -183,11 +217,10 @@ def polar_figure(
         if p not in PLANES:
             raise ValueError(f"unknown plane {p!r}; use one of {sorted(PLANES)}")
     radius = "|value|" if q.signed else "value"
-    fig = make_subplots(
-        rows=1, cols=len(planes), specs=[[{"type": "polar"}] * len(planes)],
-        subplot_titles=[f"{p} plane (angle from {p[0]} towards {p[1]})" for p in planes],
-    )
-    for j, p in enumerate(planes):
+    layout = _subplots_layout("polar", tuple(f"{p} plane (angle from {p[0]} towards {p[1]})" for p in planes))
+    subplots = _subplot_names("polar", len(planes))
+    data: list[dict] = []
+    for j, (p, subplot) in enumerate(zip(planes, subplots)):
         for i, (t, name, ms) in enumerate(zip(ts, names, bands)):
             angle, _, v = polar_cut(t, kind, quantity, p, n)
             color = TRACE_COLORS[i % len(TRACE_COLORS)]
@@ -195,30 +228,27 @@ def polar_figure(
                 sigma = np.stack([polar_cut(m, kind, quantity, p, n)[2] for m in ms]).std(axis=0, ddof=1) * std_scale
                 r = np.abs(v)
                 band = f"{name} ±1σ"
-                fig.add_trace(
-                    go.Scatterpolar(
-                        r=np.concatenate([r + sigma, np.maximum(r - sigma, 0)[::-1]]),
-                        theta=np.degrees(np.concatenate([angle, angle[::-1]])), mode="lines", fill="toself",
-                        fillcolor=_with_alpha(color, 0.18), line={"width": 0}, name=band, legendgroup=band,
-                        showlegend=j == 0, hoverinfo="skip",
-                    ),
-                    row=1, col=j + 1,
-                )
-            fig.add_trace(
-                go.Scatterpolar(
-                    r=np.abs(v), theta=np.degrees(angle), mode="lines", customdata=v,
-                    name=name, legendgroup=name, showlegend=j == 0,
-                    line={"color": color, "dash": "solid" if i == 0 else "dash"},
-                    hovertemplate=f"%{{theta:.0f}}°: %{{customdata:.4g}} {q.unit}<extra>{name}</extra>",
-                ),
-                row=1, col=j + 1,
-            )
-    fig.update_layout(
+                data.append({
+                    "type": "scatterpolar", "subplot": subplot,
+                    "r": np.concatenate([r + sigma, np.maximum(r - sigma, 0)[::-1]]),
+                    "theta": np.degrees(np.concatenate([angle, angle[::-1]])), "mode": "lines", "fill": "toself",
+                    "fillcolor": _with_alpha(color, 0.18), "line": {"width": 0}, "name": band, "legendgroup": band,
+                    "showlegend": j == 0, "hoverinfo": "skip",
+                })
+            data.append({
+                "type": "scatterpolar", "subplot": subplot,
+                "r": np.abs(v), "theta": np.degrees(angle), "mode": "lines", "customdata": v,
+                "name": name, "legendgroup": name, "showlegend": j == 0,
+                "line": {"color": color, "dash": "solid" if i == 0 else "dash"},
+                "hovertemplate": f"%{{theta:.0f}}°: %{{customdata:.4g}} {q.unit}<extra>{name}</extra>",
+            })
+    for subplot in subplots:
+        layout[subplot]["angularaxis"] = {"direction": "counterclockwise", "rotation": 0}
+    layout.update(
         height=height, title={"text": f"{q.label}, radius = {radius}{_unit_suffix(q.unit)}", "font": {"size": 14}},
         margin={"l": 30, "r": 30, "t": 80, "b": 30},
     )
-    fig.update_polars(angularaxis={"direction": "counterclockwise", "rotation": 0})
-    return fig
+    return _unvalidated_figure(data, layout)
 
 
 def _label_positions(kind: TensorKind, order: str) -> dict[str, list[tuple[int, int]]]:
@@ -256,7 +286,6 @@ def voigt_heatmap(
         Figure: a diverging heatmap centred on 0 (colour bar in the kind's unit), each cell showing
         its component name and value; rows/columns labelled with 1-based Voigt indices.
     """
-    go = _go()
     k = get_kind(kind)
     v = np.asarray(voigt, dtype=float)
     if v.shape != k.voigt_shape:
@@ -276,34 +305,30 @@ def voigt_heatmap(
     m = float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 0.0
     m = m or 1.0
     rows, cols = _axis_names(k, order)
-    fig = go.Figure(
-        go.Heatmap(
-            z=v, x=cols, y=rows, text=text, texttemplate="%{text}", textfont={"size": 10},
-            colorscale=DIVERGING, zmin=-m, zmax=m,
-            colorbar={"title": {"text": k.unit_label}}, hoverinfo="text", name=k.symbol,
-        )
-    )
+    data = [{
+        "type": "heatmap", "z": v, "x": cols, "y": rows, "text": text, "texttemplate": "%{text}",
+        "textfont": {"size": 10}, "colorscale": _colorscale(DIVERGING), "zmin": -m, "zmax": m,
+        "colorbar": {"title": {"text": k.unit_label}}, "hoverinfo": "text", "name": k.symbol,
+    }]
     if zero_mask is not None:
         zm = np.asarray(zero_mask, dtype=bool)
         if zm.shape != v.shape:
             raise ValueError(f"zero_mask must have shape {v.shape}, got {zm.shape}")
         ii, jj = np.nonzero(zm)
-        fig.add_trace(
-            go.Scatter(
-                x=[cols[j] for j in jj], y=[rows[i] for i in ii], mode="markers",
-                marker={"symbol": "x-thin", "size": 26, "line": {"width": 1.5, "color": FORBIDDEN_COLOR}},
-                name="forbidden by symmetry", hoverinfo="name", showlegend=True,
-            )
-        )
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", side="top")
+        data.append({
+            "type": "scatter", "x": [cols[j] for j in jj], "y": [rows[i] for i in ii], "mode": "markers",
+            "marker": {"symbol": "x-thin", "size": 26, "line": {"width": 1.5, "color": FORBIDDEN_COLOR}},
+            "name": "forbidden by symmetry", "hoverinfo": "name", "showlegend": True,
+        })
     frame = "Voigt order " + ("IEEE (xx, yy, zz, yz, xz, xy)" if order == "ieee" else "VASP (xx, yy, zz, xy, yz, xz)")
-    fig.update_layout(
-        title={"text": title or f"{k.symbol} ({k.unit_label}), {frame}", "font": {"size": 14}},
-        height=120 + 60 * v.shape[0], margin={"l": 40, "r": 20, "t": 90, "b": 20},
-        legend={"orientation": "h", "y": -0.05},
-    )
-    return fig
+    layout = {
+        "yaxis": {"autorange": "reversed", "type": "category"},
+        "xaxis": {"type": "category", "side": "top"},
+        "title": {"text": title or f"{k.symbol} ({k.unit_label}), {frame}", "font": {"size": 14}},
+        "height": 120 + 60 * v.shape[0], "margin": {"l": 40, "r": 20, "t": 90, "b": 20},
+        "legend": {"orientation": "h", "y": -0.05},
+    }
+    return _unvalidated_figure(data, layout)
 
 
 def _axis_names(k: TensorKind, order: str) -> tuple[list[str], list[str]]:
@@ -350,7 +375,6 @@ def parity_figure(
         Figure with a ``Scatter`` of the points (``name``) and a dashed diagonal named ``"y = x"``,
         equal axis ranges.
     """
-    go = _go()
     t = np.asarray(true, dtype=float).ravel()
     p = np.asarray(pred, dtype=float).ravel()
     if t.shape != p.shape:
@@ -366,18 +390,21 @@ def parity_figure(
     pad = 0.05 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad
     suffix = _unit_suffix(unit)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", line={"dash": "dash", "color": "grey"}, hoverinfo="skip"))
-    fig.add_trace(
-        go.Scatter(
-            x=t, y=p, mode="markers", name=name, text=None if labels is None else list(labels),
-            marker={"size": 6, "opacity": 0.7, "color": TRACE_COLORS[0]},
-            error_y=None if err is None else {"type": "data", "array": err, "thickness": 1, "width": 0,
-                                              "color": "rgba(31,119,180,0.35)"},
-            hovertemplate="%{text}<br>" * (labels is not None) + f"reference %{{x:.4g}}<br>predicted %{{y:.4g}} {unit}<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title={"text": f"reference{suffix}"}, range=[lo, hi])
-    fig.update_yaxes(title={"text": f"predicted{suffix}"}, range=[lo, hi], scaleanchor="x", scaleratio=1)
-    fig.update_layout(title={"text": title or "", "font": {"size": 14}}, height=height, margin={"l": 50, "r": 20, "t": 50, "b": 50})
-    return fig
+    points = {
+        "type": "scatter", "x": t, "y": p, "mode": "markers", "name": name,
+        "marker": {"size": 6, "opacity": 0.7, "color": TRACE_COLORS[0]},
+        "hovertemplate": "%{text}<br>" * (labels is not None) + f"reference %{{x:.4g}}<br>predicted %{{y:.4g}} {unit}<extra></extra>",
+    }
+    if labels is not None:
+        points["text"] = list(labels)
+    if err is not None:
+        points["error_y"] = {"type": "data", "array": err, "thickness": 1, "width": 0, "color": "rgba(31,119,180,0.35)"}
+    data = [{"type": "scatter", "x": [lo, hi], "y": [lo, hi], "mode": "lines", "name": "y = x",
+             "line": {"dash": "dash", "color": "grey"}, "hoverinfo": "skip"}, points]
+    layout = {
+        "xaxis": {"title": {"text": f"reference{suffix}"}, "range": [lo, hi]},
+        "yaxis": {"title": {"text": f"predicted{suffix}"}, "range": [lo, hi], "scaleanchor": "x", "scaleratio": 1},
+        "title": {"text": title or "", "font": {"size": 14}}, "height": height,
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 50},
+    }
+    return _unvalidated_figure(data, layout)

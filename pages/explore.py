@@ -11,8 +11,7 @@ st.title("GMTNet Explorer")
 st.caption("Symmetry-informed, O(3)-equivariant prediction of dielectric, piezoelectric and elastic tensors.")
 widgets.load_from_query()
 
-with st.expander("Find a bundled crystal", expanded=session.current() is None):
-    widgets.search_panel()
+widgets.search_expander(expanded=session.current() is None)
 with st.expander("Upload your own structure"):
     widgets.upload_panel()
 service.warm_predictor()

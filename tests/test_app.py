@@ -537,3 +537,35 @@ def test_kind_without_weights_is_a_typed_failure_on_every_page(without_elastic_w
     run_ok(at)
     assert any(e.startswith("No parity plot: no shipped weights for 'elastic'") for e in errors(at)), errors(at)
     assert any("No model card for elastic" in m.value for m in at.markdown)
+
+
+def test_search_is_built_only_while_open_and_keeps_its_filters():
+    """A page opened by link shows the crystal with the search closed and does not build the
+    search (its 3,893-row table was a fifth of such a page's server CPU); opening it builds it, and
+    closing it keeps the filters typed so far, not the picker's choice."""
+    at = page("explore")
+    at.query_params["material_id"] = "mp-2133"
+    run_ok(at)
+    assert at.session_state["x_search_open"] is False
+    keys = {w.key for w in [*at.selectbox, *at.text_input]}
+    assert not keys & {"q_pick", "q_formula"}
+    assert not any(" bundled crystals match" in c.value for c in at.caption)
+    at.session_state["x_search_open"] = True
+    run_ok(at)
+    at.text_input(key="q_formula").input("ZnO")
+    run_ok(at)
+    assert any(c.value.startswith("3 of") for c in at.caption)
+    at.selectbox(key="q_pick").select("mp-1986")
+    run_ok(at)
+    assert at.header[0].value.endswith("(mp-1986)")
+    at.session_state["x_search_open"] = False
+    run_ok(at)
+    assert "q_pick" not in {w.key for w in at.selectbox}
+    at.query_params["material_id"] = "mp-2229"
+    run_ok(at)
+    assert at.header[0].value == "ZnO (mp-2229)"
+    at.session_state["x_search_open"] = True
+    run_ok(at)
+    assert at.text_input(key="q_formula").value == "ZnO"
+    assert at.selectbox(key="q_pick").value == "—"
+    assert at.header[0].value == "ZnO (mp-2229)"  # the picker's earlier choice is not loaded again

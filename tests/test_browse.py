@@ -208,3 +208,54 @@ def test_browse_page_hides_likely_metals_until_asked(table):
     run_ok(at)
     shown = at.dataframe[0].value
     assert "Cu" in set(shown["formula"]) and shown.loc[shown["formula"] == "Cu", "likely_metal"].all()
+
+
+def test_browse_downloads_are_encoded_only_when_clicked(table, monkeypatch):
+    """CSV and Parquet of the shown rows are made on a click (a deferred download), not on every
+    rerun of the page; what the click gets is the shown rows."""
+    import app.browse as page_module
+
+    calls = []
+    for name in ("to_csv_bytes", "to_parquet_bytes"):
+        real = getattr(page_module, name)
+        monkeypatch.setattr(page_module, name, lambda view, real=real, name=name: calls.append(name) or real(view))
+    at = browse_page()
+    at.radio(key="b_kind").set_value("elastic")
+    run_ok(at)
+    assert len(at.get("download_button")) == 2
+    assert calls == []
+    shown = at.dataframe[0].value
+    csv = page_module.deferred(page_module.to_csv_bytes, shown)()
+    assert calls == ["to_csv_bytes"]
+    assert pd.read_csv(io.BytesIO(csv))["id"].tolist() == shown["id"].tolist()
+    assert len(pd.read_parquet(io.BytesIO(page_module.deferred(page_module.to_parquet_bytes, shown)()))) == len(shown)
+
+
+def test_browse_scatter_is_built_once_per_content(table, monkeypatch):
+    """The scatter is rebuilt when the shown rows or axes change, not on a rerun that draws the same
+    points (a click in the table or the picker); the figure keeps every shown row, id first in its
+    custom data (what a click on a point opens)."""
+    import plotly.express as px
+
+    import app.browse as page_module
+
+    page_module.scatter_figure.clear()
+    builds = []
+    real = px.scatter
+    monkeypatch.setattr(px, "scatter", lambda *a, **k: builds.append(1) or real(*a, **k))
+    at = browse_page()
+    at.radio(key="b_kind").set_value("elastic")
+    run_ok(at)
+    n = len(builds)
+    shown = at.dataframe[0].value
+    at.selectbox(key="b_choice").select(shown["id"].iloc[1])
+    run_ok(at)
+    assert len(builds) == n  # same rows, same axes: the cached figure
+    at.text_input(key="b_elements").input("O")
+    run_ok(at)
+    assert len(builds) == n + 1
+    import json
+
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    ids = [c[0] for trace in spec["data"] for c in trace["customdata"]]
+    assert sorted(ids) == sorted(at.dataframe[0].value["id"])

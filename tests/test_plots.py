@@ -91,3 +91,52 @@ def test_parity_figure_draws_sigma_as_error_bars():
     assert parity_figure([1.0], [1.0]).data[1].error_y.array is None
     with pytest.raises(ValueError, match="σ values"):
         parity_figure([1.0, 2.0], [1.0, 2.0], sigma=[0.1])
+
+
+def _as_json(fig) -> dict:
+    import json
+
+    import plotly.io as pio
+
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+@pytest.mark.parametrize("case", ["polar_band", "polar_one_plane", "heatmap_masks", "heatmap_vasp", "difference",
+                                  "parity_full", "parity_plain", "surface_pair", "surface_signed"])
+def test_unvalidated_figures_are_what_plotly_validation_gives(case):
+    """The surfaces, polar cuts, heatmaps and parity plot skip plotly's validation for speed: validating their spec must
+    leave every trace and layout property unchanged (a misspelt property, a colour scale name plotly
+    would expand, or a wrong subplot id makes the two differ or raises)."""
+    import plotly.graph_objects as go
+
+    c = cubic_c()
+    cons = symmetry_constraints(wurtzite_zno(), "piezoelectric")
+    v = to_voigt(cons.project(wurtzite_e()), "piezoelectric", "ieee")
+    members = np.stack([c * (1 + 0.01 * i) for i in range(5)])
+    fig = {
+        "polar_band": lambda: plots.polar_figure([c, 1.1 * c], "elastic", "young", n=37, members=[members, None],
+                                                 std_scale=1.3),
+        "polar_one_plane": lambda: plots.polar_figure(c, "elastic", "young", planes=("yz",), n=19),
+        "heatmap_masks": lambda: plots.voigt_heatmap(v, "piezoelectric", cons.voigt_zero_mask("ieee"),
+                                                     cons.voigt_equalities("ieee"), title="t"),
+        "heatmap_vasp": lambda: plots.voigt_heatmap(to_voigt(c, "elastic", "vasp"), "elastic", order="vasp"),
+        "difference": lambda: plots.difference_heatmap(1.1 * v, v, "piezoelectric"),
+        "parity_full": lambda: plots.parity_figure(v.ravel(), 1.1 * v.ravel(), labels=[f"c{i}" for i in range(v.size)],
+                                                   unit="C/m²", title="t", sigma=np.full(v.size, 0.1)),
+        "parity_plain": lambda: plots.parity_figure([1.0, 2.0], [1.1, 1.9]),
+        "surface_pair": lambda: plots.surface_figure([c, 1.2 * c], "elastic", "young", titles=["prediction", "DFT"],
+                                                     n_theta=7, n_phi=10),
+        "surface_signed": lambda: plots.surface_figure(wurtzite_e(), "piezoelectric", "longitudinal_piezo",
+                                                       n_theta=5, n_phi=8),
+    }[case]()
+    assert isinstance(fig, go.Figure)
+    assert _as_json(go.Figure(fig.to_dict())) == _as_json(fig)
+    # each trace sits in one of the layout's subplots, and every subplot is used
+    subplot = {"polar": ("polar", "subplot"), "surface": ("scene", "scene")}.get(case.split("_")[0])
+    if subplot is not None:
+        prefix, attr = subplot
+        in_layout = [k for k in fig.layout.to_plotly_json() if k.startswith(prefix)]
+        assert sorted(in_layout) == sorted({getattr(t, attr) for t in fig.data})
+    if case.startswith("polar"):
+        polars = [k for k in fig.layout.to_plotly_json() if k.startswith("polar")]
+        assert all(fig.layout[p].angularaxis.direction == "counterclockwise" for p in polars)
