@@ -37,7 +37,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
-    from benchmarks.grouped_cv import _grade_elastic
+    from benchmarks.grouped_cv import grade_elastic
     from gmtnet.data import label_candidates, load_dataset
     from gmtnet.kinds import get_kind
     from gmtnet.orientation import pad_candidates
@@ -64,8 +64,8 @@ def main(argv=None) -> None:
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
         "loadavg": os.getloadavg(),
         "n_validation_crystals": len(val),
-        "committee_out_of_fold": _grade_elastic(oof, cands, mask),
-        "previous_ensemble": _grade_elastic(prev, cands, mask),
+        "committee_out_of_fold": grade_elastic(oof, cands, mask),
+        "previous_ensemble": grade_elastic(prev, cands, mask),
         "note": "validation split; the previous members chose their best epoch on it (in its favour)",
     }
     Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")

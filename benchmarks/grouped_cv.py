@@ -196,7 +196,7 @@ ELASTIC_RULE = {"ewt25_drop_max": 0.05, "fnorm_ratio_max": 1.10, "k_vrh_mae_rati
 
 
 def elastic_verdict(committee: dict, shipped: dict, rule: dict = ELASTIC_RULE) -> dict:
-    """Apply :data:`ELASTIC_RULE` to two test-split gradings (:func:`_grade_elastic`); returns each
+    """Apply :data:`ELASTIC_RULE` to two test-split gradings (:func:`grade_elastic`); returns each
     criterion's pass/fail and ``ship`` (all passed)."""
     checks = {
         "ewt25": committee["ewt25"] >= shipped["ewt25"] - rule["ewt25_drop_max"],
@@ -207,7 +207,7 @@ def elastic_verdict(committee: dict, shipped: dict, rule: dict = ELASTIC_RULE) -
     return {"rule": dict(rule), "checks": checks, "ship": all(checks.values())}
 
 
-def _grade_elastic(pred, cands, mask) -> dict:
+def grade_elastic(pred, cands, mask) -> dict:
     """Elastic grading: each row against its candidate label closest to the prediction (IEEE-frame
     sources leave the orientation ambiguous). EwT25 (share, 95 % bootstrap interval) and Fnorm (GPa,
     6x6 IEEE Voigt) of ``pred`` as given; K_VRH and G_VRH mean absolute errors (GPa, 95 % bootstrap
@@ -247,14 +247,14 @@ def _t_interval(values) -> list[float] | None:
     return [float(v.mean()), float(v.mean() - half), float(v.mean() + half)]
 
 
-def _elastic_entry(vdir: Path, folds: list[Path]) -> dict:
+def elastic_entry(vdir: Path, folds: list[Path]) -> dict:
     """Pooled and per-fold out-of-fold grading of an elastic variant (Materials Project rows only)."""
     entry = {"kind": "elastic", "folds": []}
     pooled = {"pred": [], "cands": [], "mask": []}
     for f in folds:
         z = np.load(f)
         meta = json.loads((f.parent / "wall.json").read_text())
-        g = _grade_elastic(z["mp_pred"], z["mp_cands"], z["mp_mask"])
+        g = grade_elastic(z["mp_pred"], z["mp_cands"], z["mp_mask"])
         entry["folds"].append({"fold": int(f.parent.name.split("-")[1]), **meta, "mp": g})
         pooled["pred"].append(z["mp_pred"])
         pooled["cands"].append(z["mp_cands"])
@@ -262,7 +262,7 @@ def _elastic_entry(vdir: Path, folds: list[Path]) -> dict:
     k = max(c.shape[1] for c in pooled["cands"])  # folds may differ in the most candidates per row: pad
     cands = np.concatenate([np.concatenate([c, np.repeat(c[:, :1], k - c.shape[1], axis=1)], axis=1) for c in pooled["cands"]])
     mask = np.concatenate([np.concatenate([m, np.zeros((len(m), k - m.shape[1]), bool)], axis=1) for m in pooled["mask"]])
-    entry["mp"] = {"all": _grade_elastic(np.concatenate(pooled["pred"]), cands, mask)}
+    entry["mp"] = {"all": grade_elastic(np.concatenate(pooled["pred"]), cands, mask)}
     entry["per_fold_ewt25"] = [f["mp"]["ewt25"] for f in entry["folds"]]
     entry["epochs"] = entry["folds"][0]["epochs_run"]
     for key in ("ewt25", "fnorm", "k_vrh_mae", "g_vrh_mae"):
@@ -304,7 +304,7 @@ def _elastic_tests(member_dirs: list[Path] | None, previous: dict) -> dict:
         bad = [p.message for p in pred if not hasattr(p, "tensor")]
         if bad:
             raise RuntimeError(f"{len(bad)} test rows failed: {bad[:3]}")
-        return _grade_elastic(np.stack([p.tensor for p in pred]), cands, mask) | {"members": len(ens), "kind": "elastic"}
+        return grade_elastic(np.stack([p.tensor for p in pred]), cands, mask) | {"members": len(ens), "kind": "elastic"}
 
     out = {}
     shipped = shipped_model_dir("elastic")
@@ -342,7 +342,7 @@ def report() -> dict:
             continue
         kind = run_kind(vdir.name)
         if kind == "elastic":
-            out["variants"][vdir.name] = _elastic_entry(vdir, folds) | {"committee_calibration": _committee_calibration(vdir)}
+            out["variants"][vdir.name] = elastic_entry(vdir, folds) | {"committee_calibration": _committee_calibration(vdir)}
             if len(folds) == N_FOLDS and vdir.name == ELASTIC_PREFIX + "mp":  # the committee the rule judges
                 elastic_members = [f.parent for f in folds]
             continue

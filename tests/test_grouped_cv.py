@@ -10,7 +10,7 @@ import pytest
 from gmtnet.tensors import from_voigt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from grouped_cv import ELASTIC_RULE, _elastic_entry, _grade_elastic, elastic_verdict, run_kind, run_name  # noqa: E402
+from grouped_cv import ELASTIC_RULE, elastic_entry, elastic_verdict, grade_elastic, run_kind, run_name  # noqa: E402
 
 
 def test_eps_inf_runs_keep_their_names_and_eps0_runs_are_prefixed():
@@ -54,14 +54,14 @@ def test_elastic_grading_takes_the_closest_candidate_and_vrh_errors():
     far = true * 3  # a second candidate far from the prediction: must not be chosen
     cands = np.stack([np.stack([far[0], true[0]]), np.stack([true[1], true[1]])])
     mask = np.array([[True, True], [True, False]])
-    g = _grade_elastic(pred, cands, mask)
+    g = grade_elastic(pred, cands, mask)
     assert g["n"] == 2
     assert g["k_vrh_mae"] == pytest.approx(5.0)  # |110-100| and 0
     assert g["g_vrh_mae"] == pytest.approx(2.5)  # |45-50| and 0
     assert g["k_vrh_n"] == g["g_vrh_n"] == 2
     assert g["ewt25"] == pytest.approx(1.0)  # both within 25 % of the closest candidate
     # against the far candidate alone the first row would miss
-    assert _grade_elastic(pred, far[:, None], np.ones((2, 1), bool))["ewt25"] == pytest.approx(0.0)
+    assert grade_elastic(pred, far[:, None], np.ones((2, 1), bool))["ewt25"] == pytest.approx(0.0)
 
 
 def test_elastic_verdict_applies_each_margin():
@@ -88,7 +88,7 @@ def test_elastic_entry_pools_folds_with_different_candidate_counts(tmp_path):
         (d / "wall.json").write_text(json.dumps({"wall_seconds": 60.0, "train_seconds": 50.0, "epochs_run": 2,
                                                   "load_average": [1.0, 1.0, 1.0]}))
         (d / "config.json").write_text(json.dumps({"model": {"hidden_mul": 16}, "train": {"epochs": 2, "lr": 0.002}}))
-    e = _elastic_entry(vdir, sorted(vdir.glob("fold-*/oof.npz")))
+    e = elastic_entry(vdir, sorted(vdir.glob("fold-*/oof.npz")))
     assert e["mp"]["all"]["n"] == 8 and len(e["folds"]) == 2
     assert e["fold_mean_k_vrh_mae"][0] == pytest.approx(np.mean([f["mp"]["k_vrh_mae"] for f in e["folds"]]))
     assert e["fold_mean_ewt25"][1] <= e["fold_mean_ewt25"][0] <= e["fold_mean_ewt25"][2]
