@@ -89,7 +89,7 @@ def _closest(pred, frame, kind):
     return closest_candidates(pred, cands, mask, k)[0]
 
 
-def _category_flags(warnings) -> dict:
+def category_flags(warnings) -> dict:
     return {label: [any(key in w for w in ws) for ws in warnings] for key, label in CATEGORIES.items()}
 
 
@@ -213,7 +213,7 @@ def analyse(kind: str) -> dict | None:
     out = {k: info[k] for k in ("committee", "test_committee", "std_scale", "p95", "failed_rows", "seconds", "load_average")}
     for part, warn in (("oof", info["oof_warnings"]), ("test", info["test_warnings"])):
         rel = z[f"{part}_rel"]
-        cats = _category_flags(warn)
+        cats = category_flags(warn)
         domain_any = np.any([cats[c] for c in DOMAIN_CATEGORIES], axis=0)
         entry = {"n": int(len(rel)), "ewt25": float((rel < EWT).mean()), "median_rel": float(np.median(rel)),
                  "any_warning": separation(rel, [bool(w) for w in warn]),

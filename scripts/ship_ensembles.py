@@ -135,7 +135,7 @@ def _committee_runs(member_dirs) -> list[dict]:
     return out
 
 
-def _grouped_cv_summary(kind: str = "dielectric_electronic", path: Path = Path("benchmarks/results/grouped-cv.json")) -> dict | None:
+def grouped_cv_summary(kind: str = "dielectric_electronic", path: Path = Path("benchmarks/results/grouped-cv.json")) -> dict | None:
     """The grouped-CV figures of ``kind``'s recipes that the card quotes (``benchmarks/grouped_cv.py
     report``), or ``None``. Entries without a ``kind`` predate the ε₀ runs and are ε∞."""
     if not path.is_file():
@@ -350,7 +350,7 @@ warned crystal's error exceeds an unwarned one's (0.5 = no information).
 """
 
 
-def _grouped_cv_table(gcv: dict | None) -> str:
+def grouped_cv_table(gcv: dict | None) -> str:
     """Before/after grouped-CV table from ``meta['grouped_cv']`` (``grouped-cv.json``)."""
     if not gcv:
         return "(no `benchmarks/results/grouped-cv.json` when this card was written)\n"
@@ -451,7 +451,7 @@ def _committee_data_section(k, meta: dict, counts: dict) -> str:
 - Assembled, calibrated and measured by: `{meta['command']}` ({meta['build_seconds'] / 60:.1f} min).
 
 ## Grouped cross-validation (chemical-system folds), before and after
-{_grouped_cv_table(meta.get('grouped_cv'))}"""
+{grouped_cv_table(meta.get('grouped_cv'))}"""
 
 
 def _committee_calibration_section(k, meta: dict, rel: str, warn_line: str) -> str:
@@ -553,11 +553,11 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
 """
         limit_line = ("- The members share one starting point, so their spread under-states the error before calibration (the σ scale\n"
                       "  corrects the average, not every crystal).")
-        live = _grouped_cv_summary(k.name)
+        live = grouped_cv_summary(k.name)
         if live:  # grouped CV was run for this kind but its committee was not shipped: show it anyway
             data_section += f"""
 ## Grouped cross-validation (chemical-system folds): a committee, not shipped
-{_grouped_cv_table(live)}"""
+{grouped_cv_table(live)}"""
     p95_ref = meta.get("uncertainty_reference", "validation crystals")
     aniso_test = ens.get("anisotropic")
     aniso_line = (f"\nStrongly anisotropic test crystals (largest/smallest DFT eigenvalue > {ANISOTROPY_RATIO:g}, n = {aniso_test['n']}): "
@@ -634,7 +634,7 @@ def main(argv=None) -> None:
             if meta.get("recipe") != "committee":
                 ap.error("--refresh-grouped-cv is for a committee's card")
             # the committee may be assembled before `grouped_cv.py report` graded it: quote the report as it is now
-            meta["grouped_cv"] = _grouped_cv_summary(k.name)
+            meta["grouped_cv"] = grouped_cv_summary(k.name)
             (out_dir / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n")
         (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, load_dataset(k.name, include_flagged=False)))
         return
@@ -670,7 +670,7 @@ def main(argv=None) -> None:
                             # rank 2 only: no strongly anisotropic subset is defined for e or C
                             **({"anisotropic": _hits(oof["mean"][aniso], oof["true"][aniso], k.name)} if aniso.any() else {})},
             "member_runs": _committee_runs(args.members),
-            "grouped_cv": _grouped_cv_summary(k.name),
+            "grouped_cv": grouped_cv_summary(k.name),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores ({platform.system()})",
         }
         # the members trained on every non-test row of their data (the DFPT rows too, if added)

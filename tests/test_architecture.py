@@ -42,9 +42,11 @@ PACKAGE = "gmtnet"
 #: files at the root.
 CHECKED_TREES = ("gmtnet", "app", "pages", "benchmarks", "research", "scripts", "tests", "notebooks")
 CHECKED_FILES = ("streamlit_app.py",)
-#: Top-level names of first-party imports: the trees, and the test modules that tests import by bare
-#: name (pytest puts tests/ on sys.path: ``from helpers import ...``).
-FIRST_PARTY = frozenset(CHECKED_TREES) | {p.stem for p in (ROOT / "tests").glob("*.py")}
+#: Directories whose scripts tests import by bare name (pytest puts tests/ on sys.path: ``from helpers
+#: import ...``; tests of benchmarks and scripts insert those folders: ``from grouped_cv import ...``).
+BARE_NAME_DIRS = ("tests", "benchmarks", "scripts")
+#: Top-level names of first-party imports: the trees and the bare-name modules.
+FIRST_PARTY = frozenset(CHECKED_TREES) | {p.stem for d in BARE_NAME_DIRS for p in (ROOT / d).glob("*.py")}
 
 
 def module_name(path: Path) -> str:
@@ -175,7 +177,7 @@ def is_private(name: str) -> bool:
 def first_party_modules() -> set[str]:
     """Dotted names of the checked modules, test modules also by their bare name (``helpers``)."""
     names = {module_name(p) for p in checked_files()}
-    return names | {n.removeprefix("tests.") for n in names if n.startswith("tests.") and n.count(".") == 1}
+    return names | {n.split(".", 1)[1] for n in names if n.split(".")[0] in BARE_NAME_DIRS and n.count(".") == 1}
 
 
 def private_uses(path: Path, modules: set[str]) -> Iterator[str]:

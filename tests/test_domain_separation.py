@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from domain_separation import _category_flags, score_quality, separation, verdict  # noqa: E402
+from domain_separation import category_flags, score_quality, separation, verdict  # noqa: E402
 
 
 def test_a_flag_on_the_worst_crystals_separates_and_a_random_one_does_not():
@@ -38,7 +38,7 @@ def test_continuous_score_auc_counts_ewt25_failures():
 
 
 def test_warning_categories_by_their_opening_words():
-    flags = _category_flags([["Bonds no training crystal has: Si-O."], [], ["Likely a metal: x.", "Rare in training (number of training crystals): Np (2)."]])
+    flags = category_flags([["Bonds no training crystal has: Si-O."], [], ["Likely a metal: x.", "Rare in training (number of training crystals): Np (2)."]])
     assert flags["unseen bond"] == [True, False, False]
     assert flags["likely metal"] == [False, False, True] and flags["rare element"] == [False, False, True]
     assert not any(flags["unseen element"])

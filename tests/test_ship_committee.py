@@ -95,21 +95,21 @@ def _gcv_doc(tmp_path):
 
 
 def test_the_card_quotes_only_its_own_kinds_grouped_cv(tmp_path):
-    from ship_ensembles import _grouped_cv_summary, _grouped_cv_table
+    from ship_ensembles import grouped_cv_summary, grouped_cv_table
 
     path = _gcv_doc(tmp_path)
-    eps_inf, eps0 = _grouped_cv_summary("dielectric_electronic", path), _grouped_cv_summary("dielectric", path)
+    eps_inf, eps0 = grouped_cv_summary("dielectric_electronic", path), grouped_cv_summary("dielectric", path)
     assert list(eps_inf["variants"]) == ["union"] and list(eps_inf["test_split"]) == ["shipped"]
     assert list(eps0["variants"]) == ["eps0-mp"] and list(eps0["test_split"]) == ["eps0-shipped", "eps0-mp"]
-    assert _grouped_cv_summary("elastic", path) is None
-    table = _grouped_cv_table(eps0)
+    assert grouped_cv_summary("elastic", path) is None
+    table = grouped_cv_table(eps0)
     assert "DFPT" not in table and "high ε" in table and "40 epochs" in table
     assert "| eps0-mp | 60.0 % [50.0 %, 70.0 %] |" in table
-    assert "DFPT (PBE level)" in _grouped_cv_table(eps_inf)
+    assert "DFPT (PBE level)" in grouped_cv_table(eps_inf)
 
 
 def test_the_elastic_card_table_shows_vrh_errors_and_the_rule_verdict(tmp_path):
-    from ship_ensembles import _grouped_cv_summary, _grouped_cv_table
+    from ship_ensembles import grouped_cv_summary, grouped_cv_table
 
     path = _gcv_doc(tmp_path)
     doc = json.loads(path.read_text())
@@ -121,9 +121,9 @@ def test_the_elastic_card_table_shows_vrh_errors_and_the_rule_verdict(tmp_path):
     doc["test_split"] |= {"elastic-finetuned": {**g, "members": 5, "kind": "elastic"},
                           "elastic-mp": {**g, "members": 5, "kind": "elastic", "verdict": verdict}}
     path.write_text(json.dumps(doc))
-    el = _grouped_cv_summary("elastic", path)
+    el = grouped_cv_summary("elastic", path)
     assert list(el["variants"]) == ["elastic-mp"] and list(el["test_split"]) == ["elastic-finetuned", "elastic-mp"]
-    table = _grouped_cv_table(el)
+    table = grouped_cv_table(el)
     assert "| elastic-mp | 20 | 60.0 % [50.0 %, 70.0 %] | 70.0 % [60.0 %, 80.0 %] (n = 188) | 80.0 | 15.0 [12.0, 18.0] | 15.0 [13.0, 17.0] |" in table
     assert "fnorm fails" in table and "keep the fine-tuned ensemble" in table
-    assert "K_VRH" not in _grouped_cv_table(_grouped_cv_summary("dielectric", path))
+    assert "K_VRH" not in grouped_cv_table(grouped_cv_summary("dielectric", path))
