@@ -198,6 +198,16 @@ def cache_force_constants(args) -> None:
         np.savez(out, k=k, volume=float(atoms.get_volume()))
 
 
+def out_of_fold(prediction, ensemble, split: str, fold: int) -> np.ndarray | None:
+    """A committee's tensor for a crystal that no member used for it: the member whose run held out the
+    crystal's grouped ``fold`` (``ensemble.json`` ``member_folds``; member k ↔ fold k when absent), the
+    committee mean on the test split (no member saw it), None when every member trained on it."""
+    if split == "test":
+        return prediction.tensor
+    folds = [int(f) for f in ensemble.meta.get("member_folds") or range(len(ensemble.members))]
+    return prediction.members[folds.index(int(fold))] if int(fold) in folds else None
+
+
 def predicted_z(args) -> None:
     """ε_ion with the shipped Born-charge committee's Z*, out of fold, beside DFT and formal Z*.
 
@@ -218,20 +228,15 @@ def predicted_z(args) -> None:
     diel = load_dataset("dielectric").set_index("material_id")
     predictor = Predictor.load([ionic.BORN_KIND, "dielectric", "dielectric_electronic"], device="cpu")
     born = predictor.models[ionic.BORN_KIND]
-    born_folds = born.meta.get("member_folds") or list(range(len(born.members)))
-    member_of = {int(f): i for i, f in enumerate(born_folds)}
     picked, eps_pred, eps_dft, eps_formal, d_ref, eps0_ref, epsinf_net, eps0_net = [], [], [], [], [], [], [], []
     for mid, r in ok.items():
         f = cache / f"{mid}.npz"
         if not f.exists() or mid not in dfpt.index:
             continue
-        fold = int(dfpt.loc[mid, "group_fold"])
-        test = dfpt.loc[mid, "split"] == "test"
-        if not test and fold not in member_of:
-            continue  # every member trained on this crystal
         row = diel.loc[mid]
-        pz = predictor.predict(row["structure"], ionic.BORN_KIND)
-        z = pz.tensor if test else pz.members[member_of[fold]]
+        z = out_of_fold(predictor.predict(row["structure"], ionic.BORN_KIND), born, dfpt.loc[mid, "split"], dfpt.loc[mid, "group_fold"])
+        if z is None:
+            continue  # every member trained on this crystal
         kv = np.load(f)
         sym_eps = np.asarray(r["eps_dft"]).reshape(3, 3)  # projected with the point group in ``run``
         eps = ionic.ionic_dielectric(z, kv["k"], float(kv["volume"]))
@@ -242,14 +247,9 @@ def predicted_z(args) -> None:
         eps_formal.append(np.asarray(r["eps_formal"]).reshape(3, 3) if "eps_formal" in r else np.full((3, 3), np.nan))
         d_ref.append(np.asarray(row["tensor"]) - np.asarray(row["tensor_electronic"]))
         eps0_ref.append(np.asarray(row["tensor"]))
-        ens = predictor.models["dielectric_electronic"]
-        pe = predictor.predict(row["structure"], "dielectric_electronic")
-        mof = {int(x): i for i, x in enumerate(ens.meta["member_folds"])}
-        epsinf_net.append(pe.tensor if row["split"] == "test" else pe.members[mof[int(row["group_fold"])]])
-        ens0 = predictor.models["dielectric"]
-        p0 = predictor.predict(row["structure"], "dielectric")
-        mof0 = {int(x): i for i, x in enumerate(ens0.meta["member_folds"])}
-        eps0_net.append(p0.tensor if row["split"] == "test" else p0.members[mof0[int(row["group_fold"])]])
+        for kind, out in (("dielectric_electronic", epsinf_net), ("dielectric", eps0_net)):
+            pred = predictor.predict(row["structure"], kind)
+            out.append(out_of_fold(pred, predictor.models[kind], row["split"], row["group_fold"]))
     eps_pred, eps_dft, eps_formal = np.array(eps_pred), np.array(eps_dft), np.array(eps_formal)
     d_ref, eps0_ref, epsinf_net, eps0_net = np.array(d_ref), np.array(eps0_ref), np.array(epsinf_net), np.array(eps0_net)
     has_formal = ~np.isnan(eps_formal).any(axis=(1, 2))
@@ -258,7 +258,7 @@ def predicted_z(args) -> None:
         "n": len(picked),
         "n_formal": int(has_formal.sum()),
         "born_members": len(born.members),
-        "born_member_folds": born_folds,
+        "born_member_folds": born.meta.get("member_folds") or list(range(len(born.members))),
         "eps0_minus_epsinf_EwT25": {
             "predicted_Z": ewt(eps_pred, d_ref, "dielectric", 0.25),
             "dft_Z": ewt(eps_dft, d_ref, "dielectric", 0.25),
@@ -365,13 +365,9 @@ def network_vs_physics(ok: list[dict], diel) -> dict:
     predictor = Predictor.load(["dielectric", "dielectric_electronic"], device="cpu")
     out = {}
     for kind in ("dielectric", "dielectric_electronic"):
-        ens = predictor.models[kind]
-        member_of = {f: i for i, f in enumerate(ens.meta["member_folds"])}
         preds = predictor.predict_many(list(rows["structure"]), kind)
-        out[kind] = np.stack([
-            p.tensor if split == "test" else p.members[member_of[int(fold)]]
-            for p, split, fold in zip(preds, rows["split"], rows["group_fold"], strict=True)
-        ])
+        out[kind] = np.stack([out_of_fold(p, predictor.models[kind], split, fold)
+                              for p, split, fold in zip(preds, rows["split"], rows["group_fold"], strict=True)])
     d_ref = np.stack([np.asarray(t) - np.asarray(te) for t, te in zip(rows["tensor"], rows["tensor_electronic"], strict=True)])
     d_net = out["dielectric"] - out["dielectric_electronic"]
     d_phys = np.stack([eps_ion[m] for m in ids])

@@ -5,6 +5,10 @@ Import from test modules as ``from helpers import ...`` (pytest puts ``tests/`` 
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -186,3 +190,37 @@ def register_with_random_weights(make_kind: Callable, root, members: int = 2, **
     finally:
         unregister_kind(kind)
     return register_kind(make_kind(weights))
+
+
+# --------------------------------------------------------------------------- app pages
+
+
+@contextmanager
+def explore_bundled_zno(kind: str) -> Iterator:
+    """Explore under Streamlit's AppTest on the bundled wurtzite ZnO (mp-2133) with ``kind`` chosen,
+    after checking the page ran without an exception or an error message.
+
+    AppTest runs the page as ``__main__``; the real one is put back afterwards (Dask's Nanny in
+    test_screen needs it).
+    """
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    if str(root) not in sys.path:  # `streamlit run` puts the app's folder on sys.path; AppTest does not
+        sys.path.insert(0, str(root))
+    main_module = sys.modules.get("__main__")
+    try:
+        at = AppTest.from_file(str(root / "pages" / "explore.py"), default_timeout=300)
+        at.run()
+        at.text_input(key="q_formula").input("ZnO")
+        at.run()
+        at.selectbox(key="q_pick").select("mp-2133")
+        at.run()
+        at.radio(key="x_kind").set_value(kind)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not [e.value for e in at.error]
+        yield at
+    finally:
+        if main_module is not None:
+            sys.modules["__main__"] = main_module

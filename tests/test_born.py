@@ -23,7 +23,7 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 import torch
-from helpers import random_orthogonal, rocksalt_nacl, transform_structure, wurtzite_zno
+from helpers import explore_bundled_zno, random_orthogonal, rocksalt_nacl, transform_structure, wurtzite_zno
 from pymatgen.core import Lattice, Structure
 
 from gmtnet.kinds import KINDS, get_kind
@@ -153,26 +153,7 @@ def test_cli_predict_prints_the_per_site_table(tmp_path):
 
 
 def test_explore_shows_the_born_table_per_site():
-    import sys
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    root = Path(__file__).resolve().parent.parent
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    main_module = sys.modules.get("__main__")
-    try:
-        at = AppTest.from_file(str(root / "pages" / "explore.py"), default_timeout=300)
-        at.run()
-        at.text_input(key="q_formula").input("ZnO")
-        at.run()
-        at.selectbox(key="q_pick").select("mp-2133")
-        at.run()
-        at.radio(key="x_kind").set_value("born")
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert not [e.value for e in at.error]
+    with explore_bundled_zno("born") as at:
         tables = [df.value for df in at.dataframe if "site_symmetry" in getattr(df.value, "columns", [])]
         assert len(tables) == 1
         sites = tables[0]
@@ -180,9 +161,6 @@ def test_explore_shows_the_born_table_per_site():
         assert set(sites["wyckoff"]) == {"b"}
         zn = sites[sites["element"] == "Zn"].iloc[0]
         assert zn["T11"] > 0 and zn["T33"] > 0  # the cation's charge is positive
-    finally:
-        if main_module is not None:
-            sys.modules["__main__"] = main_module
 
 
 def test_per_atom_training_runs_through_the_one_loop(tmp_path):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import perovskite_srtio3, register_with_random_weights, rocksalt_nacl, wurtzite_zno
+from helpers import explore_bundled_zno, perovskite_srtio3, register_with_random_weights, rocksalt_nacl, wurtzite_zno
 from test_model import SMALL
 
 from gmtnet.kinds import TensorKind, get_kind, unregister_kind
@@ -142,23 +142,7 @@ def test_surfaces_are_drawn_one_site_at_a_time(atom_kind, predictor):
 
 
 def test_explore_shows_a_table_per_site(atom_kind):
-    from streamlit.testing.v1 import AppTest
-
-    root = Path(__file__).resolve().parent.parent
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    main_module = sys.modules.get("__main__")
-    try:
-        at = AppTest.from_file(str(root / "pages" / "explore.py"), default_timeout=300)
-        at.run()
-        at.text_input(key="q_formula").input("ZnO")
-        at.run()
-        at.selectbox(key="q_pick").select("mp-2133")
-        at.run()
-        at.radio(key="x_kind").set_value(NAME)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert not [e.value for e in at.error]
+    with explore_bundled_zno(NAME) as at:
         tables = [df.value for df in at.dataframe if "site_symmetry" in getattr(df.value, "columns", [])]
         assert len(tables) == 1
         sites = tables[0]
@@ -172,9 +156,6 @@ def test_explore_shows_a_table_per_site(atom_kind):
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         assert len(at.get("plotly_chart")) == 1
-    finally:
-        if main_module is not None:
-            sys.modules["__main__"] = main_module
 
 
 def test_whatif_shows_site_tables_and_exports(atom_kind):

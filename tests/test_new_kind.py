@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import register_with_random_weights, rocksalt_nacl, triclinic_cell, wurtzite_zno
+from helpers import explore_bundled_zno, register_with_random_weights, rocksalt_nacl, triclinic_cell, wurtzite_zno
 from test_model import SMALL
 
 from gmtnet import kinds
@@ -180,26 +180,8 @@ def test_registered_without_weights_is_missing(new_kind, tmp_path):
 def test_explore_page_shows_the_new_kind(new_kind):
     """Explore under Streamlit's AppTest: the kind is a choice, with its prediction, Voigt table,
     allowed form, derived rows and surfaces, and no DFT reference (none is bundled)."""
-    import sys
-
-    from streamlit.testing.v1 import AppTest
-
-    root = Path(__file__).resolve().parent.parent
-    if str(root) not in sys.path:  # `streamlit run` puts the app's folder on sys.path; AppTest does not
-        sys.path.insert(0, str(root))
-    main_module = sys.modules.get("__main__")
-    try:
-        at = AppTest.from_file(str(root / "pages" / "explore.py"), default_timeout=300)
-        at.run()
-        at.text_input(key="q_formula").input("ZnO")
-        at.run()
-        at.selectbox(key="q_pick").select("mp-2133")
-        at.run()
+    with explore_bundled_zno(NAME) as at:
         assert "α Thermal expansion (test registration)" in at.radio(key="x_kind").options
-        at.radio(key="x_kind").set_value(NAME)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        assert not [e.value for e in at.error]
         text = " ".join(m.value for m in at.markdown)
         assert "Thermal expansion (test registration)" in text and "1/K" in text and "± 1σ" in text
         assert any("No DFT reference" in c.value for c in at.caption)
@@ -208,7 +190,3 @@ def test_explore_page_shows_the_new_kind(new_kind):
         assert len(at.get("plotly_chart")) == 2
         derived = [df.value for df in at.dataframe if "quantity" in getattr(df.value, "columns", [])]
         assert any("average α" in list(d["quantity"]) for d in derived)
-    finally:
-        # AppTest runs the page as __main__; Dask's Nanny (test_screen) needs the real one back.
-        if main_module is not None:
-            sys.modules["__main__"] = main_module
