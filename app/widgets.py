@@ -389,6 +389,8 @@ def tensor_panel(kind: str, pred, reference: dict | None, structure: Structure, 
             st.markdown(f"DFT reference {k.symbol} ({k.unit_label}, {frame_label(frame)})")
             st.dataframe(tables.voigt_table(k.to_voigt(reference["tensor"], "ieee"), k).style.format("{:.4g}"),
                          width="stretch")
+            if reference.get("sign_note"):
+                st.caption(reference["sign_note"])
     st.markdown("Symmetry-allowed form (`0` forbidden, `= X` forced equal to X; other linear relations, "
                 "e.g. C66 = (C11 − C12)/2 in hexagonal crystals, are in the projector but not marked)")
     st.dataframe(tables.allowed_form(c), width="stretch")

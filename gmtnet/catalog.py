@@ -256,6 +256,9 @@ def reference_tensor(material_id: str, kind: str) -> dict | None:
     if row is None:
         return None
     tensor = np.asarray(row[k.column], dtype=float).reshape(k.shape)
+    note = None
+    if k.dataset == "piezoelectric":
+        tensor, note = piezo_sign(material_id, tensor)
     tensor.setflags(write=False)
     return {
         "tensor": tensor,
@@ -263,7 +266,39 @@ def reference_tensor(material_id: str, kind: str) -> dict | None:
         "symmetry_residual": float(row[residual_col]),
         "flags": tuple(row["flags"]),
         "split": row["split"],
+        "sign_note": note,
     }
+
+
+def piezo_sign(material_id: str, label: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The piezo reference with its sign tied to the structure where physics decides it.
+
+    The source's IEEE-frame label leaves the sign (and for some lattices a rotation) open
+    (:func:`gmtnet.data.orient_labels`, data card "Piezoelectric signs from physics"). Returns the
+    physics-chosen tensor (C/m², structure frame) and a sentence saying what was done, or the
+    label unchanged and a sentence saying its sign is open; ``(label, None)`` for rows outside the
+    orientation file (labels given in the structure frame, or flagged).
+    """
+    table = _piezo_orientation_index()
+    if material_id not in table.index:
+        return label, None
+    row = table.loc[material_id]
+    if row["choice"] == 0:
+        return label, "Sign confirmed by physics (Born charges × SevenNet-0 internal strain; see the data card)."
+    if row["choice"] > 0:
+        chosen = np.array(row["candidates"][int(row["choice"])])
+        how = "its sign flipped" if np.allclose(chosen, -label, atol=1e-9) else "rotated by a lattice operation"
+        return chosen, (f"Sign set by physics (Born charges × SevenNet-0 internal strain): the source's IEEE-frame label "
+                        f"leaves it open and is shown here {how} to point the way the ionic estimate does.")
+    return label, ("Sign open: the source's IEEE-frame label does not fix the sign of e relative to this structure and "
+                   "the physics estimate could not decide, so a prediction may differ from it by a sign flip.")
+
+
+@lru_cache(maxsize=1)
+def _piezo_orientation_index():
+    from gmtnet.data import load_piezo_orientation
+
+    return load_piezo_orientation().set_index("material_id")
 
 
 @lru_cache(maxsize=512)

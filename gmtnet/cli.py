@@ -144,6 +144,9 @@ def _add_train_parser(subparsers) -> None:
                    help="train on the training split without fold F (ensemble members)")
     p.add_argument("--init-from", default=None, metavar="DIR",
                    help="fine-tune: start from the model in DIR (its architecture and target scale)")
+    p.add_argument("--label-orientation", default="lattice", choices=("lattice", "physics"),
+                   help="piezoelectric: labels' orientation from the lattice analysis (signs as the source gave them) "
+                        "or the physics-oriented labels (gmtnet.data.orient_labels)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     data = p.add_argument_group("your own data (instead of the bundled split)")
@@ -188,7 +191,7 @@ def _run_train(args: argparse.Namespace) -> int:
         cv_fold=args.cv_fold, group_cv_fold=args.group_cv_fold, exclude_fold=args.exclude_fold, init_from=args.init_from,
         model_options=_parse_options(args.option),
         data=args.data, data_frame=args.frame, data_unit=args.unit, data_voigt_order=args.voigt_order,
-        data_tensor_key=args.tensor_key,
+        data_tensor_key=args.tensor_key, label_orientation=args.label_orientation,
     )
     out = args.out or _default_run_dir(args.kind, args.model)
     command = "python -m gmtnet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args.argv is None else args.argv))

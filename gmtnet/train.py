@@ -45,7 +45,7 @@ import torch
 from pymatgen.core import Lattice, Structure
 from tqdm.auto import tqdm
 
-from gmtnet.data import N_FOLDS, label_candidates, load_dataset
+from gmtnet.data import LABEL_ORIENTATIONS, N_FOLDS, label_candidates, load_dataset, orient_labels
 from gmtnet.graph import CrystalGraph, GraphBatch, build_graph, collate
 from gmtnet.kinds import get_kind
 from gmtnet.metrics import evaluate as compute_metrics
@@ -111,6 +111,10 @@ class TrainConfig:
 
     ``loss``: ``"fnorm"`` (||pred − label||_F / target scale, the default) or ``"relative"``
     (||pred − label||_F / ||label||_F, the per-crystal quantity EwT thresholds).
+    ``label_orientation`` (piezoelectric only): ``"lattice"`` (the default: every orientation the
+    IEEE back-rotation leaves, signs as the source gave them) or ``"physics"``
+    (:func:`gmtnet.data.orient_labels`: the candidate the ionic physics estimate points to, sign
+    open where it could not decide).
     """
 
     kind: str
@@ -140,6 +144,7 @@ class TrainConfig:
     group_cv_fold: int | None = None
     add_dfpt: bool = False
     loss: str = "fnorm"
+    label_orientation: str = "lattice"
 
     def __post_init__(self) -> None:
         get_kind(self.kind)
@@ -166,6 +171,10 @@ class TrainConfig:
         if get_kind(self.kind).per_atom and (self.data is not None or self.add_dfpt or self.loss != "fnorm"):
             raise ValueError(f"{self.kind!r} is per atom: it trains on its bundled labels with the fnorm loss "
                              "(no user data file, add_dfpt or relative loss)")
+        if self.label_orientation not in LABEL_ORIENTATIONS:
+            raise ValueError(f"unknown label_orientation {self.label_orientation!r}; expected one of {LABEL_ORIENTATIONS}")
+        if self.label_orientation != "lattice" and (self.kind != "piezoelectric" or self.data is not None):
+            raise ValueError("label_orientation='physics' orients the bundled piezoelectric labels only")
         if self.init_from is not None and self.model_options:
             raise ValueError("init_from takes the architecture of the loaded model; drop model_options")
 
@@ -421,6 +430,8 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         model_cfg = ModelConfig(kind=config.kind, architecture=config.model, **config.model_options)
     t_prep = time.perf_counter()
     frame = union_frame(config.kind) if config.add_dfpt else None
+    if config.label_orientation != "lattice":
+        frame = orient_labels(load_dataset(config.kind, include_flagged=False), config.label_orientation)
     per_atom = get_kind(config.kind).per_atom
     if per_atom:  # Born charges: site symmetry and per-atom labels; same folds and splits
         train_ex, val_ex = _atom_splits(config, model_cfg.num_neighbors, progress)
@@ -554,6 +565,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         "exclude_fold": config.exclude_fold,
         "add_dfpt": config.add_dfpt,
         "loss": config.loss,
+        "label_orientation": config.label_orientation,
         "source_scales": None if source_log_scale is None else dict(zip(SOURCES, torch.exp(source_log_scale * learned).tolist(), strict=True)),
         "init_from": config.init_from,
         "data": config.data,

@@ -1679,6 +1679,7 @@ def render_card(report: dict) -> str:
         _card_provenance(report),
         _card_processing(report),
         _card_orientation(report),
+        _card_piezo_physics(report),
         _card_counts(report),
         _card_columns(),
         _card_dfpt(report),
@@ -1692,6 +1693,46 @@ def render_card(report: dict) -> str:
 
 
 # --------------------------------------------------------------------------- main
+
+
+def _card_piezo_physics(report: dict) -> str:
+    """The physics-oriented piezo labels (``scripts/orient_piezo.py`` records them in the report)."""
+    o = report.get("piezo_physics_orientation")
+    if o is None:
+        return "## Piezoelectric signs from physics\n\nNot built (`scripts/orient_piezo.py` has not run on this build)."
+    v = o["validation"]
+    u, pub, off = v["unique_rows"], v["references"]["published"], v["references"]["offcentring"]
+    by_pg = ", ".join(f"{pg} {d['agree']}/{d['n']} (median cosine {d['median_cos_label']:+.2f} as given, "
+                      f"{d['median_cos_best_other_candidate']:+.2f} for the best other candidate)" for pg, d in u["by_point_group"].items())
+    return f"""## Piezoelectric signs from physics
+
+`piezoelectric_orientation.parquet` (`gmtnet.data.load_piezo_orientation`, built by `scripts/orient_piezo.py`;
+`gmtnet.data.orient_labels(frame, "physics")` applies it) gives the {_n(o["rows"])} usable IEEE-frame piezo rows a
+sign tied to the structure where physics can tell:
+
+- **Why the lattice analysis is not enough.** Against an independent physics estimate, the ionic piezo tensor
+  e_ion = (e/Ω) Σ Z*·Γ (`gmtnet.ionic`: SevenNet-0 force constants and internal strain on the bundled cell, DFT
+  Born charges where the crystal is in the DFPT set, else formal charges), the sign of the largest component of the
+  {_n(u["n"])} `unique` rows agrees for only {100 * u["sign_agreement_largest_component"]:.0f} %. By point group: {by_pg}. All 32 rows are
+  R32: the IEEE rule puts x1 along a hexagonal a, and in a rhombohedral lattice a and −a are not related by a
+  lattice operation, so the setting (obverse/reverse) the 2015 source used is open; class 2 labels match the
+  inverted estimate. So the sign of every IEEE-frame row is treated as open: `candidates` here are the images of the
+  label under the lattice's full point group (improper operations too) and, for a rhombohedral lattice, the 2-fold
+  rotation about its 3-fold axis, that obey the crystal's point group (`gmtnet.orientation.sign_candidates`).
+- **The rule.** Keep the candidates whose cosine with e_ion is within {o["margin"]} of the best, when ‖e_ion‖ ≥
+  {o["min_norm_C_m2"]} C/m² and the force constants have no unstable mode (else keep all). {_n(o["decided"])} rows are decided
+  ({_n(o["decided_label_as_given"])} the label as given, {_n(o["decided_other_candidate"])} another candidate), {_n(o["narrowed"])} narrowed;
+  {_n(o["rows"] - o["with_estimate"])} rows have no estimate (larger cells than the physics run covered), {_n(o["undecided_unstable"])} an unstable mode.
+- **Checked against signs known independently.** Published: wurtzite AlN, GaN, ZnO with +c from cation to anion
+  along the c-parallel bond have e33 > 0, e31 < 0 (Bernardini, Fiorentini & Vanderbilt, PRB 56, R10024 (1997)): the
+  rule decides {pub["decided"]} of {pub["n"]}, right {pub["rule_right_when_decided"]}; the labels as given are right for {pub["label_as_given_right"]}.
+  Polar ABO3 oxides, the longitudinal e positive along the B cation's shift from its O6 centroid: the rule decides
+  the sign of {off["decided"]} of {off["n"]}, right {off["rule_right_when_decided"]}; the labels as given are right for {off["label_as_given_right"]}.
+  Row by row: `benchmarks/results/PIEZO_ORIENTATION.md`.
+- **Limits.** The clamped-ion part of e is not estimated; where it opposes the ionic part and dominates, the rule is
+  wrong. The unique-row agreement target of issue 17 (≥ 80 %) is not met as posed, for the reason above.
+- The raw estimates are cached in `benchmarks/results/ionic-physics-rows.jsonl` (`benchmarks/ionic_physics.py run`,
+  about an hour on 2 cores); rebuilding the file: `{o["command"]}`."""
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -53,7 +53,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from gmtnet.data import N_FOLDS, label_candidates, load_dataset
+from gmtnet.data import N_FOLDS, label_candidates, load_dataset, orient_labels
 from gmtnet.domain import TrainingDomain
 from gmtnet.models.ensemble import ModelEnsemble, calibration, fit_std_scale, load_ensemble, save_ensemble, scalar_uncertainty
 from gmtnet.graph import build_graph
@@ -91,6 +91,16 @@ def anisotropic(true: np.ndarray, kind: str) -> np.ndarray:
     eig = np.linalg.eigvalsh(0.5 * (true + np.swapaxes(true, -1, -2)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return eig[:, -1] / eig[:, 0] > ANISOTROPY_RATIO
+
+
+def label_orientation(member_dirs) -> str:
+    """The members' ``train.label_orientation`` (``"lattice"`` for runs made before it existed);
+    they must agree, since the ensemble is calibrated and graded on those labels."""
+    found = {json.loads((Path(d) / "config.json").read_text()).get("train", {}).get("label_orientation", "lattice")
+             for d in member_dirs}
+    if len(found) != 1:
+        raise ValueError(f"members trained on differently oriented labels: {sorted(found)}")
+    return found.pop()
 
 
 def committee_oof(predictor: Predictor, kind: str, df, folds: list[int]) -> dict:
@@ -519,6 +529,11 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
                       "  `gmtnet/resources/data/DATA_CARD.md`.")
     else:
         label_line = "- Label source: Materials Project DFT; see `gmtnet/resources/data/DATA_CARD.md`."
+    if meta.get("label_orientation", "lattice") == "physics":
+        label_line += ("\n- Labels' orientation and sign: physics-oriented (`gmtnet.data.orient_labels`, `scripts/orient_piezo.py`): where the\n"
+                       "  ionic estimate (Born charges × SevenNet-0 internal strain) decides, the one structure-frame tensor it points to;\n"
+                       "  elsewhere every sign-open candidate, scored against the closest. Every figure below uses these labels;\n"
+                       "  the rule's check against published and off-centring signs: `benchmarks/results/PIEZO_ORIENTATION.md`.")
     if meta.get("electronic"):
         label_line += (f"\n- Made admissible against the ε∞ ensemble loaded beside it (ε₀ ⪰ ε∞): every figure in this card was\n"
                        f"  measured with {meta['electronic']} loaded.")
@@ -636,7 +651,8 @@ def main(argv=None) -> None:
             # the committee may be assembled before `grouped_cv.py report` graded it: quote the report as it is now
             meta["grouped_cv"] = grouped_cv_summary(k.name)
             (out_dir / "ensemble.json").write_text(json.dumps(meta, indent=2) + "\n")
-        (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, load_dataset(k.name, include_flagged=False)))
+        df = orient_labels(load_dataset(k.name, include_flagged=False), meta.get("label_orientation", "lattice"))
+        (out_dir / "MODEL_CARD.md").write_text(ensemble_card(k.name, meta, df))
         return
     if not args.members:
         ap.error("--members is required (unless --card-only)")
@@ -650,7 +666,9 @@ def main(argv=None) -> None:
         electronic = Path(args.electronic or shipped_model_dir("dielectric_electronic"))
         models["dielectric_electronic"] = load_ensemble(electronic, "cpu")
     predictor = Predictor(models, torch.device("cpu"))
-    df = load_dataset(k.name, include_flagged=False)
+    orientation = label_orientation(args.members)
+    # members trained on physics-oriented piezo labels are calibrated and graded on those labels
+    df = orient_labels(load_dataset(k.name, include_flagged=False), orientation)
 
     extra_meta = {}
     if args.committee:
@@ -738,6 +756,7 @@ def main(argv=None) -> None:
         "member_best_epochs": [s.get("best_epoch") for s in member_summaries],
         "member_devices": sorted({s.get("device", "") for s in member_summaries}),
         "command": command,
+        "label_orientation": orientation,
         "build_seconds": round(time.perf_counter() - t0, 1),
         **extra_meta,
         **({"electronic": _electronic_note(electronic)} if k.name == "dielectric" else {}),
