@@ -601,6 +601,20 @@ def _atom_splits(config: TrainConfig, num_neighbors: int, progress: bool) -> tup
     return train_ex, prepare_atom_examples(config.kind, "val", num_neighbors, **kw)
 
 
+def trained_label_orientation(model_dir: str | Path) -> str:
+    """How the labels of the model (or ensemble) in ``model_dir`` were oriented in training:
+    ``ensemble.json``'s ``label_orientation``, else the first run's ``config.json``
+    (``train.label_orientation``), else ``"lattice"`` (runs made before the option existed)."""
+    root = Path(model_dir)
+    meta = root / "ensemble.json"
+    if meta.is_file() and "label_orientation" in (m := json.loads(meta.read_text())):
+        return m["label_orientation"]
+    for cfg in (root / "config.json", root / "member-0" / "config.json"):
+        if cfg.is_file():
+            return json.loads(cfg.read_text()).get("train", {}).get("label_orientation", "lattice")
+    return "lattice"
+
+
 def evaluate_model(
     model_dir: str | Path,
     split: str = "test",
@@ -609,9 +623,13 @@ def evaluate_model(
     random_frame_seed: int | None = None,
     fold: int | None = None,
     predictions_path: str | Path | None = None,
+    label_orientation: str | None = None,
 ) -> dict:
     """The paper's metrics for a saved model or ensemble (the members' mean) on one split of its
     kind (unflagged rows).
+
+    ``label_orientation``: the labels to grade against (:func:`gmtnet.data.orient_labels`); by
+    default those the model trained on (:func:`trained_label_orientation`).
 
     Metrics are ambiguity-aware (closest label candidate) over all rows, and strict over the rows
     with one candidate (``"unique_rows"``); see :func:`gmtnet.metrics.evaluate`.
@@ -626,7 +644,10 @@ def evaluate_model(
     model = ensemble.members[0]
     cfg = model.config
     folds = None if fold is None else (fold,)
-    ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress, random_frame_seed=random_frame_seed, folds=folds)
+    orientation = label_orientation or trained_label_orientation(model_dir)
+    frame = None if orientation == "lattice" else orient_labels(load_dataset(cfg.kind, include_flagged=False), orientation)
+    ex = prepare_examples(cfg.kind, split, cfg.num_neighbors, progress=progress, random_frame_seed=random_frame_seed, folds=folds,
+                          frame=frame)
     t0 = time.perf_counter()
     pred, metrics = evaluate_examples(ensemble.members, ex, cfg.architecture in REPROJECTED)
     if predictions_path is not None:
@@ -638,6 +659,7 @@ def evaluate_model(
         kind=cfg.kind,
         model=cfg.architecture,
         split=split if fold is None else f"fold {fold}",
+        label_orientation=orientation,
         random_frame_seed=random_frame_seed,
         unit=cfg.tensor_kind.unit_label,
         model_dir=str(model_dir),

@@ -191,3 +191,53 @@ def test_explore_shows_the_sign_note_under_the_piezo_reference():
 
     with explore_bundled_zno("piezoelectric") as at:
         assert any("Sign confirmed by physics" in c.value for c in at.caption)
+
+
+def test_trained_label_orientation_is_read_from_the_run(tmp_path):
+    import json
+
+    from gmtnet.train import trained_label_orientation
+
+    assert trained_label_orientation(tmp_path) == "lattice"  # nothing recorded: runs from before the option
+    (tmp_path / "member-0").mkdir()
+    (tmp_path / "member-0" / "config.json").write_text(json.dumps({"train": {"label_orientation": "physics"}}))
+    assert trained_label_orientation(tmp_path) == "physics"
+    (tmp_path / "ensemble.json").write_text(json.dumps({"label_orientation": "lattice"}))
+    assert trained_label_orientation(tmp_path) == "lattice"  # the assembled ensemble's record wins
+
+
+# --------------------------------------------------------------------------- the shipped model and the references
+
+
+@pytest.fixture(scope="module")
+def piezo_predictor():
+    from gmtnet.predict import Predictor
+
+    return Predictor.load(["piezoelectric"], device="cpu")
+
+
+@pytest.mark.parametrize("name", ["ZnO", "GaN", "AlN"])
+@pytest.mark.parametrize("flip", [False, True])
+def test_shipped_model_predicts_published_wurtzite_signs(piezo_predictor, name, flip):
+    """e33 > 0 and e31 < 0 with +c from cation to anion (BFV 1997), for both polarities of an ideal
+    wurtzite cell (not the bundled ones): the sign follows the structure, not the frame."""
+    from test_ionic import WURTZITES, wurtzite
+
+    cation = WURTZITES[name][0]
+    s = wurtzite(*WURTZITES[name], flip=flip)
+    e = piezo_predictor.predict(s, "piezoelectric").tensor
+    c = wurtzite_direction(s, cation)
+    assert reference_right(e, {"kind": "published", "axis": c, "sign": 1.0})
+
+
+@pytest.mark.parametrize("a,b,c", [("Ba", "Ti", 4.04), ("Pb", "Ti", 4.15), ("K", "Nb", 4.06)])
+@pytest.mark.parametrize("dz", [0.03, -0.03])
+def test_shipped_model_follows_the_b_cation_off_centring(piezo_predictor, a, b, c, dz):
+    """Tetragonal ABO3 (P4mm) built by hand with B shifted by ±0.12 Å along c: the longitudinal e
+    along the shift is positive, whichever way the cell is polarised."""
+    s = Structure(Lattice.tetragonal(4.0, c), [a, b, "O", "O", "O"],
+                  [[0, 0, 0], [0.5, 0.5, 0.5 + dz], [0.5, 0.5, -dz / 3], [0.5, 0.0, 0.5 - dz / 3], [0.0, 0.5, 0.5 - dz / 3]])
+    axis = polar_axis(analyze_symmetry(s).rotations)
+    sign, _ = offcentring_direction(s, axis)
+    e = piezo_predictor.predict(s, "piezoelectric").tensor
+    assert reference_right(e, {"kind": "offcentring", "axis": axis, "sign": sign})
