@@ -507,7 +507,10 @@ def _committee_calibration_section(k, meta: dict, rel: str, warn_line: str) -> s
              f"  mean error {ca['mean_error']:.4g}. Their out-of-fold EwT25 is {_pct(om['anisotropic']['ewt25'])}.\n" if ca else "")
     prev = meta.get("previous") or {}
     pt = (prev.get("calibration") or {}).get("test")
-    prev_line = (f"- Previous ensemble (fine-tuned copies of one network, σ scale {prev['std_scale']:.3g} fitted on the validation split):\n"
+    prev_words = (f"the grouped-CV committee `{_committee_variant(prev)}`, σ scale {prev['std_scale']:.3g} fitted out of fold"
+                  if prev.get("recipe") == "committee" else
+                  f"fine-tuned copies of one network, σ scale {prev.get('std_scale', float('nan')):.3g} fitted on the validation split")
+    prev_line = (f"- Previous ensemble ({prev_words}):\n"
                  f"  test split {_pct(pt['within_1sigma'])} within ±1σ, Spearman {pt['spearman']:.2f}, mean uncertainty {pt['mean_uncertainty']:.4g}\n"
                  f"  against mean error {pt['mean_error']:.4g}.\n" if pt else "")
     return f"""## Uncertainty calibration (out-of-fold)
@@ -534,8 +537,10 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
     counts = df["split"].value_counts().to_dict()
     mt = meta["metrics_test"]
     committee = meta.get("recipe") == "committee"
+    prev_committee = (meta.get("previous") or {}).get("recipe") == "committee"
     names = {"ensemble": f"ensemble of {len(meta['member_commands'])} (shipped)", "first_member": "first member alone (`members=1`)",
-             "previous": "previous shipped ensemble (fine-tuned copies)" if committee else "previous shipped single model"}
+             "previous": (f"previous shipped ensemble (grouped-CV committee `{_committee_variant(meta['previous'])}`)" if prev_committee
+                          else "previous shipped ensemble (fine-tuned copies)" if committee else "previous shipped single model")}
     rows = [_row(names[n], m["overall"], unit) for n, m in mt.items()]
     src_rows = [_row(f"{names[n]}, {src}", s, unit) for n, m in mt.items() for src, s in m["per_source"].items()] \
         if len(mt["ensemble"]["per_source"]) > 1 else []
@@ -757,7 +762,8 @@ def main(argv=None) -> None:
         if prev_meta.is_file():  # the previous ensemble's own calibration, kept for the card
             pm = json.loads(prev_meta.read_text())
             extra_meta["previous"] = {key: pm.get(key) for key in
-                                      ("std_scale", "uncertainty_p95_val", "calibration", "test_warnings", "command", "member_commands")}
+                                      ("std_scale", "uncertainty_p95_val", "calibration", "test_warnings", "command", "member_commands",
+                                       "recipe")}
     if args.committee:
         aniso_test = anisotropic(test["true"], k.name)
         if aniso_test.any():
