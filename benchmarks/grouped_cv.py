@@ -19,7 +19,10 @@ and keeps its last weights; it is then scored on the held-out fold's Materials P
 (the comparable, PBE-level labels) and, separately, on the held-out fold's DFPT rows (labels
 divided by the median PBEsol/PBE offset). ``report`` pools the out-of-fold predictions: EwT25 with
 a 95 % bootstrap interval over crystals, the mean of the five per-fold EwT25 with a t interval,
-Fnorm, and the strongly anisotropic subset (largest/smallest DFT eigenvalue > 2).
+Fnorm, and the strongly anisotropic subset (largest/smallest DFT eigenvalue > 2). A recipe in
+:data:`LOSS_RULE` is also compared with the shipped one crystal by crystal on the same out-of-fold
+crystals (the shipped committee's predictions recomputed from its members when its runs are gone),
+with the rule's verdict. Variants whose runs are not on the machine keep their last recorded figures.
 Runs go to ``runs/grouped_cv/<variant>/fold-<k>/`` (not in git); results to
 ``benchmarks/results/grouped-cv.json`` and the table in ``GROUPED_CV.md``.
 """
@@ -170,9 +173,12 @@ def _shipped_recipe(kind: str = KIND) -> str:
     "shipped" row changes meaning when a committee of these runs is shipped)."""
     from gmtnet.weights import shipped_model_dir
 
+    import re
+
     meta = json.loads((shipped_model_dir(kind) / "ensemble.json").read_text())
     if meta.get("recipe") == "committee":
-        return f"i.e. the {'union' if kind == KIND else 'eps0-mp'} committee itself"
+        m = re.search(r"runs/grouped_cv/([^/\s]+)/fold-", meta.get("command", ""))
+        return f"i.e. the {m.group(1) if m else 'grouped-CV'} committee itself"
     return "fine-tuned copies of one network trained on all folds"
 
 
@@ -521,6 +527,14 @@ def report() -> dict:
     order = list(previous.get("variants", {})) + [n for n in fresh if n not in previous.get("variants", {})]
     out["variants"] = {n: fresh[n] if n in fresh else previous["variants"][n] for n in order}
     out["kept_from_previous"] = [n for n in order if n not in fresh]
+    for name in out["kept_from_previous"]:
+        # a shipped committee's σ calibration is re-measured by ship_ensembles.py (e.g. ε₀ after a new ε∞,
+        # which it is made admissible against), also when the variant's runs are gone: quote the latest
+        entry = out["variants"][name]
+        if entry.get("committee_calibration"):
+            latest = _committee_calibration(RUNS / name)
+            if latest:
+                out["variants"][name] = entry | {"committee_calibration": latest}
     tests = test_split()
     graded_now = set(tests)
     if any(_kind_of(n, v) == "elastic" for n, v in out["variants"].items()):
@@ -529,7 +543,11 @@ def report() -> dict:
         if name not in tests:
             tests[name] = v  # a variant whose runs are not here: its committee's row as last graded
     out["test_split"] = tests
-    out["paired"] = paired_comparisons(offset) or previous.get("paired", {})
+    out["paired"] = paired_comparisons(offset)
+    if not out["paired"] and previous.get("paired"):
+        # the reference's predictions can no longer be made here (its runs are gone and the shipped
+        # ensemble is no longer its committee): keep the comparison as last measured, saying so
+        out["paired"] = {n: e | {"kept_from_previous": True} for n, e in previous["paired"].items()}
     out["shipped_recipe"] = _shipped_recipe()
     if any(_kind_of(n, v) == "dielectric" for n, v in out["variants"].items()):
         # the eps0-shipped row is regraded only with ε₀ runs present; a kept row keeps its recipe's words
@@ -634,9 +652,12 @@ def _markdown_paired(out: dict) -> str:
         rg = e["mp"]["reference_regraded"]
         recorded = out["variants"].get(e["reference"], {}).get("mp", {}).get("all")
         same = recorded is not None and recorded["n"] == rg["n"] and abs(recorded["ewt25"] - rg["ewt25"]) < 1e-9
+        kept = (f" Kept from the previous report, made while `{e['reference']}` was the shipped committee (its members stay in"
+                " git history); neither its runs nor its committee as the shipped ensemble are here to recompute it."
+                if e.get("kept_from_previous") else "")
         notes.append(f"`{e['reference']}` predictions for `{name}`: {e['reference_source']}; pooled MP EwT25 from them "
                      f"{_pct(rg['ewt25'])} (n={rg['n']}), "
-                     + ("the same as the recorded row." if same else "**not** the recorded row's figure."))
+                     + ("the same as the recorded row." if same else "**not** the recorded row's figure.") + kept)
         v = e["verdict"]
         cand = name.split(" vs ")[0]
         verdicts.append(f"- `{name}`: pooled MP EwT25 higher: {'yes' if v['checks']['pooled_mp_higher'] else 'no'}; "
