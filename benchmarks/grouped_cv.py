@@ -262,7 +262,7 @@ def grade_elastic(pred, cands, mask) -> dict:
     return out
 
 
-#: Pre-registered rule (written before any ``union-relative`` fold finished) for replacing the shipped ε∞
+#: Pre-registered rule (committed before any ``union-relative`` fold was graded) for replacing the shipped ε∞
 #: committee (``union``: fnorm loss) by a recipe that differs from it in one respect (``union-relative``: the
 #: relative loss). Both are graded on the same out-of-fold crystals, each crystal by the member that did not
 #: see its grouped fold, and compared crystal by crystal (:func:`paired_difference`). The candidate ships
@@ -666,7 +666,7 @@ def _markdown_paired(out: dict) -> str:
                         f"The rule says: {'ship `' + cand + '`' if v['ship'] else 'keep the shipped `' + e['reference'] + '` committee'}.")
     return f"""
 Paired comparison on the same out-of-fold crystals (`LOSS_RULE` in `benchmarks/grouped_cv.py`, fixed before any
-candidate fold finished): every crystal graded for both recipes, each by the member that did not see its grouped
+candidate fold was graded): every crystal graded for both recipes, each by the member that did not see its grouped
 fold; EwT25 in %, difference = candidate − reference in points with a 95 % bootstrap interval over crystals (one
 resample for both recipes); "only" = crystals within 25 % for that recipe and not the other.
 {chr(10).join(notes)}

@@ -483,10 +483,10 @@ def _committee_data_section(k, meta: dict, counts: dict) -> str:
 - Assembled, calibrated and measured by: `{meta['command']}` ({meta['build_seconds'] / 60:.1f} min).
 
 ## Grouped cross-validation (chemical-system folds), before and after
-{grouped_cv_table(meta.get('grouped_cv'), _committee_variant(meta))}"""
+{grouped_cv_table(meta.get('grouped_cv'), committee_variant(meta))}"""
 
 
-def _committee_variant(meta: dict) -> str | None:
+def committee_variant(meta: dict) -> str | None:
     """The grouped-CV variant a committee was assembled from (``runs/grouped_cv/<variant>/fold-k`` in its
     command), or ``None``."""
     import re
@@ -507,7 +507,7 @@ def _committee_calibration_section(k, meta: dict, rel: str, warn_line: str) -> s
              f"  mean error {ca['mean_error']:.4g}. Their out-of-fold EwT25 is {_pct(om['anisotropic']['ewt25'])}.\n" if ca else "")
     prev = meta.get("previous") or {}
     pt = (prev.get("calibration") or {}).get("test")
-    prev_words = (f"the grouped-CV committee `{_committee_variant(prev)}`, σ scale {prev['std_scale']:.3g} fitted out of fold"
+    prev_words = (f"the grouped-CV committee `{committee_variant(prev)}`, σ scale {prev['std_scale']:.3g} fitted out of fold"
                   if prev.get("recipe") == "committee" else
                   f"fine-tuned copies of one network, σ scale {prev.get('std_scale', float('nan')):.3g} fitted on the validation split")
     prev_line = (f"- Previous ensemble ({prev_words}):\n"
@@ -539,7 +539,7 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
     committee = meta.get("recipe") == "committee"
     prev_committee = (meta.get("previous") or {}).get("recipe") == "committee"
     names = {"ensemble": f"ensemble of {len(meta['member_commands'])} (shipped)", "first_member": "first member alone (`members=1`)",
-             "previous": (f"previous shipped ensemble (grouped-CV committee `{_committee_variant(meta['previous'])}`)" if prev_committee
+             "previous": (f"previous shipped ensemble (grouped-CV committee `{committee_variant(meta['previous'])}`)" if prev_committee
                           else "previous shipped ensemble (fine-tuned copies)" if committee else "previous shipped single model")}
     rows = [_row(names[n], m["overall"], unit) for n, m in mt.items()]
     src_rows = [_row(f"{names[n]}, {src}", s, unit) for n, m in mt.items() for src, s in m["per_source"].items()] \
