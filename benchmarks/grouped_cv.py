@@ -19,7 +19,10 @@ and keeps its last weights; it is then scored on the held-out fold's Materials P
 (the comparable, PBE-level labels) and, separately, on the held-out fold's DFPT rows (labels
 divided by the median PBEsol/PBE offset). ``report`` pools the out-of-fold predictions: EwT25 with
 a 95 % bootstrap interval over crystals, the mean of the five per-fold EwT25 with a t interval,
-Fnorm, and the strongly anisotropic subset (largest/smallest DFT eigenvalue > 2).
+Fnorm, and the strongly anisotropic subset (largest/smallest DFT eigenvalue > 2). A recipe in
+:data:`LOSS_RULE` is also compared with the shipped one crystal by crystal on the same out-of-fold
+crystals (the shipped committee's predictions recomputed from its members when its runs are gone),
+with the rule's verdict. Variants whose runs are not on the machine keep their last recorded figures.
 Runs go to ``runs/grouped_cv/<variant>/fold-<k>/`` (not in git); results to
 ``benchmarks/results/grouped-cv.json`` and the table in ``GROUPED_CV.md``.
 """
@@ -72,11 +75,41 @@ def _eig(t):
     return np.linalg.eigvalsh(0.5 * (t + np.swapaxes(t, -1, -2)))
 
 
+def out_of_fold(model, kind: str, fold: int) -> dict:
+    """Predictions of ``model`` on grouped fold ``fold``'s non-test rows, per label source (``mp``: the
+    Materials Project rows; ``dfpt``: the DFPT rows, ε∞ only), labels as stored (DFPT at the PBEsol level).
+
+    Returns ``{label: {"ids", "pred", "true", "cands", "mask"}}``; tensors in the kind's unit, Cartesian
+    frame of the stored structure, full 3x3 (ε) or 6x6 IEEE Voigt (C). The grouped-CV runs and the
+    recomputation of a shipped committee's out-of-fold predictions (:func:`reference_oof`) both come
+    through here, so the two are scored identically.
+    """
+    from gmtnet.train import REPROJECTED, evaluate_examples, prepare_examples, union_frame
+
+    model = model.eval()
+    frame = union_frame(kind)
+    preds = {}
+    for source, label in ((0, "mp"), (1, "dfpt"))[: 2 if kind == KIND else 1]:
+        ex = prepare_examples(kind, "train", model.config.num_neighbors, folds=(fold,), progress=False,
+                              frame=frame[frame["label_source"] == source], fold_column="group_fold")
+        pred, _ = evaluate_examples(model, ex, model.config.architecture in REPROJECTED)
+        # candidates: every orientation a label may be (elastic rows from IEEE-frame sources have
+        # several); ``true`` is the first, the grading picks the one closest to the prediction
+        preds[label] = {"ids": ex.material_ids, "pred": pred, "true": ex.targets, "cands": ex.candidates, "mask": ex.candidate_mask}
+    return preds
+
+
+def save_oof(preds: dict, path: Path) -> None:
+    """Write :func:`out_of_fold`'s result as ``<label>_<field>`` arrays (the layout ``report`` reads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **{f"{k}_{f}": np.asarray(v[f]) for k, v in preds.items() for f in v})
+
+
 def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr: float, kind: str = KIND,
              init_from: str | None = None, warmup_epochs: int | None = None) -> None:
     import torch
 
-    from gmtnet.train import REPROJECTED, evaluate_examples, prepare_examples, train, union_frame, TrainConfig
+    from gmtnet.train import train, TrainConfig
     from gmtnet.models.network import load_model
 
     torch.set_num_threads(1)
@@ -90,17 +123,7 @@ def run_fold(variant: str, fold: int, epochs: int, options: dict, loss: str, lr:
     t0 = time.perf_counter()
     summary = train(cfg, out, progress=False, command=" ".join(sys.argv))
     wall = time.perf_counter() - t0
-    model = load_model(out, "cpu").eval()
-    frame = union_frame(kind)
-    preds = {}
-    for source, label in ((0, "mp"), (1, "dfpt"))[: 2 if kind == KIND else 1]:
-        ex = prepare_examples(kind, "train", model.config.num_neighbors, folds=(fold,), progress=False,
-                              frame=frame[frame["label_source"] == source], fold_column="group_fold")
-        pred, _ = evaluate_examples(model, ex, model.config.architecture in REPROJECTED)
-        # candidates: every orientation a label may be (elastic rows from IEEE-frame sources have
-        # several); ``true`` is the first, the grading picks the one closest to the prediction
-        preds[label] = {"ids": ex.material_ids, "pred": pred, "true": ex.targets, "cands": ex.candidates, "mask": ex.candidate_mask}
-    np.savez_compressed(out / "oof.npz", **{f"{k}_{f}": np.asarray(v[f]) for k, v in preds.items() for f in v})
+    save_oof(out_of_fold(load_model(out, "cpu"), kind, fold), out / "oof.npz")
     (out / "wall.json").write_text(json.dumps({
         "wall_seconds": round(wall, 1), "train_seconds": summary["train_seconds"], "epochs_run": summary["epochs_run"],
         "train_crystals": summary["train_crystals"], "source_scales": summary["source_scales"],
@@ -150,9 +173,12 @@ def _shipped_recipe(kind: str = KIND) -> str:
     "shipped" row changes meaning when a committee of these runs is shipped)."""
     from gmtnet.weights import shipped_model_dir
 
+    import re
+
     meta = json.loads((shipped_model_dir(kind) / "ensemble.json").read_text())
     if meta.get("recipe") == "committee":
-        return f"i.e. the {'union' if kind == KIND else 'eps0-mp'} committee itself"
+        m = re.search(r"runs/grouped_cv/([^/\s]+)/fold-", meta.get("command", ""))
+        return f"i.e. the {m.group(1) if m else 'grouped-CV'} committee itself"
     return "fine-tuned copies of one network trained on all folds"
 
 
@@ -233,6 +259,128 @@ def grade_elastic(pred, cands, mask) -> dict:
         out[f"{key}_mae"] = float(ae.mean())
         out[f"{key}_mae_ci95"] = [float(x) for x in bootstrap_ci(ae)]
         out[f"{key}_n"] = int(ok.sum())
+    return out
+
+
+#: Pre-registered rule (committed before any ``union-relative`` fold was graded) for replacing the shipped ε∞
+#: committee (``union``: fnorm loss) by a recipe that differs from it in one respect (``union-relative``: the
+#: relative loss). Both are graded on the same out-of-fold crystals, each crystal by the member that did not
+#: see its grouped fold, and compared crystal by crystal (:func:`paired_difference`). The candidate ships
+#: when its pooled MP EwT25 is higher than the reference's and, on the strongly anisotropic MP crystals, it
+#: is not worse by more than the half-width of the paired difference's 95 % bootstrap interval.
+LOSS_RULE = {"reference": "union", "candidates": ("union-relative",)}
+
+
+def paired_difference(hit_candidate, hit_reference) -> dict:
+    """Per-crystal paired comparison of two 0/1 EwT25 vectors on the same crystals (same order):
+    the difference of the shares (candidate − reference, fraction) with a 95 % bootstrap interval over
+    crystals (one resample for both, so shared difficulty cancels), and the discordant counts."""
+    from gmtnet.metrics import bootstrap_ci
+
+    a = np.asarray(hit_candidate, dtype=float)
+    b = np.asarray(hit_reference, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired comparison needs the same crystals: {a.shape} vs {b.shape}")
+    lo, hi = bootstrap_ci(a - b)
+    return {"n": int(len(a)), "candidate": float(a.mean()) if len(a) else float("nan"),
+            "reference": float(b.mean()) if len(b) else float("nan"),
+            "difference": float((a - b).mean()) if len(a) else float("nan"), "difference_ci95": [float(lo), float(hi)],
+            "only_candidate": int(((a == 1) & (b == 0)).sum()), "only_reference": int(((a == 0) & (b == 1)).sum())}
+
+
+def loss_verdict(mp_all: dict, mp_anisotropic: dict) -> dict:
+    """Apply :data:`LOSS_RULE` to the paired comparisons (:func:`paired_difference`) of the pooled and
+    the anisotropic MP out-of-fold crystals; returns each check and ``ship`` (both passed)."""
+    lo, hi = mp_anisotropic["difference_ci95"]
+    allowed = (hi - lo) / 2
+    checks = {"pooled_mp_higher": mp_all["candidate"] > mp_all["reference"],
+              "anisotropic_not_worse_beyond_interval": -mp_anisotropic["difference"] <= allowed}
+    return {"checks": checks, "anisotropic_allowed_drop": float(allowed), "ship": all(checks.values())}
+
+
+def _hits(pred, true) -> np.ndarray:
+    """EwT25 per crystal (1.0 when ||pred − true||_F <= 0.25 ||true||_F), as :func:`_grade` counts it."""
+    err = np.linalg.norm((pred - true).reshape(len(true), -1), axis=1)
+    return (err / np.linalg.norm(true.reshape(len(true), -1), axis=1) <= 0.25).astype(float)
+
+
+def reference_oof(variant: str) -> tuple[list[dict], str] | None:
+    """Out-of-fold predictions of an ε∞ ``variant``, one dict of arrays (``oof.npz`` layout) per fold
+    0..4, and where they came from; ``None`` when neither source exists.
+
+    From ``runs/grouped_cv/<variant>/fold-k/oof.npz`` when all five runs are on this machine; else,
+    when the shipped ε∞ ensemble is that variant's committee (its ``ensemble.json`` was built from
+    ``runs/grouped_cv/<variant>/fold-k``), recomputed with the shipped member whose held-out fold is k
+    (``config.json``: ``train.group_cv_fold``) through :func:`out_of_fold`, and cached in
+    ``runs/grouped_cv_shipped/<variant>/fold-k.npz`` (outside ``RUNS``, so ``report`` does not take it
+    for a run).
+    """
+    runs = [RUNS / variant / f"fold-{k}" / "oof.npz" for k in range(N_FOLDS)]
+    if all(p.is_file() for p in runs):
+        return [dict(np.load(p)) for p in runs], f"runs/grouped_cv/{variant}/fold-k/oof.npz"
+    from gmtnet.models.network import load_model
+    from gmtnet.weights import shipped_model_dir
+
+    shipped = shipped_model_dir(KIND)
+    meta = json.loads((shipped / "ensemble.json").read_text())
+    if meta.get("recipe") != "committee" or f"runs/grouped_cv/{variant}/" not in meta.get("command", ""):
+        return None
+    members = {json.loads((d / "config.json").read_text())["train"]["group_cv_fold"]: d
+               for d in sorted(shipped.glob("member-*"))}
+    if sorted(members) != list(range(N_FOLDS)):
+        raise ValueError(f"{shipped}: needs one member per grouped fold 0..{N_FOLDS - 1}, got {sorted(members)}")
+    cache = REPO / "runs" / "grouped_cv_shipped" / variant
+    out = []
+    for k in range(N_FOLDS):
+        path = cache / f"fold-{k}.npz"
+        if not path.is_file():
+            import torch
+
+            torch.set_num_threads(1)
+            save_oof(out_of_fold(load_model(members[k], "cpu"), KIND, k), path)
+        out.append(dict(np.load(path)))
+    rel = shipped.relative_to(REPO) if shipped.is_relative_to(REPO) else shipped
+    return out, f"recomputed from the shipped members ({rel}/member-*, member with held-out fold k predicts fold k)"
+
+
+def _pooled(folds: list[dict], label: str, offset: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids, predictions and labels of ``label`` pooled over folds (DFPT labels divided by ``offset``)."""
+    ids = np.concatenate([np.asarray(z[f"{label}_ids"]).astype(str) for z in folds])
+    pred = np.concatenate([z[f"{label}_pred"] for z in folds])
+    true = np.concatenate([z[f"{label}_true"] for z in folds]) / (offset if label == "dfpt" else 1.0)
+    return ids, pred, true
+
+
+def paired_comparisons(offset: float) -> dict:
+    """:data:`LOSS_RULE`'s candidates against its reference on the same out-of-fold crystals: per
+    label source (MP, DFPT) and subset (all, anisotropic), :func:`paired_difference`, plus the
+    reference's pooled grading from the predictions used here (a check that recomputed predictions
+    reproduce the recorded row) and the verdict. Candidates without five finished folds are skipped."""
+    ref = None
+    out = {}
+    for cand in LOSS_RULE["candidates"]:
+        paths = [RUNS / cand / f"fold-{k}" / "oof.npz" for k in range(N_FOLDS)]
+        if not all(p.is_file() for p in paths):
+            continue
+        if ref is None:
+            ref = reference_oof(LOSS_RULE["reference"])
+            if ref is None:
+                return {}
+        ref_folds, source = ref
+        cand_folds = [dict(np.load(p)) for p in paths]
+        entry = {"reference": LOSS_RULE["reference"], "reference_source": source}
+        for label in ("mp", "dfpt"):
+            rid, rpred, rtrue = _pooled(ref_folds, label, offset)
+            cid, cpred, ctrue = _pooled(cand_folds, label, offset)
+            if not np.array_equal(rid, cid) or not np.allclose(rtrue, ctrue):
+                raise ValueError(f"{cand} and {LOSS_RULE['reference']} were not scored on the same {label} crystals")
+            eig = _eig(rtrue)
+            aniso = eig[:, -1] / eig[:, 0] > 2
+            hc, hr = _hits(cpred, ctrue), _hits(rpred, rtrue)
+            entry[label] = {"all": paired_difference(hc, hr), "anisotropic": paired_difference(hc[aniso], hr[aniso])}
+            entry[label]["reference_regraded"] = _grade(rpred, rtrue)
+        entry["verdict"] = loss_verdict(entry["mp"]["all"], entry["mp"]["anisotropic"])
+        out[f"{cand} vs {LOSS_RULE['reference']}"] = entry
     return out
 
 
@@ -379,6 +527,14 @@ def report() -> dict:
     order = list(previous.get("variants", {})) + [n for n in fresh if n not in previous.get("variants", {})]
     out["variants"] = {n: fresh[n] if n in fresh else previous["variants"][n] for n in order}
     out["kept_from_previous"] = [n for n in order if n not in fresh]
+    for name in out["kept_from_previous"]:
+        # a shipped committee's σ calibration is re-measured by ship_ensembles.py (e.g. ε₀ after a new ε∞,
+        # which it is made admissible against), also when the variant's runs are gone: quote the latest
+        entry = out["variants"][name]
+        if entry.get("committee_calibration"):
+            latest = _committee_calibration(RUNS / name)
+            if latest:
+                out["variants"][name] = entry | {"committee_calibration": latest}
     tests = test_split()
     graded_now = set(tests)
     if any(_kind_of(n, v) == "elastic" for n, v in out["variants"].items()):
@@ -387,6 +543,11 @@ def report() -> dict:
         if name not in tests:
             tests[name] = v  # a variant whose runs are not here: its committee's row as last graded
     out["test_split"] = tests
+    out["paired"] = paired_comparisons(offset)
+    if not out["paired"] and previous.get("paired"):
+        # the reference's predictions can no longer be made here (its runs are gone and the shipped
+        # ensemble is no longer its committee): keep the comparison as last measured, saying so
+        out["paired"] = {n: e | {"kept_from_previous": True} for n, e in previous["paired"].items()}
     out["shipped_recipe"] = _shipped_recipe()
     if any(_kind_of(n, v) == "dielectric" for n, v in out["variants"].items()):
         # the eps0-shipped row is regraded only with ε₀ runs present; a kept row keeps its recipe's words
@@ -445,7 +606,12 @@ def _markdown(out: dict) -> str:
         )
 
     trows = test_rows(False)
-    return f"""## Grouped 5-fold cross-validation (chemical-system folds)
+    kept = out.get("kept_from_previous", [])
+    graded = [n for n in out["variants"] if n not in kept]
+    provenance = (f"Rows re-measured by the last `report`: {', '.join(f'`{n}`' for n in graded) or 'none'}; kept from the "
+                  f"previous `grouped-cv.json` (their run folders are not on the machine that ran it): "
+                  f"{', '.join(f'`{n}`' for n in kept) or 'none'}. Test-split rows of kept variants are kept too.\n\n")
+    return provenance + f"""## Grouped 5-fold cross-validation (chemical-system folds)
 
 Generated by `benchmarks/grouped_cv.py report`. Each fold trained from scratch on the non-test
 rows outside the held-out grouped fold (1 CPU thread, `nice -n 19`, shared 2-core machine), last
@@ -466,7 +632,53 @@ variant's finished fold models; "shipped" = the ε∞ ensemble shipped when the 
 | model | members | n | EwT25 | Fnorm | EwT25 anisotropic |
 | --- | --- | --- | --- | --- | --- |
 {trows}
-""" + _markdown_eps0(out, test_rows(True)) + _markdown_elastic(out)
+""" + _markdown_paired(out) + _markdown_eps0(out, test_rows(True)) + _markdown_elastic(out)
+
+
+def _markdown_paired(out: dict) -> str:
+    """The paired out-of-fold comparison of :data:`LOSS_RULE` and its verdict ("" before it has run)."""
+    paired = out.get("paired") or {}
+    if not paired:
+        return ""
+    names = {"mp": "MP", "dfpt": "DFPT"}
+    rows, notes, verdicts = [], [], []
+    for name, e in paired.items():
+        for label in ("mp", "dfpt"):
+            for sub in ("all", "anisotropic"):
+                d = e[label][sub]
+                lo, hi = d["difference_ci95"]
+                rows.append(f"| {name} | {names[label]} {sub} | {d['n']} | {_pct(d['candidate'])} | {_pct(d['reference'])} "
+                            f"| {100 * d['difference']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] | {d['only_candidate']} | {d['only_reference']} |")
+        rg = e["mp"]["reference_regraded"]
+        recorded = out["variants"].get(e["reference"], {}).get("mp", {}).get("all")
+        same = recorded is not None and recorded["n"] == rg["n"] and abs(recorded["ewt25"] - rg["ewt25"]) < 1e-9
+        kept = (f" Kept from the previous report, made while `{e['reference']}` was the shipped committee (its members stay in"
+                " git history); neither its runs nor its committee as the shipped ensemble are here to recompute it."
+                if e.get("kept_from_previous") else "")
+        notes.append(f"`{e['reference']}` predictions for `{name}`: {e['reference_source']}; pooled MP EwT25 from them "
+                     f"{_pct(rg['ewt25'])} (n={rg['n']}), "
+                     + ("the same as the recorded row." if same else "**not** the recorded row's figure.") + kept)
+        v = e["verdict"]
+        cand = name.split(" vs ")[0]
+        verdicts.append(f"- `{name}`: pooled MP EwT25 higher: {'yes' if v['checks']['pooled_mp_higher'] else 'no'}; "
+                        f"anisotropic MP drop {-100 * e['mp']['anisotropic']['difference']:+.1f} points against an allowed "
+                        f"{100 * v['anisotropic_allowed_drop']:.1f}: {'passes' if v['checks']['anisotropic_not_worse_beyond_interval'] else 'fails'}. "
+                        f"The rule says: {'ship `' + cand + '`' if v['ship'] else 'keep the shipped `' + e['reference'] + '` committee'}.")
+    return f"""
+Paired comparison on the same out-of-fold crystals (`LOSS_RULE` in `benchmarks/grouped_cv.py`, fixed before any
+candidate fold was graded): every crystal graded for both recipes, each by the member that did not see its grouped
+fold; EwT25 in %, difference = candidate − reference in points with a 95 % bootstrap interval over crystals (one
+resample for both recipes); "only" = crystals within 25 % for that recipe and not the other.
+{chr(10).join(notes)}
+
+| comparison | subset | n | candidate EwT25 | reference EwT25 | difference (points) | only candidate | only reference |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Rule: the candidate replaces the shipped committee when its pooled MP EwT25 is higher and, on the anisotropic MP
+crystals, it is not worse by more than the half-width of that paired difference's interval.
+{chr(10).join(verdicts)}
+"""
 
 
 def _markdown_eps0(out: dict, trows: str) -> str:

@@ -161,8 +161,13 @@ def grouped_cv_summary(kind: str = "dielectric_electronic", path: Path = Path("b
     variants = {name: {k: v[k] for k in keep if k in v} for name, v in doc["variants"].items() if mine(v)}
     if not variants:
         return None
-    return {"variants": variants, "test_split": {n: v for n, v in doc.get("test_split", {}).items() if mine(v)},
-            "offset_pbesol_over_pbe": doc.get("offset_pbesol_over_pbe")}
+    out = {"variants": variants, "test_split": {n: v for n, v in doc.get("test_split", {}).items() if mine(v)},
+           "offset_pbesol_over_pbe": doc.get("offset_pbesol_over_pbe")}
+    if kind == "dielectric_electronic":
+        # the paired out-of-fold comparisons (LOSS_RULE) are between ε∞ recipes; shipped_recipe says which
+        # ensemble the test table's "shipped" row is (after a committee ships, it is that committee)
+        out |= {k: doc[k] for k in ("paired", "shipped_recipe") if doc.get(k)}
+    return out
 
 
 def predict_split(predictor: Predictor, kind: str, df) -> dict:
@@ -388,8 +393,29 @@ def _piezo_grouped_cv_table(gcv: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def grouped_cv_table(gcv: dict | None) -> str:
-    """Before/after grouped-CV table from ``meta['grouped_cv']`` (``grouped-cv.json``)."""
+def _paired_lines(gcv: dict) -> str:
+    """The paired out-of-fold comparisons of ``grouped-cv.json`` (``LOSS_RULE``), one line each ("" if none)."""
+    lines = []
+    for name, e in (gcv.get("paired") or {}).items():
+        cells = []
+        for label, sub, text in (("mp", "all", "MP"), ("mp", "anisotropic", "MP anisotropic"),
+                                 ("dfpt", "all", "DFPT"), ("dfpt", "anisotropic", "DFPT anisotropic")):
+            d = e[label][sub]
+            lo, hi = d["difference_ci95"]
+            cells.append(f"{text} {100 * d['difference']:+.1f} [{100 * lo:+.1f}, {100 * hi:+.1f}] (n = {d['n']})")
+        v = e["verdict"]
+        cand = name.split(" vs ")[0]
+        lines.append(f"- `{name}`, paired on the same out-of-fold crystals (EwT25 difference in points, 95 % bootstrap "
+                     f"interval): {'; '.join(cells)}. Rule fixed before its folds were graded (`LOSS_RULE`, "
+                     f"`benchmarks/grouped_cv.py`: higher pooled MP EwT25 and no anisotropic MP drop beyond "
+                     f"{100 * v['anisotropic_allowed_drop']:.1f} points, that interval's half-width): "
+                     + (f"`{cand}` ships." if v["ship"] else f"not met, `{e['reference']}` stays shipped."))
+    return ("\n" + "\n".join(lines) + "\n") if lines else ""
+
+
+def grouped_cv_table(gcv: dict | None, shipped: str | None = None) -> str:
+    """Before/after grouped-CV table from ``meta['grouped_cv']`` (``grouped-cv.json``); ``shipped``: the
+    variant whose committee the card describes (marked in the table), when known."""
     if not gcv:
         return "(no `benchmarks/results/grouped-cv.json` when this card was written)\n"
     if "piezo_rows" in gcv:
@@ -400,7 +426,10 @@ def grouped_cv_table(gcv: dict | None) -> str:
     def cell(g):
         return f"{_pct(g['ewt25'])} [{_pct(g['ewt25_ci95'][0])}, {_pct(g['ewt25_ci95'][1])}] (n = {g['n']})"
 
-    label = {"mp": "before: Materials Project rows only", "union": "after: + DFPT rows, learned per-source scale (shipped)"}
+    label = {"mp": "before: Materials Project rows only", "union": "after: + DFPT rows, learned per-source scale",
+             "union-relative": "+ DFPT rows, learned per-source scale, relative loss"}
+    if shipped is None and "union" in gcv["variants"]:
+        shipped = "union"  # cards written before the ε∞ table carried more than one union recipe
     rows = []
     fm_all = {}
     for name, v in gcv["variants"].items():
@@ -433,11 +462,14 @@ above; "eps0-shipped" = the ensemble shipped before this one):
 {chr(10).join(tests)}
 """
     for name, v in gcv["variants"].items():
-        rows.append(f"| {label.get(name, name)} | {fm_all[name]} | {cell(v['mp']['all'])} | {cell(v['mp']['anisotropic'])} "
+        text = label.get(name, name) + (" (shipped)" if name == shipped else "")
+        rows.append(f"| {text} | {fm_all[name]} | {cell(v['mp']['all'])} | {cell(v['mp']['anisotropic'])} "
                     f"| {cell(v['dfpt']['all'])} | {cell(v['dfpt']['anisotropic'])} | {v['mp']['all']['fnorm']:.3f} |")
     offset = gcv.get("offset_pbesol_over_pbe") or float("nan")
+    shipped_words = (f"the ε∞ ensemble shipped when the report ran, {gcv['shipped_recipe']}" if gcv.get("shipped_recipe")
+                     else "the ensemble shipped before this one")
     return f"""Each member scored on its own held-out grouped fold (`benchmarks/grouped_cv.py report`,
-`benchmarks/results/GROUPED_CV.md`); both recipes: {recipe}.
+`benchmarks/results/GROUPED_CV.md`); every recipe: {recipe}.
 EwT25 with 95 % intervals: fold mean with a t interval over the 5 folds, pooled with a bootstrap over
 crystals. DFPT labels divided by {offset:.3f} (median PBEsol/PBE offset). Anisotropic = largest/smallest DFT
 eigenvalue > {ANISOTROPY_RATIO:g}.
@@ -445,9 +477,9 @@ eigenvalue > {ANISOTROPY_RATIO:g}.
 | recipe | MP EwT25, fold mean | MP EwT25, pooled | MP anisotropic | DFPT (PBE level) | DFPT anisotropic | MP Fnorm |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
-
+{_paired_lines(gcv)}
 The same committees on the fixed test split as that script grades them (`gmtnet.train.evaluate_model`,
-so the figures differ slightly from the test table above; "shipped" = the ensemble shipped before this one):
+so the figures differ slightly from the test table above; "shipped" = {shipped_words}):
 
 | model | n | EwT25 | Fnorm |
 |---|---|---|---|
@@ -491,7 +523,16 @@ def _committee_data_section(k, meta: dict, counts: dict) -> str:
 - Assembled, calibrated and measured by: `{meta['command']}` ({meta['build_seconds'] / 60:.1f} min).
 
 ## Grouped cross-validation (chemical-system folds), before and after
-{grouped_cv_table(meta.get('grouped_cv'))}"""
+{grouped_cv_table(meta.get('grouped_cv'), committee_variant(meta))}"""
+
+
+def committee_variant(meta: dict) -> str | None:
+    """The grouped-CV variant a committee was assembled from (``runs/grouped_cv/<variant>/fold-k`` in its
+    command), or ``None``."""
+    import re
+
+    m = re.search(r"runs/grouped_cv/([^/\s]+)/fold-", meta.get("command", ""))
+    return m.group(1) if m else None
 
 
 def _committee_calibration_section(k, meta: dict, rel: str, warn_line: str) -> str:
@@ -506,7 +547,10 @@ def _committee_calibration_section(k, meta: dict, rel: str, warn_line: str) -> s
              f"  mean error {ca['mean_error']:.4g}. Their out-of-fold EwT25 is {_pct(om['anisotropic']['ewt25'])}.\n" if ca else "")
     prev = meta.get("previous") or {}
     pt = (prev.get("calibration") or {}).get("test")
-    prev_line = (f"- Previous ensemble (fine-tuned copies of one network, σ scale {prev['std_scale']:.3g} fitted on the validation split):\n"
+    prev_words = (f"the grouped-CV committee `{committee_variant(prev)}`, σ scale {prev['std_scale']:.3g} fitted out of fold"
+                  if prev.get("recipe") == "committee" else
+                  f"fine-tuned copies of one network, σ scale {prev.get('std_scale', float('nan')):.3g} fitted on the validation split")
+    prev_line = (f"- Previous ensemble ({prev_words}):\n"
                  f"  test split {_pct(pt['within_1sigma'])} within ±1σ, Spearman {pt['spearman']:.2f}, mean uncertainty {pt['mean_uncertainty']:.4g}\n"
                  f"  against mean error {pt['mean_error']:.4g}.\n" if pt else "")
     return f"""## Uncertainty calibration (out-of-fold)
@@ -533,8 +577,10 @@ def ensemble_card(kind: str, meta: dict, df) -> str:
     counts = df["split"].value_counts().to_dict()
     mt = meta["metrics_test"]
     committee = meta.get("recipe") == "committee"
+    prev_committee = (meta.get("previous") or {}).get("recipe") == "committee"
     names = {"ensemble": f"ensemble of {len(meta['member_commands'])} (shipped)", "first_member": "first member alone (`members=1`)",
-             "previous": "previous shipped ensemble (fine-tuned copies)" if committee else "previous shipped single model"}
+             "previous": (f"previous shipped ensemble (grouped-CV committee `{committee_variant(meta['previous'])}`)" if prev_committee
+                          else "previous shipped ensemble (fine-tuned copies)" if committee else "previous shipped single model")}
     rows = [_row(names[n], m["overall"], unit) for n, m in mt.items()]
     src_rows = [_row(f"{names[n]}, {src}", s, unit) for n, m in mt.items() for src, s in m["per_source"].items()] \
         if len(mt["ensemble"]["per_source"]) > 1 else []
@@ -764,7 +810,8 @@ def main(argv=None) -> None:
         if prev_meta.is_file():  # the previous ensemble's own calibration, kept for the card
             pm = json.loads(prev_meta.read_text())
             extra_meta["previous"] = {key: pm.get(key) for key in
-                                      ("std_scale", "uncertainty_p95_val", "calibration", "test_warnings", "command", "member_commands")}
+                                      ("std_scale", "uncertainty_p95_val", "calibration", "test_warnings", "command", "member_commands",
+                                       "recipe")}
     if args.committee:
         aniso_test = anisotropic(test["true"], k.name)
         if aniso_test.any():

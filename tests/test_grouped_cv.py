@@ -1,4 +1,5 @@
-"""``benchmarks/grouped_cv.py``: where each kind's runs go, the recipes it refuses, and the elastic grading and ship rule."""
+"""``benchmarks/grouped_cv.py``: where each kind's runs go, the recipes it refuses, the elastic grading and ship
+rule, and the paired out-of-fold comparison behind the ε∞ loss rule."""
 
 import json
 import sys
@@ -10,7 +11,9 @@ import pytest
 from gmtnet.tensors import from_voigt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from grouped_cv import ELASTIC_RULE, elastic_entry, elastic_verdict, grade_elastic, run_kind, run_name  # noqa: E402
+from grouped_cv import (  # noqa: E402
+    ELASTIC_RULE, elastic_entry, elastic_verdict, grade_elastic, loss_verdict, paired_difference, run_kind, run_name,
+)
 
 
 def test_eps_inf_runs_keep_their_names_and_eps0_runs_are_prefixed():
@@ -92,3 +95,32 @@ def test_elastic_entry_pools_folds_with_different_candidate_counts(tmp_path):
     assert e["mp"]["all"]["n"] == 8 and len(e["folds"]) == 2
     assert e["fold_mean_k_vrh_mae"][0] == pytest.approx(np.mean([f["mp"]["k_vrh_mae"] for f in e["folds"]]))
     assert e["fold_mean_ewt25"][1] <= e["fold_mean_ewt25"][0] <= e["fold_mean_ewt25"][2]
+
+
+def test_paired_difference_counts_each_crystal_once_for_both_recipes():
+    cand = np.array([1, 1, 1, 0, 1, 0, 1, 1])
+    ref = np.array([1, 0, 1, 0, 1, 1, 0, 0])
+    d = paired_difference(cand, ref)
+    assert d["n"] == 8 and d["candidate"] == pytest.approx(6 / 8) and d["reference"] == pytest.approx(4 / 8)
+    assert d["difference"] == pytest.approx(2 / 8)
+    assert (d["only_candidate"], d["only_reference"]) == (3, 1)
+    lo, hi = d["difference_ci95"]
+    assert lo <= d["difference"] <= hi
+    # identical recipes: no difference in any resample, so a zero-width interval
+    same = paired_difference(ref, ref)
+    assert same["difference"] == 0.0 and same["difference_ci95"] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="same crystals"):
+        paired_difference(cand, ref[:-1])
+
+
+def test_loss_verdict_needs_a_higher_pool_and_no_anisotropic_drop_beyond_its_interval():
+    def diff(c, r, lo, hi):
+        return {"candidate": c, "reference": r, "difference": c - r, "difference_ci95": [lo, hi]}
+
+    better = diff(0.86, 0.84, 0.0, 0.04)
+    assert loss_verdict(better, diff(0.62, 0.66, -0.12, 0.04))["ship"]  # drop 4 points, allowed 8
+    v = loss_verdict(better, diff(0.56, 0.66, -0.14, -0.06))  # drop 10 points, allowed 4
+    assert not v["ship"] and v["checks"] == {"pooled_mp_higher": True, "anisotropic_not_worse_beyond_interval": False}
+    assert v["anisotropic_allowed_drop"] == pytest.approx(0.04)
+    tie = loss_verdict(diff(0.84, 0.84, -0.01, 0.01), diff(0.70, 0.66, 0.0, 0.08))
+    assert not tie["ship"] and not tie["checks"]["pooled_mp_higher"]  # equal is not higher

@@ -127,3 +127,37 @@ def test_the_elastic_card_table_shows_vrh_errors_and_the_rule_verdict(tmp_path):
     assert "| elastic-mp | 20 | 60.0 % [50.0 %, 70.0 %] | 70.0 % [60.0 %, 80.0 %] (n = 188) | 80.0 | 15.0 [12.0, 18.0] | 15.0 [13.0, 17.0] |" in table
     assert "fnorm fails" in table and "keep the fine-tuned ensemble" in table
     assert "K_VRH" not in grouped_cv_table(grouped_cv_summary("dielectric", path))
+
+
+def test_the_eps_inf_card_marks_the_shipped_recipe_and_quotes_the_paired_verdict(tmp_path):
+    from ship_ensembles import committee_variant, grouped_cv_summary, grouped_cv_table
+
+    path = _gcv_doc(tmp_path)
+    doc = json.loads(path.read_text())
+    g = {"n": 10, "ewt25": 0.6, "ewt25_ci95": [0.3, 0.9], "fnorm": 2.5}
+    doc["variants"]["union-relative"] = {"kind": "dielectric_electronic", "mp": {"all": g, "anisotropic": g},
+                                         "dfpt": {"all": g, "anisotropic": g}}
+
+    def diff(d, lo, hi, n):
+        return {"n": n, "candidate": 0.6, "reference": 0.6 - d, "difference": d, "difference_ci95": [lo, hi]}
+
+    doc["paired"] = {"union-relative vs union": {
+        "reference": "union",
+        "mp": {"all": diff(0.036, 0.016, 0.058, 895), "anisotropic": diff(-0.02, -0.10, 0.06, 62)},
+        "dfpt": {"all": diff(0.018, 0.001, 0.035, 1358), "anisotropic": diff(-0.118, -0.206, -0.029, 68)},
+        "verdict": {"checks": {"pooled_mp_higher": True, "anisotropic_not_worse_beyond_interval": True},
+                    "anisotropic_allowed_drop": 0.08, "ship": True}}}
+    doc["shipped_recipe"] = "i.e. the union-relative committee itself"
+    path.write_text(json.dumps(doc))
+    eps_inf = grouped_cv_summary("dielectric_electronic", path)
+    assert "paired" in eps_inf and "paired" not in grouped_cv_summary("dielectric", path)  # ε∞ recipes only
+    meta = {"command": "python scripts/ship_ensembles.py --committee --members runs/grouped_cv/union-relative/fold-0"}
+    assert committee_variant(meta) == "union-relative" and committee_variant({"command": "--members m-0"}) is None
+    table = grouped_cv_table(eps_inf, committee_variant(meta))
+    assert "| + DFPT rows, learned per-source scale, relative loss (shipped) |" in table
+    assert "| after: + DFPT rows, learned per-source scale |" in table  # union: no longer marked
+    assert "MP +3.6 [+1.6, +5.8] (n = 895)" in table and "DFPT anisotropic -11.8 [-20.6, -2.9] (n = 68)" in table
+    assert "beyond 8.0 points" in table and "`union-relative` ships." in table
+    assert '"shipped" = the ε∞ ensemble shipped when the report ran, i.e. the union-relative committee itself' in table
+    # a card written before more than one union recipe existed keeps its marking
+    assert "learned per-source scale (shipped)" in grouped_cv_table(grouped_cv_summary("dielectric_electronic", _gcv_doc(tmp_path)))
