@@ -40,13 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
+# the orientation rule and its settings are the library's
+from gmtnet.orientation import PHYSICS_MARGIN as MARGIN
+from gmtnet.orientation import PHYSICS_MIN_NORM as MIN_NORM
+from gmtnet.orientation import choose_candidates
+
 RESULTS = Path("benchmarks/results")
 ROWS_FILE = RESULTS / "ionic-physics-rows.jsonl"
 SEED = 0
-#: Cosine margin between the best and the second-best candidate below which a row stays ambiguous.
-MARGIN = 0.2
-#: Ionic estimates smaller than this (C/m², Frobenius) cannot tell orientations apart.
-MIN_NORM = 0.02
 #: Rows whose positions are also relaxed (relax study): unique rows up to this many atoms.
 RELAX_STUDY_MAX_SITES = 8
 
@@ -317,20 +318,6 @@ def _cos(a, b) -> float:
     return float(np.dot(a.reshape(-1), b.reshape(-1)) / (na * nb)) if na > 0 and nb > 0 else 0.0
 
 
-def choose(e_ion: np.ndarray, candidates: np.ndarray, margin: float = MARGIN, min_norm: float = MIN_NORM) -> tuple[int, float, list[float]]:
-    """The orientation rule: index of the candidate closest in direction to e_ion, or -1.
-
-    Returns ``(choice, margin, cosines)``: -1 when ‖e_ion‖ < ``min_norm`` C/m² or the best cosine
-    beats the runner-up by less than ``margin``.
-    """
-    cos = [_cos(e_ion, c) for c in candidates]
-    order = np.argsort(cos)[::-1]
-    gap = cos[order[0]] - (cos[order[1]] if len(cos) > 1 else -1.0)
-    if np.linalg.norm(e_ion) < min_norm or gap < margin:
-        return -1, float(gap), cos
-    return int(order[0]), float(gap), cos
-
-
 def _stats(x, y) -> dict:
     from scipy.stats import pearsonr, spearmanr
 
@@ -490,8 +477,8 @@ def report(args) -> None:
                 comp_x += list(e.reshape(-1))
                 comp_y += list(t.reshape(-1))
                 cos.append(_cos(e, t))
-                c, _, _ = choose(e, np.stack([t, -t]))
-                rule[{0: "label", 1: "flip", -1: "undecided"}[c]] += 1
+                kept, _ = choose_candidates(e, np.stack([t, -t]))
+                rule[{(0,): "label", (1,): "flip"}.get(tuple(kept), "undecided")] += 1
             n = len(items)
             b[f"{src}{'_' + tag.rstrip('_') if tag else ''}"] = {
                 "n": n,

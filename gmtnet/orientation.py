@@ -49,6 +49,8 @@ __all__ = [
     "source_frame_operations",
     "sign_candidates",
     "choose_candidates",
+    "PHYSICS_MARGIN",
+    "PHYSICS_MIN_NORM",
 ]
 
 #: The label is in the structure's frame as computed (POSCAR-frame source): one candidate, itself.
@@ -271,8 +273,15 @@ def sign_candidates(
     return frame_candidates(tensor, crystal_rotations, source_frame_operations(lattice, symprec))
 
 
+#: The physics rule's settings (``scripts/orient_piezo.py``; fixed before the rule was graded):
+#: candidates within this cosine of the best one are kept ...
+PHYSICS_MARGIN = 0.2
+#: ... and an ionic estimate smaller than this (C/m², Frobenius) rules nothing out.
+PHYSICS_MIN_NORM = 0.02
+
+
 def choose_candidates(
-    reference: np.ndarray, candidates: np.ndarray, margin: float, min_norm: float
+    reference: np.ndarray, candidates: np.ndarray, margin: float = PHYSICS_MARGIN, min_norm: float = PHYSICS_MIN_NORM
 ) -> tuple[list[int], list[float]]:
     """The candidates that point the way an independent estimate (e.g. physics) does.
 

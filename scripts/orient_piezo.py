@@ -39,15 +39,12 @@ import numpy as np
 import pandas as pd
 
 from gmtnet.data import load_dataset
-from gmtnet.orientation import AMBIGUOUS, UNIQUE, choose_candidates, sign_candidates
+from gmtnet.orientation import AMBIGUOUS, PHYSICS_MARGIN, PHYSICS_MIN_NORM, UNIQUE, choose_candidates, sign_candidates
 from gmtnet.symmetry import analyze_symmetry
 
 ROWS_FILE = Path("benchmarks/results/ionic-physics-rows.jsonl")
 OUT = Path("gmtnet/resources/data/piezoelectric_orientation.parquet")
-#: Candidates whose cosine with the estimate is within this of the best one are kept.
-MARGIN = 0.2
-#: Ionic estimates smaller than this (C/m², Frobenius) cannot tell orientations apart.
-MIN_NORM = 0.02
+MARGIN, MIN_NORM = PHYSICS_MARGIN, PHYSICS_MIN_NORM
 
 
 #: Published wurtzites (BFV 1997): material id of the bundled row -> (formula, cation).
